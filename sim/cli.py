@@ -1,0 +1,83 @@
+"""The `chatsim` command line (DESIGN §9).
+
+Exit status: 0 everything held, 1 an expectation or invariant failed, 2 bad
+input or usage, with a one-line reason on stderr and never a traceback.
+Each subcommand lives in its own module under `sim.commands` and is imported
+only when used, so `chatsim codes` does not pay for aiohttp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from typing import NoReturn
+
+from statecharts.errors import LocalError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"chatsim: {message} (see chatsim --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="chatsim", description=__doc__.splitlines()[0] if __doc__ else None)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    run = sub.add_parser("run", help="run a scenario file in virtual time")
+    run.add_argument("scenario", help="scenario YAML file")
+    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--trace", help="write the JSON Lines trace to this file")
+    run.add_argument("--report", help="write a self-contained HTML report to this file")
+    run.add_argument("--quiet", action="store_true", help="print only the verdict")
+
+    check = sub.add_parser("check", help="judge a trace against the statechart and invariants")
+    check.add_argument("trace", help="JSON Lines trace file")
+    check.add_argument("--interrupt-after", type=float, help="interruption threshold, seconds")
+    check.add_argument("--tolerance", type=float, help="time tolerance, seconds")
+
+    diagram = sub.add_parser("diagram", help="draw the transport statechart")
+    diagram.add_argument("--format", default="mermaid", choices=("mermaid", "dot", "svg"))
+
+    codes = sub.add_parser("codes", help="print the EventError catalog")
+    codes.add_argument("--json", action="store_true", help="as JSON")
+
+    serve = sub.add_parser("serve", help="serve the chat server emulator live")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--instances", type=int, default=1)
+    serve.add_argument("--session-ttl", type=float, default=60.0)
+    serve.add_argument("--allow-remote", action="store_true")
+    serve.add_argument("--token", help="bearer token for the fault control API")
+
+    fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
+    fuzz.add_argument("--examples", type=int, default=200)
+    fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
+
+    bench = sub.add_parser("bench", help="measure the performance targets")
+    bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
+    bench.add_argument("--quick", action="store_true", help="shorter runs")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    module = importlib.import_module(f"sim.commands.{args.command}")
+    try:
+        status: int = module.main(args)
+    except LocalError as exc:
+        print(f"chatsim {args.command}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"chatsim {args.command}: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,33 @@
+"""The model of a chat transport: statechart, error catalog, events, traces, checker."""
+
+from statecharts.catalog import CATALOG, ErrorCode
+from statecharts.chart import Chart, State, Timers, Trigger
+from statecharts.events import (
+    AppEvent,
+    Continued,
+    Ended,
+    EventError,
+    Interrupted,
+    Message,
+    Ready,
+    Restored,
+    StateChanged,
+)
+
+__all__ = [
+    "CATALOG",
+    "AppEvent",
+    "Chart",
+    "Continued",
+    "Ended",
+    "ErrorCode",
+    "EventError",
+    "Interrupted",
+    "Message",
+    "Ready",
+    "Restored",
+    "State",
+    "StateChanged",
+    "Timers",
+    "Trigger",
+]

@@ -1,0 +1,215 @@
+"""The trace format (DESIGN §8): JSON Lines, one event per line.
+
+Line 1 is the run header `{"kind": "run", "scenario", "seed", "version", ...}`.
+Every other line is `{"t", "src", "kind", ...fields}`: `t` seconds since the
+run's start, `src` one of `client:<id>`, `server:<instance>`, `net`, `fault`.
+Application kinds (state, ready, interrupted, continued, error, restored,
+message, ended) have their fields checked here; other kinds (server and
+network chatter, fault.start/fault.end) are kept as they are.
+
+Equal runs must give equal bytes (I8), so the writer fixes key order, rounds
+`t` to the microsecond and never writes wall-clock stamps of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from statecharts.catalog import describe
+from statecharts.errors import BadInput
+from statecharts.events import APP_KINDS, AppEvent, event_from_fields
+
+TRACE_VERSION = 1
+_SRC = re.compile(r"^(client:[^\s]+|server:[^\s]+|net|fault)$")
+_RESERVED = ("t", "src", "kind")
+
+
+@dataclass(frozen=True)
+class TraceRecord:
+    """One trace line. `line` is its 1-based line number when read from a file."""
+
+    t: float
+    src: str
+    kind: str
+    data: dict[str, Any] = field(default_factory=dict)
+    line: int = 0
+
+    def event(self) -> AppEvent:
+        return event_from_fields(self.kind, self.data)
+
+    @property
+    def client(self) -> str | None:
+        return self.src[len("client:") :] if self.src.startswith("client:") else None
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {"t": round(self.t, 6), "src": self.src, "kind": self.kind}
+        body.update(self.data)
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+@dataclass(frozen=True)
+class RunHeader:
+    scenario: str
+    seed: int | None
+    version: int = TRACE_VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        body: dict[str, Any] = {
+            "kind": "run",
+            "scenario": self.scenario,
+            "seed": self.seed,
+            "version": self.version,
+        }
+        body.update(self.extra)
+        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def record(t: float, src: str, event: AppEvent) -> TraceRecord:
+    return TraceRecord(t, src, event.kind, event.fields())
+
+
+class TraceWriter:
+    """Collects records in memory and writes them as JSON Lines."""
+
+    def __init__(self, header: RunHeader) -> None:
+        self.header = header
+        self.records: list[TraceRecord] = []
+
+    def add(self, rec: TraceRecord) -> None:
+        self.records.append(rec)
+
+    def emit(self, t: float, src: str, kind: str, **data: Any) -> None:
+        self.records.append(TraceRecord(t, src, kind, data))
+
+    def lines(self) -> Iterator[str]:
+        yield self.header.to_json()
+        for rec in self.records:
+            yield rec.to_json()
+
+    def text(self) -> str:
+        return "".join(line + "\n" for line in self.lines())
+
+    def write(self, out: IO[str]) -> None:
+        for line in self.lines():
+            out.write(line + "\n")
+
+    def save(self, path: Path) -> None:
+        path.write_text(self.text(), encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Trace:
+    header: RunHeader | None
+    records: tuple[TraceRecord, ...]
+    source: str = "<trace>"
+
+
+def read_trace(path: Path) -> Trace:
+    """Read and validate a trace file; BadInput names the line and field."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(str(path), "an existing trace file", got="no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(str(path), "a readable UTF-8 text file", got=str(exc)) from None
+    return parse_trace(text.splitlines(), source=str(path))
+
+
+def parse_trace(lines: Iterable[str], source: str = "<trace>") -> Trace:
+    header: RunHeader | None = None
+    records: list[TraceRecord] = []
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        obj = _json_object(raw, source, number)
+        if obj.get("kind") == "run":
+            if header is not None or records:
+                raise BadInput(source, "the run header only on the first line", line=number)
+            header = _header(obj, source, number)
+            continue
+        records.append(_record(obj, source, number))
+    return Trace(header, tuple(records), source)
+
+
+def _json_object(raw: str, source: str, number: int) -> dict[str, Any]:
+    try:
+        obj = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise BadInput(source, f"a JSON object ({exc.msg})", line=number) from None
+    if not isinstance(obj, dict):
+        raise BadInput(source, "a JSON object", line=number, got=type(obj).__name__)
+    return obj
+
+
+def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
+    seed = obj.get("seed")
+    if seed is not None and not _is_int(seed):
+        raise BadInput(source, "an integer or null", line=number, field="seed", got=seed)
+    scenario = obj.get("scenario", "")
+    if not isinstance(scenario, str):
+        raise BadInput(source, "a string", line=number, field="scenario", got=scenario)
+    extra = {k: v for k, v in obj.items() if k not in ("kind", "scenario", "seed", "version")}
+    version = obj.get("version", TRACE_VERSION)
+    return RunHeader(scenario, seed, version if _is_int(version) else TRACE_VERSION, extra)
+
+
+def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
+    t = obj.get("t")
+    if not _is_number(t) or not math.isfinite(t) or t < 0:
+        raise BadInput(source, "a non-negative number of seconds", line=number, field="t", got=t)
+    src = obj.get("src")
+    if not isinstance(src, str) or not _SRC.match(src):
+        raise BadInput(
+            source, "client:<id>, server:<instance>, net or fault", line=number, field="src", got=src
+        )
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not kind:
+        raise BadInput(source, "a non-empty string", line=number, field="kind", got=kind)
+    data = {k: v for k, v in obj.items() if k not in _RESERVED}
+    if kind in APP_KINDS:
+        _check_fields(kind, data, source, number)
+    return TraceRecord(float(t), src, kind, data, number)
+
+
+def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> None:
+    def need(name: str, ok: bool, expected: str) -> None:
+        if not ok:
+            raise BadInput(source, expected, line=number, field=name, got=data.get(name))
+
+    if kind == "state":
+        for name in ("from", "to", "trigger"):
+            need(name, isinstance(data.get(name), str), "a string")
+    elif kind == "error":
+        need("code", _is_int(data.get("code")), "an integer error code")
+        if "description" not in data:
+            data["description"] = describe(data["code"])
+        need("description", isinstance(data.get("description"), str), "a string")
+    elif kind == "continued":
+        duration = data.get("duration")
+        need("duration", _is_number(duration) and duration >= 0, "a non-negative number")
+    elif kind == "restored":
+        need("position", _is_int(data.get("position")), "an integer transcript position")
+        data.setdefault("replayed", 0)
+        need("replayed", _is_int(data.get("replayed")), "an integer")
+        data["instance"] = str(data.get("instance", ""))
+    elif kind == "message":
+        need("direction", data.get("direction") in ("in", "out"), "'in' or 'out'")
+        index = data.get("index")
+        need("index", index is None or _is_int(index), "an integer transcript index")
+        if data["direction"] == "in":
+            need("index", index is not None, "an integer transcript index on inbound messages")
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)

@@ -1,0 +1,105 @@
+"""The wire: Bayeux 1.0 frames and the chat operations carried on them (DESIGN §4).
+
+Shared by the client core (`transport/`) and the server core (`sim/server/`),
+so both sides agree on names. A frame is the JSON text of a list of Bayeux
+message objects (a single object is accepted on input, as CometD does).
+
+Chat operations are published on `/service/chat` with
+`data = {"operation": <Operation>, ...parameters}`; the publish reply carries
+the outcome in `data`: `{"operation", "result": {...}}` or
+`{"operation", "error": {"code", "description", "data"}}`. Transcript events
+are delivered on `/chat/<chatId>` with `data = {"index", "type", "party",
+"text", "clientMessageId"?}`; typing notices carry no `index`.
+
+Server→client deliveries use the CometD ack extension: a `/meta/connect`
+request carries `ext.ack` = the last batch the client received (-1 at first),
+the reply carries `ext.ack` = the id of the batch delivered with it, and the
+server re-sends every batch not yet acknowledged.
+"""
+
+from __future__ import annotations
+
+import json
+from enum import Enum, IntEnum
+from typing import Any
+
+from statecharts.errors import ProtocolViolation
+
+BAYEUX_VERSION = "1.0"
+META_HANDSHAKE = "/meta/handshake"
+META_CONNECT = "/meta/connect"
+META_SUBSCRIBE = "/meta/subscribe"
+META_UNSUBSCRIBE = "/meta/unsubscribe"
+META_DISCONNECT = "/meta/disconnect"
+SERVICE_CHAT = "/service/chat"
+CHAT_PREFIX = "/chat/"
+
+Message = dict[str, Any]
+
+
+def chat_channel(chat_id: str) -> str:
+    return CHAT_PREFIX + chat_id
+
+
+class ConnectionType(str, Enum):
+    WEBSOCKET = "websocket"
+    LONG_POLLING = "long-polling"
+
+
+class Reconnect(str, Enum):
+    """Bayeux `advice.reconnect`."""
+
+    RETRY = "retry"
+    HANDSHAKE = "handshake"
+    NONE = "none"
+
+
+class Operation(str, Enum):
+    REQUEST_CHAT = "requestChat"
+    SEND_MESSAGE = "sendMessage"
+    SEND_TYPING = "sendTyping"
+    REQUEST_NOTIFICATIONS = "requestNotifications"
+    DISCONNECT = "disconnect"
+
+
+class BayeuxError(IntEnum):
+    """Numeric part of Bayeux `error` strings (`code::args::message`)."""
+
+    BAD_REQUEST = 400
+    UNKNOWN_CLIENT = 402
+    BAD_CHANNEL = 403
+    UNKNOWN_CHANNEL = 404
+    UNSUPPORTED = 405
+    TOO_LARGE = 413
+
+
+def bayeux_error(code: BayeuxError, message: str, *args: str) -> str:
+    return f"{int(code)}:{','.join(args)}:{message}"
+
+
+# Transcript event types carried on /chat/<chatId>.
+INDEXED_TYPES = frozenset({"Message", "ParticipantJoined", "ParticipantLeft", "Notice"})
+TYPING = "Typing"
+
+
+def encode(messages: list[Message]) -> str:
+    return json.dumps(messages, separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(text: str) -> list[Message]:
+    """Parse a frame into Bayeux messages; ProtocolViolation says what is wrong."""
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ProtocolViolation(f"frame is not JSON: {exc}") from None
+    if isinstance(value, dict):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise ProtocolViolation("frame is not a non-empty list of Bayeux messages")
+    for item in value:
+        if not isinstance(item, dict):
+            raise ProtocolViolation("a Bayeux message is not an object")
+        channel = item.get("channel")
+        if not isinstance(channel, str) or not channel.startswith("/"):
+            raise ProtocolViolation("a Bayeux message has no valid 'channel'")
+    return value
