@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, fields
-from enum import Enum
+from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 from statecharts.errors import BadInput
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     UP = "up"
     DOWN = "down"
     BOTH = "both"
@@ -28,7 +28,7 @@ class Direction(str, Enum):
         return self is Direction.BOTH or self is way
 
 
-class CorruptMode(str, Enum):
+class CorruptMode(StrEnum):
     INVALID_JSON = "invalid_json"
     SCHEMA = "schema"
     TRUNCATED = "truncated"

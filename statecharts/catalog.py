@@ -10,7 +10,7 @@ from here.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from enum import Enum, IntEnum
+from enum import Enum, IntEnum, StrEnum
 from typing import Any
 
 
@@ -52,7 +52,7 @@ class Category(Enum):
         return self.value[2]
 
 
-class Origin(str, Enum):
+class Origin(StrEnum):
     """Who produces the code: the Chat Server, the browser side, or either."""
 
     SERVER = "server"
@@ -107,7 +107,10 @@ CATALOG: dict[ErrorCode, ErrorInfo] = {
             "a field has the wrong type or value",
         ),
         ErrorInfo(
-            ErrorCode.UNKNOWN_SESSION, "Chat session ID is unknown", _S, "unknown or expired chat id"
+            ErrorCode.UNKNOWN_SESSION,
+            "Chat session ID is unknown",
+            _S,
+            "unknown or expired chat id",
         ),
         ErrorInfo(
             ErrorCode.STOPPED_BY_DECORATOR,

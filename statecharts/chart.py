@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import dataclass
-from enum import Enum
 from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 from transitions import Machine
@@ -46,7 +46,7 @@ from transitions import Machine
 from statecharts.errors import IllegalTransition
 
 
-class State(str, Enum):
+class State(StrEnum):
     IDLE = "idle"
     CONNECTING = "connecting"
     OPENING = "opening"
@@ -57,11 +57,8 @@ class State(str, Enum):
     ENDED = "ended"
     FAILED = "failed"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Trigger(str, Enum):
+class Trigger(StrEnum):
     START = "start"
     RESTORE = "restore"
     HANDSHAKE_OK = "handshake_ok"
@@ -76,9 +73,6 @@ class Trigger(str, Enum):
     RELOAD = "reload"
     END = "end"
     FAIL = "fail"
-
-    def __str__(self) -> str:
-        return self.value
 
 
 TERMINAL = frozenset({State.ENDED, State.FAILED})

@@ -192,8 +192,8 @@ class Checker:
     def _session_works(self, rec: TraceRecord, client: _Client, *, ended: bool) -> None:
         lost = client.lost_since
         if lost is not None and client.told is None and not ended:
-            if rec.t - lost >= self.settings.interrupt_after + self.settings.tolerance:
-                due = lost + self.settings.interrupt_after
+            due = lost + self.settings.interrupt_after
+            if rec.t >= due + self.settings.tolerance:
                 self._fail(rec, "I2", f"an interrupted at t = {due:g} (loss began at {lost:g})")
         if client.told is None:
             client.lost_since = None

@@ -8,7 +8,8 @@ application sees.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields as dc_fields
+from dataclasses import dataclass, field
+from dataclasses import fields as dc_fields
 from typing import Any, ClassVar
 
 from statecharts.catalog import describe
@@ -95,7 +96,8 @@ class Ended(AppEvent):
 
 
 APP_EVENT_TYPES: dict[str, type[AppEvent]] = {
-    t.kind: t for t in (StateChanged, Ready, Interrupted, Continued, EventError, Restored, Message, Ended)
+    t.kind: t
+    for t in (StateChanged, Ready, Interrupted, Continued, EventError, Restored, Message, Ended)
 }
 APP_KINDS = frozenset(APP_EVENT_TYPES)
 

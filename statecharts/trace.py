@@ -161,14 +161,13 @@ def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
 
 
 def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
-    t = obj.get("t")
+    t: Any = obj.get("t")
     if not _is_number(t) or not math.isfinite(t) or t < 0:
         raise BadInput(source, "a non-negative number of seconds", line=number, field="t", got=t)
     src = obj.get("src")
     if not isinstance(src, str) or not _SRC.match(src):
-        raise BadInput(
-            source, "client:<id>, server:<instance>, net or fault", line=number, field="src", got=src
-        )
+        expected = "client:<id>, server:<instance>, net or fault"
+        raise BadInput(source, expected, line=number, field="src", got=src)
     kind = obj.get("kind")
     if not isinstance(kind, str) or not kind:
         raise BadInput(source, "a non-empty string", line=number, field="kind", got=kind)
@@ -192,7 +191,7 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
             data["description"] = describe(data["code"])
         need("description", isinstance(data.get("description"), str), "a string")
     elif kind == "continued":
-        duration = data.get("duration")
+        duration: Any = data.get("duration")
         need("duration", _is_number(duration) and duration >= 0, "a non-negative number")
     elif kind == "restored":
         need("position", _is_int(data.get("position")), "an integer transcript position")

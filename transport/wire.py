@@ -20,7 +20,7 @@ server re-sends every batch not yet acknowledged.
 from __future__ import annotations
 
 import json
-from enum import Enum, IntEnum
+from enum import IntEnum, StrEnum
 from typing import Any
 
 from statecharts.errors import ProtocolViolation
@@ -41,12 +41,12 @@ def chat_channel(chat_id: str) -> str:
     return CHAT_PREFIX + chat_id
 
 
-class ConnectionType(str, Enum):
+class ConnectionType(StrEnum):
     WEBSOCKET = "websocket"
     LONG_POLLING = "long-polling"
 
 
-class Reconnect(str, Enum):
+class Reconnect(StrEnum):
     """Bayeux `advice.reconnect`."""
 
     RETRY = "retry"
@@ -54,7 +54,7 @@ class Reconnect(str, Enum):
     NONE = "none"
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     REQUEST_CHAT = "requestChat"
     SEND_MESSAGE = "sendMessage"
     SEND_TYPING = "sendTyping"

@@ -17,9 +17,10 @@ def main(args: argparse.Namespace) -> int:
     for info in infos:
         cat = info.category
         note = info.when + (" [deprecated]" if info.deprecated else "")
-        rows.append((str(int(info.code)), info.description, f"{cat.low}-{cat.high}",
-                     info.origin.value, note))
+        span = f"{cat.low}-{cat.high}"
+        rows.append((str(int(info.code)), info.description, span, info.origin.value, note))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)) + "  " + row[4])
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        print("  ".join([*cells, row[4]]))
     return 0
