@@ -1,0 +1,483 @@
+"""Scenario files (DESIGN §7): YAML in, frozen dataclasses out.
+
+Every complaint about a file names the file, the line and the key, with what
+was expected, so a user can fix it without reading a traceback. Lines come
+from the YAML node tree (`yaml.compose`), which keeps each node's start mark;
+values are built from that tree here rather than by `yaml.safe_load`, so the
+two can never disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from sim.faults import Fault, parse_fault
+from statecharts.chart import Timers
+from statecharts.errors import BadInput
+from transport.wire import ConnectionType
+
+_TOP_KEYS = (
+    "name",
+    "seed",
+    "duration",
+    "cluster",
+    "client",
+    "clients",
+    "network",
+    "traffic",
+    "faults",
+    "expect",
+)
+_CLIENT_KEYS = (
+    "id",
+    "interrupt_after",
+    "interruption_error",
+    "max_network_delay",
+    "backoff_increment",
+    "max_backoff",
+    "jitter",
+    "transport",
+    "start_at",
+)
+_CLUSTER_KEYS = ("instances", "session_ttl", "dialect")
+_NETWORK_KEYS = ("latency",)
+_TRAFFIC_KEYS = ("client_every", "agent_every")
+_TIME_KEYS = ("at", "after", "before", "between")
+_EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
+MAX_CLIENTS = 100
+
+
+@dataclass(frozen=True)
+class ClientSpec:
+    id: str = "c1"
+    interrupt_after: float = 3.0
+    interruption_error: bool = True
+    max_network_delay: float = 10.0
+    backoff_increment: float = 1.0
+    max_backoff: float = 60.0
+    jitter: bool = False
+    transport: ConnectionType = ConnectionType.WEBSOCKET
+    start_at: float = 0.0
+
+    def timers(self) -> Timers:
+        return Timers(
+            interrupt_after=self.interrupt_after,
+            max_network_delay=self.max_network_delay,
+            backoff_increment=self.backoff_increment,
+            max_backoff=self.max_backoff,
+            jitter=self.jitter,
+        )
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    instances: int = 2
+    session_ttl: float = 60.0
+    dialect: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        return [f"i{n}" for n in range(1, self.instances + 1)]
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    latency: float = 0.01  # one way, seconds
+
+
+@dataclass(frozen=True)
+class TrafficSpec:
+    client_every: float | None = None
+    agent_every: float | None = None
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One `expect` item: `kind` events matching `fields` in a time window.
+
+    `none` asserts no such event; `count` asserts exactly that many; otherwise
+    at least one must match. `at` is an exact virtual time.
+    """
+
+    kind: str
+    fields: tuple[tuple[str, Any], ...] = ()
+    at: float | None = None
+    after: float | None = None
+    before: float | None = None
+    client: str | None = None
+    none: bool = False
+    count: int | None = None
+    line: int = 0
+
+    def describe(self) -> str:
+        parts = [f"no {self.kind}" if self.none else self.kind]
+        parts += [f"{k}={v!r}" for k, v in self.fields]
+        if self.client is not None:
+            parts.append(f"client={self.client}")
+        if self.count is not None:
+            parts.append(f"count={self.count}")
+        if self.at is not None:
+            parts.append(f"at {self.at:g}")
+        elif self.after is not None and self.before is not None:
+            parts.append(f"between {self.after:g} and {self.before:g}")
+        elif self.after is not None:
+            parts.append(f"after {self.after:g}")
+        elif self.before is not None:
+            parts.append(f"before {self.before:g}")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    seed: int
+    duration: float
+    cluster: ClusterSpec = ClusterSpec()
+    clients: tuple[ClientSpec, ...] = (ClientSpec(),)
+    network: NetworkSpec = NetworkSpec()
+    traffic: TrafficSpec = TrafficSpec()
+    faults: tuple[Fault, ...] = ()
+    expect: tuple[Expectation, ...] = ()
+    source: str = field(default="<scenario>", compare=False)
+
+    @property
+    def client(self) -> ClientSpec:
+        return self.clients[0]
+
+
+# -- the YAML node tree -----------------------------------------------------
+class _Doc:
+    """A YAML document with its node tree, for values and their lines."""
+
+    def __init__(self, text: str, source: str) -> None:
+        self.source = source
+        loader = yaml.SafeLoader(text)
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            line = mark.line + 1 if mark is not None else None
+            raise BadInput(source, f"valid YAML ({exc.problem})", line=line) from None
+        except yaml.YAMLError as exc:
+            raise BadInput(source, f"valid YAML ({exc})") from None
+        finally:
+            loader.dispose()
+        self._loader = yaml.SafeLoader("")
+        self.root = node
+
+    def bad(
+        self, node: yaml.Node | None, key: str | None, expected: str, got: object = None
+    ) -> BadInput:
+        line = node.start_mark.line + 1 if node is not None else None
+        return BadInput(self.source, expected, line=line, field=key, got=got)
+
+    def plain(self, node: yaml.Node) -> Any:
+        """The Python value of a node (scalars via the safe constructor)."""
+        if isinstance(node, yaml.MappingNode):
+            return {self.plain(k): self.plain(v) for k, v in node.value}
+        if isinstance(node, yaml.SequenceNode):
+            return [self.plain(v) for v in node.value]
+        return self._loader.construct_object(node, deep=True)
+
+    def mapping(self, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[str, yaml.Node]:
+        """A mapping's key nodes by name; unknown or repeated keys are refused."""
+        if not isinstance(node, yaml.MappingNode):
+            raise self.bad(node, key, "a mapping", self.plain(node))
+        out: dict[str, yaml.Node] = {}
+        for knode, vnode in node.value:
+            name = self.plain(knode)
+            if not isinstance(name, str) or name not in allowed:
+                where = "scenario" if key == "" else key
+                raise self.bad(knode, str(name), f"a key of {where} ({', '.join(allowed)})")
+            if name in out:
+                raise self.bad(knode, name, "each key once")
+            out[name] = vnode
+        return out
+
+
+# -- typed field readers ----------------------------------------------------
+def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> float:
+    value = doc.plain(node)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+        raise doc.bad(node, key, "a number", value)
+    if value < 0 or (positive and value == 0):
+        raise doc.bad(
+            node, key, "a positive number" if positive else "a non-negative number", value
+        )
+    return float(value)
+
+
+def _integer(doc: _Doc, node: yaml.Node, key: str, *, low: int = 0) -> int:
+    value = doc.plain(node)
+    if not isinstance(value, int) or isinstance(value, bool) or value < low:
+        raise doc.bad(node, key, f"an integer >= {low}", value)
+    return value
+
+
+def _boolean(doc: _Doc, node: yaml.Node, key: str) -> bool:
+    value = doc.plain(node)
+    if not isinstance(value, bool):
+        raise doc.bad(node, key, "true or false", value)
+    return value
+
+
+def _text(doc: _Doc, node: yaml.Node, key: str) -> str:
+    value = doc.plain(node)
+    if not isinstance(value, str | int) or isinstance(value, bool):
+        raise doc.bad(node, key, "a string", value)
+    return str(value)
+
+
+def _transport(doc: _Doc, node: yaml.Node, key: str) -> ConnectionType:
+    value = doc.plain(node)
+    try:
+        return ConnectionType(value)
+    except ValueError:
+        raise doc.bad(node, key, "websocket or long-polling", value) from None
+
+
+_Reader = Callable[[_Doc, yaml.Node, str], Any]
+_CLIENT_READERS: dict[str, _Reader] = {
+    "id": _text,
+    "interrupt_after": lambda d, n, k: _number(d, n, k, positive=True),
+    "interruption_error": _boolean,
+    "max_network_delay": lambda d, n, k: _number(d, n, k, positive=True),
+    "backoff_increment": _number,
+    "max_backoff": _number,
+    "jitter": _boolean,
+    "transport": _transport,
+    "start_at": _number,
+}
+
+
+def _section(
+    doc: _Doc, node: yaml.Node, key: str, readers: Mapping[str, _Reader]
+) -> dict[str, Any]:
+    keys = doc.mapping(node, key, tuple(readers))
+    return {name: readers[name](doc, vnode, f"{key}.{name}") for name, vnode in keys.items()}
+
+
+def _client(doc: _Doc, node: yaml.Node, key: str, default_id: str) -> ClientSpec:
+    values = _section(doc, node, key, _CLIENT_READERS)
+    values.setdefault("id", default_id)
+    return ClientSpec(**values)
+
+
+def _clients(doc: _Doc, top: dict[str, yaml.Node]) -> tuple[ClientSpec, ...]:
+    base = _client(doc, top["client"], "client", "c1") if "client" in top else ClientSpec()
+    if "clients" not in top:
+        return (base,)
+    node = top["clients"]
+    if isinstance(node, yaml.SequenceNode):
+        if not node.value:
+            raise doc.bad(node, "clients", "at least one client")
+        specs = []
+        for n, item in enumerate(node.value, start=1):
+            values = _section(doc, item, "clients", _CLIENT_READERS)
+            values.setdefault("id", f"c{n}")
+            specs.append(_merge(base, values))
+        _unique_ids(doc, node, specs)
+        return tuple(specs)
+    count = _integer(doc, node, "clients", low=1)
+    if count > MAX_CLIENTS:
+        raise doc.bad(node, "clients", f"at most {MAX_CLIENTS} clients", count)
+    return tuple(_merge(base, {"id": f"c{n}"}) for n in range(1, count + 1))
+
+
+def _merge(base: ClientSpec, values: dict[str, Any]) -> ClientSpec:
+    return replace(base, **values)
+
+
+def _unique_ids(doc: _Doc, node: yaml.Node, specs: list[ClientSpec]) -> None:
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.id in seen:
+            raise doc.bad(node, "clients", "distinct client ids", spec.id)
+        seen.add(spec.id)
+
+
+def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
+    values = _section(
+        doc,
+        node,
+        "cluster",
+        {
+            "instances": lambda d, n, k: _integer(d, n, k, low=1),
+            "session_ttl": lambda d, n, k: _number(d, n, k, positive=True),
+            "dialect": _text,
+        },
+    )
+    return ClusterSpec(**values)
+
+
+def _network(doc: _Doc, node: yaml.Node) -> NetworkSpec:
+    return NetworkSpec(**_section(doc, node, "network", {"latency": _number}))
+
+
+def _traffic(doc: _Doc, node: yaml.Node) -> TrafficSpec:
+    every = lambda d, n, k: _number(d, n, k, positive=True)  # noqa: E731
+    return TrafficSpec(
+        **_section(doc, node, "traffic", {"client_every": every, "agent_every": every})
+    )
+
+
+def _faults(
+    doc: _Doc, node: yaml.Node, instances: list[str], clients: list[str]
+) -> tuple[Fault, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.bad(node, "faults", "a list of faults", doc.plain(node))
+    out = []
+    for item in node.value:
+        if not isinstance(item, yaml.MappingNode):
+            raise doc.bad(item, "faults", "a mapping like {at: 10, kind: outage, duration: 5}")
+        fault = _fault(doc, item)
+        if fault.instance is not None and fault.instance not in instances:
+            line = _key_line(item, "instance")
+            raise BadInput(
+                doc.source,
+                f"one of {', '.join(instances)}",
+                line=line,
+                field="instance",
+                got=fault.instance,
+            )
+        if fault.client is not None and fault.client not in clients:
+            line = _key_line(item, "client")
+            raise BadInput(
+                doc.source,
+                f"one of {', '.join(clients)}",
+                line=line,
+                field="client",
+                got=fault.client,
+            )
+        out.append(fault)
+    return tuple(out)
+
+
+def _fault(doc: _Doc, item: yaml.MappingNode) -> Fault:
+    raw = doc.plain(item)
+    try:
+        return parse_fault(raw, source=doc.source, line=item.start_mark.line + 1)
+    except BadInput as exc:
+        # Point at the offending key's own line when the item spans several.
+        line = _key_line(item, exc.field) or exc.line
+        raise BadInput(doc.source, exc.expected, line=line, field=exc.field, got=exc.got) from None
+
+
+def _key_line(item: yaml.MappingNode, key: str | None) -> int | None:
+    for knode, _ in item.value:
+        if isinstance(knode, yaml.ScalarNode) and knode.value == key:
+            return int(knode.start_mark.line) + 1
+    return None
+
+
+def _expectations(doc: _Doc, node: yaml.Node) -> tuple[Expectation, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.bad(node, "expect", "a list of expectations", doc.plain(node))
+    return tuple(_expectation(doc, item) for item in node.value)
+
+
+def _expectation(doc: _Doc, item: yaml.Node) -> Expectation:
+    if not isinstance(item, yaml.MappingNode):
+        raise doc.bad(
+            item, "expect", "a mapping like {kind: interrupted, at: 23.0}", doc.plain(item)
+        )
+    keys: dict[str, yaml.Node] = {}
+    for knode, vnode in item.value:
+        name = doc.plain(knode)
+        if not isinstance(name, str):
+            raise doc.bad(knode, "expect", "string keys", name)
+        keys[name] = vnode
+    line = item.start_mark.line + 1
+    kind, none = _expect_kind(doc, item, keys)
+    count = _integer(doc, keys["count"], "count") if "count" in keys else None
+    if none and count is not None:
+        raise doc.bad(keys["count"], "count", "either none: or count:, not both")
+    client = _text(doc, keys["client"], "client") if "client" in keys else None
+    at, after, before = _window(doc, keys)
+    fields = tuple(
+        (name, _field_value(doc, vnode, name))
+        for name, vnode in keys.items()
+        if name not in _EXPECT_RESERVED
+    )
+    return Expectation(kind, fields, at, after, before, client, none, count, line)
+
+
+def _expect_kind(doc: _Doc, item: yaml.Node, keys: dict[str, yaml.Node]) -> tuple[str, bool]:
+    if "kind" in keys and "none" in keys:
+        raise doc.bad(keys["none"], "none", "either kind: or none:, not both")
+    if "none" in keys:
+        return _text(doc, keys["none"], "none"), True
+    if "kind" in keys:
+        return _text(doc, keys["kind"], "kind"), False
+    raise doc.bad(item, "expect", "a kind: (or none:) naming the event kind")
+
+
+def _window(
+    doc: _Doc, keys: dict[str, yaml.Node]
+) -> tuple[float | None, float | None, float | None]:
+    used = [k for k in _TIME_KEYS if k in keys]
+    if len(used) > 1 and not (set(used) == {"after", "before"}):
+        raise doc.bad(keys[used[1]], used[1], f"one time of at/after/before/between, not {used}")
+    if "at" in keys:
+        return _number(doc, keys["at"], "at"), None, None
+    if "between" in keys:
+        node = keys["between"]
+        if not isinstance(node, yaml.SequenceNode) or len(node.value) != 2:
+            raise doc.bad(node, "between", "two times [from, to]", doc.plain(node))
+        low, high = (_number(doc, n, "between") for n in node.value)
+        if high < low:
+            raise doc.bad(node, "between", "[from, to] with from <= to", [low, high])
+        return None, low, high
+    after = _number(doc, keys["after"], "after") if "after" in keys else None
+    before = _number(doc, keys["before"], "before") if "before" in keys else None
+    return None, after, before
+
+
+def _field_value(doc: _Doc, node: yaml.Node, name: str) -> Any:
+    if not isinstance(node, yaml.ScalarNode):
+        raise doc.bad(
+            node, name, "a plain value to match (number, string or boolean)", doc.plain(node)
+        )
+    return doc.plain(node)
+
+
+# -- entry points -----------------------------------------------------------
+def load_scenario(path: Path | str) -> Scenario:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BadInput(str(path), "an existing scenario file", got="no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(str(path), "a readable UTF-8 text file", got=str(exc)) from None
+    return parse_scenario(text, source=str(path))
+
+
+def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    doc = _Doc(text, source)
+    if doc.root is None:
+        raise BadInput(source, "a scenario mapping (name, seed, duration, ...)", line=1)
+    top = doc.mapping(doc.root, "", _TOP_KEYS)
+    if "duration" not in top:
+        raise doc.bad(doc.root, "duration", "the run's length in virtual seconds")
+    cluster = _cluster(doc, top["cluster"]) if "cluster" in top else ClusterSpec()
+    clients = _clients(doc, top)
+    ids = [c.id for c in clients]
+    return Scenario(
+        name=_text(doc, top["name"], "name") if "name" in top else Path(source).stem,
+        seed=_integer(doc, top["seed"], "seed") if "seed" in top else 0,
+        duration=_number(doc, top["duration"], "duration", positive=True),
+        cluster=cluster,
+        clients=clients,
+        network=_network(doc, top["network"]) if "network" in top else NetworkSpec(),
+        traffic=_traffic(doc, top["traffic"]) if "traffic" in top else TrafficSpec(),
+        faults=_faults(doc, top["faults"], cluster.names, ids) if "faults" in top else (),
+        expect=_expectations(doc, top["expect"]) if "expect" in top else (),
+        source=source,
+    )
