@@ -110,7 +110,9 @@ class Checker:
             handler(rec, client)
 
     def _on_loss(self, rec: TraceRecord, client: _Client) -> None:
-        if client.lost_since is None:
+        # A transport writes `loss` once per outage, so a second one while no
+        # interruption is open means the previous outage ended unseen.
+        if client.lost_since is None or client.told is None:
             client.lost_since = rec.t
 
     def _on_state(self, rec: TraceRecord, client: _Client) -> None:
@@ -174,9 +176,16 @@ class Checker:
             self._fail(rec, "I3", f"one error 150 for the interrupted of line {client.told}")
         client.error150 = True
 
+    def _on_ready(self, rec: TraceRecord, client: _Client) -> None:
+        self._session_works(rec, client, ended=False)
+
+    def _on_restored(self, rec: TraceRecord, client: _Client) -> None:
+        self._session_works(rec, client, ended=False)
+
     def _on_message(self, rec: TraceRecord, client: _Client) -> None:
         if rec.data["direction"] != "in":
             return
+        self._session_works(rec, client, ended=False)
         index = int(rec.data["index"])
         last = client.last_index
         if last is not None:
