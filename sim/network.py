@@ -21,7 +21,7 @@ Choices worth knowing:
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -43,7 +43,7 @@ from sim.kernel import Handle, Kernel, Tracer
 from statecharts.errors import UsageError
 
 UP, DOWN = Direction.UP, Direction.DOWN
-DEFAULT_LATENCY = 0.005
+DEFAULT_LATENCY = 0.01  # as sim/scenario.py NetworkSpec
 # A frame held back by `reorder` waits for the next one at most this long.
 REORDER_MAX_HOLD = 0.1
 
@@ -152,6 +152,16 @@ class Network:
         if end is not None:
             self.kernel.call_at(max(end, fault.at, now), self._fault_ends, active)
 
+    def add_faults(self, faults: Iterable[Fault]) -> list[Fault]:
+        """Schedule the network faults among `faults`; return the others, in order."""
+        others: list[Fault] = []
+        for fault in faults:
+            if fault.kind in NETWORK_KINDS:
+                self.add_fault(fault)
+            else:
+                others.append(fault)
+        return others
+
     def active_faults(self) -> list[Fault]:
         return [a.fault for a in self._active]
 
@@ -218,7 +228,6 @@ class Network:
         conn = self.connections.get(conn_id)
         if conn is None:
             return
-        was = conn.state
         if by is Side.CLIENT:
             if not conn.client_end:
                 return
@@ -233,9 +242,8 @@ class Network:
         if by is Side.CLIENT and conn.server_end:
             self._schedule(conn, UP, self._path_delay(conn, UP), self._tell_server, conn)
         elif by is Side.SERVER and conn.client_end:
-            failed = was is ConnState.OPENING
             delay = self._path_delay(conn, DOWN)
-            self._schedule(conn, DOWN, delay, self._tell_client, conn, reason, failed)
+            self._schedule(conn, DOWN, delay, self._tell_client, conn, reason, not conn.made)
         self._forget_if_done(conn)
 
     # -- opening ------------------------------------------------------------------
@@ -288,14 +296,13 @@ class Network:
 
     def _abort(self, conn: Connection, reason: str) -> None:
         """Both ends learn at once (outage)."""
-        was = conn.state
         conn.state = ConnState.CLOSED
         for held in conn.held.values():
             self.kernel.cancel(held.release)
         conn.held.clear()
         if self.trace_connections:
             self.tracer.emit("net", "close", conn=conn.id, by="net", reason=reason)
-        self._tell_client(conn, reason, was is ConnState.OPENING)
+        self._tell_client(conn, reason, not conn.made)
         self._tell_server(conn)
 
     def _forget_if_done(self, conn: Connection) -> None:

@@ -265,6 +265,23 @@ def test_outage_while_opening_fails_the_attempt() -> None:
     assert world.server.log == [("open", L, "c1/1"), ("closed", 0.007, "c1/1")]
 
 
+def test_outage_during_a_pending_refusal_still_reports_a_failure() -> None:
+    world = World([Outage(at=0.007, duration=1.0)])
+    world.server.accept = False  # refusal on its way back at 0.005..0.010
+    world.open()
+    world.run()
+    assert world.client.log == [("failed", 0.007, "outage")]
+
+
+def test_add_faults_keeps_the_non_network_ones() -> None:
+    world = World()
+    crash = Crash(at=1.0, duration=1.0, instance="i1")
+    loss = Loss(at=0.0, p=1.0)
+    assert world.net.add_faults([loss, crash]) == [crash]
+    world.run(0.5)
+    assert world.net.active_faults() == [loss]
+
+
 def test_outage_for_one_client_spares_the_others() -> None:
     world = World([Outage(at=1.0, duration=1.0, client="c2")], clients=2)
     world.open("c1")
