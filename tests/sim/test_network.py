@@ -317,6 +317,29 @@ def test_blackhole_down_only_lets_frames_reach_the_server() -> None:
     assert world.client.frames() == []
 
 
+def test_fault_for_one_instance_spares_the_others() -> None:
+    world = World([Blackhole(at=0.0, duration=None, instance="i2")], clients=2)
+    other = EchoServer(world.net)
+    world.net.attach_server("i2", other)
+    world.open("c1")
+    world.at(0.0, world.net.connect, "c2", "i2")
+    world.send(1.0, "to i1", "c1")
+    world.send(1.0, "to i2", "c2")
+    world.run()
+    assert world.clients["c1"].frames() == ["to i1"]
+    assert world.clients["c2"].frames() == []
+    assert other.frames() == []
+
+
+def test_a_fault_holds_from_at_until_just_before_its_end() -> None:
+    world = World([Loss(at=1.0, duration=0.5, p=1.0, direction=Direction.UP)])
+    world.open()
+    for t in (0.999, 1.0, 1.499, 1.5):
+        world.send(t, str(t))
+    world.run()
+    assert world.server.frames() == ["0.999", "1.5"]
+
+
 # -- latency ------------------------------------------------------------------------------------
 def test_latency_adds_to_each_direction() -> None:
     world = World([Latency(at=0.0, duration=None, ms=100.0, direction=Direction.UP)])
