@@ -311,6 +311,9 @@ class Network:
 
     # -- frames -------------------------------------------------------------------------
     def _transmit(self, conn: Connection, way: Direction, text: str) -> None:
+        if not self._active and not conn.held:  # the common case: a clean network
+            self._schedule(conn, way, self.latency, self._deliver, conn, way, text)
+            return
         delay = self.latency
         copies = 1
         hold = False
