@@ -1,0 +1,216 @@
+"""The chat service on /service/chat: parameter checks, faults, decorators, the operations.
+
+Each command's outcome is `{"operation", "result": {...}}` or
+`{"operation", "error": {"code", "description", "data"}}` (descriptions from
+the catalog). Order of checks: operation name (1), a pending `command_error`
+fault, parameters (2 missing, 3 wrong type/value), decorators (51, or 52 when
+a decorator raises), then the operation itself (50, 100, 101, 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from sim.server.bayeux import BayeuxClient
+from sim.server.store import ChatSession
+from statecharts.catalog import ErrorCode, describe
+from transport.wire import Message, Operation
+
+if TYPE_CHECKING:
+    from sim.server.cluster import Cluster
+
+# fn(operation, data) -> reason to veto (error 51) or None
+Decorator = Callable[[Operation, dict[str, Any]], str | None]
+# fn(nickname, data) -> reason to refuse the login (error 101) or None
+LoginPolicy = Callable[[str, dict[str, Any]], str | None]
+
+_SESSION = (("chatId", str, True), ("secureKey", str, True))
+_PARAMS: dict[Operation, tuple[tuple[str, type, bool], ...]] = {
+    Operation.REQUEST_CHAT: (("nickname", str, True), ("subject", str, False)),
+    Operation.SEND_MESSAGE: (*_SESSION, ("text", str, True), ("clientMessageId", str, True)),
+    Operation.SEND_TYPING: _SESSION,
+    Operation.REQUEST_NOTIFICATIONS: (*_SESSION, ("transcriptPosition", int, True)),
+    Operation.DISCONNECT: _SESSION,
+}
+_NON_EMPTY = frozenset({"nickname", "clientMessageId", "chatId"})
+
+
+@dataclass
+class Refused(Exception):
+    """A command answered with an EventError code."""
+
+    code: ErrorCode
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def parse_operation(data: dict[str, Any]) -> Operation:
+    name = data.get("operation")
+    if name is None:
+        raise Refused(ErrorCode.MISSING_PARAMETER, {"parameter": "operation"})
+    if not isinstance(name, str):
+        raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": "operation"})
+    try:
+        return Operation(name)
+    except ValueError:
+        raise Refused(ErrorCode.UNKNOWN_COMMAND, {"operation": name}) from None
+
+
+def check_parameters(op: Operation, data: dict[str, Any]) -> None:
+    spec = _PARAMS[op]
+    for name, _, required in spec:
+        if required and data.get(name) is None:
+            raise Refused(ErrorCode.MISSING_PARAMETER, {"parameter": name})
+    for name, kind, _ in spec:
+        value = data.get(name)
+        if value is None:
+            continue
+        wrong_type = not isinstance(value, kind) or isinstance(value, bool)
+        if wrong_type or (name in _NON_EMPTY and value == ""):
+            raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": name})
+        if name == "transcriptPosition" and value < 0:
+            raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": name})
+
+
+class ChatService:
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.decorators: list[Decorator] = []
+        self.login_policy: LoginPolicy | None = None
+        self._forced_code = ErrorCode.EXECUTION_ERROR
+        self._forced_count = 0
+        self._chat_counter = 0
+
+    def force_errors(self, code: int, count: int) -> None:
+        self._forced_code = ErrorCode(code)
+        self._forced_count = count
+
+    def handle(
+        self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
+    ) -> Message:
+        name = data.get("operation")
+        fields: dict[str, Any] = {"operation": name, "client": client.client_id}
+        if isinstance(data.get("chatId"), str):
+            fields["chatId"] = data["chatId"]
+        try:
+            op = parse_operation(data)
+            self._take_forced_error()
+            check_parameters(op, data)
+            self._run_decorators(op, data)
+            result = self._execute(op, instance, client, data, now)
+        except Refused as refused:
+            fields["error"] = int(refused.code)
+            self.cluster.emit(now, instance, "command", fields)
+            error = {
+                "code": int(refused.code),
+                "description": describe(refused.code),
+                "data": refused.data,
+            }
+            return {"operation": name, "error": error}
+        if "chatId" in result:
+            fields["chatId"] = result["chatId"]
+        self.cluster.emit(now, instance, "command", fields)
+        return {"operation": name, "result": result}
+
+    def _take_forced_error(self) -> None:
+        if self._forced_count > 0:
+            self._forced_count -= 1
+            raise Refused(self._forced_code, {"reason": "command_error fault"})
+
+    def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
+        for decorator in self.decorators:
+            try:
+                reason = decorator(op, data)
+            except Exception as exc:  # a failing decorator is an execution error, not a crash
+                raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": str(exc)}) from None
+            if reason is not None:
+                raise Refused(ErrorCode.STOPPED_BY_DECORATOR, {"reason": reason})
+
+    def _execute(
+        self, op: Operation, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
+    ) -> dict[str, Any]:
+        if op is Operation.REQUEST_CHAT:
+            return self._request_chat(instance, client, data, now)
+        session = self._session(data, now)
+        if op is Operation.SEND_MESSAGE:
+            return self._send_message(session, data, now)
+        if op is Operation.SEND_TYPING:
+            self.cluster.deliver_chat(session.chat_id, {"type": "Typing", "party": "client"})
+            return {}
+        if op is Operation.REQUEST_NOTIFICATIONS:
+            return self._request_notifications(session, instance, client, data, now)
+        return self._disconnect(session, instance, now)
+
+    def _session(self, data: dict[str, Any], now: float) -> ChatSession:
+        session = self.cluster.store.get(data["chatId"])
+        if session is None or session.secure_key != data["secureKey"]:
+            raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
+        self.cluster.store.touch(session.chat_id, now)
+        return session
+
+    def _request_chat(
+        self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
+    ) -> dict[str, Any]:
+        cluster = self.cluster
+        if now < cluster.not_ready_until:
+            retry_after = round(cluster.not_ready_until - now, 6)
+            raise Refused(ErrorCode.SERVER_UNAVAILABLE, {"retryAfter": retry_after})
+        if self.login_policy is not None:
+            reason = self.login_policy(data["nickname"], data)
+            if reason is not None:
+                raise Refused(ErrorCode.LOGIN_FAILED, {"reason": reason})
+        self._chat_counter += 1
+        session = ChatSession(
+            chat_id=f"chat-{self._chat_counter}",
+            secure_key=f"{cluster.rng.getrandbits(64):016x}",
+            nickname=data["nickname"],
+            instance=instance,
+            last_contact=now,
+        )
+        cluster.start_session(session, instance, client, now)
+        return {
+            "chatId": session.chat_id,
+            "secureKey": session.secure_key,
+            "instance": instance,
+            "position": 0,
+        }
+
+    def _send_message(
+        self, session: ChatSession, data: dict[str, Any], now: float
+    ) -> dict[str, Any]:
+        known = session.message_ids.get(data["clientMessageId"])
+        if known is not None:
+            return {"index": known}
+        event = session.append("Message", "client", data["text"], data["clientMessageId"])
+        self.cluster.store.put(session)
+        self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.client_said(session.chat_id, data["text"], now)
+        return {"index": event.index}
+
+    def _request_notifications(
+        self,
+        session: ChatSession,
+        instance: str,
+        client: BayeuxClient,
+        data: dict[str, Any],
+        now: float,
+    ) -> dict[str, Any]:
+        position = data["transcriptPosition"]
+        if position > session.position:
+            raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": "transcriptPosition"})
+        missed = session.since(position)
+        self.cluster.bind(session.chat_id, instance, client)
+        self.cluster.deliver_to(instance, client, session.chat_id, [e.as_data() for e in missed])
+        if session.instance != instance:
+            moved = {"chatId": session.chat_id, "from": session.instance, "to": instance}
+            self.cluster.emit(now, instance, "session.move", moved)
+            session.instance = instance
+            self.cluster.store.put(session)
+        return {"instance": instance, "position": session.position, "replayed": len(missed)}
+
+    def _disconnect(self, session: ChatSession, instance: str, now: float) -> dict[str, Any]:
+        event = session.append("ParticipantLeft", "client", session.nickname)
+        self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.end_session(session.chat_id, instance, now)
+        return {}

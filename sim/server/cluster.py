@@ -1,0 +1,305 @@
+"""A cluster of Chat Server instances sharing one session store.
+
+The cluster routes deliveries between instances (a transcript event reaches
+every Bayeux client bound to its chat, wherever it is connected), runs the
+cluster-wide timers (session TTL, the simulated agent), holds the server
+faults, and collects the trace events of all instances.
+
+Drivers: after any call, drain every instance's `take_outputs()` (or
+`Cluster.take_outputs()`), because a command on one instance can answer a
+held connect on another. `tick(now)` of any instance also runs the
+cluster-wide timers; `next_deadline()` of each instance includes them.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from sim.server.agent import AgentPolicy
+from sim.server.bayeux import BayeuxClient, channel_matches
+from sim.server.chat import ChatService, Decorator, LoginPolicy
+from sim.server.instance import ServerInstance
+from sim.server.outputs import Drop, Output, ServerEvent
+from sim.server.store import ChatSession, MemoryStore, SessionStore
+from statecharts.catalog import ErrorCode
+from statecharts.errors import UsageError
+from transport.wire import Message, chat_channel
+
+ClientKey = tuple[str, str]  # (instance, clientId)
+_JOIN, _SAY = "join", "say"
+
+
+class Cluster:
+    def __init__(
+        self,
+        instances: Sequence[str],
+        store: SessionStore | None = None,
+        *,
+        session_ttl: float = 60.0,
+        hold: float = 30.0,
+        max_interval: float = 10.0,
+        rng: random.Random | None = None,
+        agent: AgentPolicy | None = None,
+    ) -> None:
+        if not instances or len(set(instances)) != len(instances):
+            raise UsageError("a cluster needs one or more distinct instance names")
+        self.store: SessionStore = store if store is not None else MemoryStore()
+        self.session_ttl = session_ttl
+        self.hold = hold
+        self.max_interval = max_interval
+        self.rng = rng if rng is not None else random.Random(0)
+        self.agent = agent if agent is not None else AgentPolicy()
+        self.not_ready_until = -math.inf
+        self.chat = ChatService(self)
+        self.instances: dict[str, ServerInstance] = {n: ServerInstance(n, self) for n in instances}
+        self._events: list[ServerEvent] = []
+        self._bound: dict[str, dict[ClientKey, None]] = {}
+        self._subs: dict[str, dict[ClientKey, None]] = {}
+        self._dirty: dict[ClientKey, None] = {}
+        self._ttl: list[tuple[float, str]] = []
+        self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
+        self._seq = 0
+
+    # -- driver API -------------------------------------------------------------------
+    def take_events(self) -> list[ServerEvent]:
+        events, self._events = self._events, []
+        return events
+
+    def take_outputs(self) -> list[tuple[str, Output]]:
+        """Outputs of every instance, as (instance, output), in instance order."""
+        return [(n, o) for n, inst in self.instances.items() for o in inst.take_outputs()]
+
+    def tick(self, now: float) -> None:
+        for inst in self.instances.values():
+            inst.tick(now)
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for i in self.instances.values() if (d := i.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    # -- faults ----------------------------------------------------------------------
+    def crash(self, instance: str, now: float) -> list[Drop]:
+        """Take an instance down. Its Drop outputs are also queued in its `take_outputs()`."""
+        inst = self._instance(instance)
+        if not inst.up:
+            return []
+        drops = inst.crash(now)
+        self.emit(now, instance, "crash", {"dropped": len(drops)})
+        return drops
+
+    def recover(self, instance: str, now: float) -> None:
+        inst = self._instance(instance)
+        if not inst.up:
+            inst.recover()
+            self.emit(now, instance, "recover", {})
+
+    def expire(self, chat_id: str | None, now: float) -> int:
+        """Forget one chat session (None: all) and its Bayeux clients; returns how many."""
+        if chat_id is None:
+            sessions = list(self.store.iterate())
+        else:
+            found = self.store.get(chat_id)
+            sessions = [] if found is None else [found]
+        for session in sessions:
+            self._expire_session(session, now, "fault")
+        self.flush(now)
+        return len(sessions)
+
+    def not_ready(self, until: float) -> None:
+        """requestChat answers 100 (with data.retryAfter) until virtual time `until`."""
+        self.not_ready_until = until
+
+    def command_errors(self, code: int, count: int) -> None:
+        """The next `count` chat commands fail with `code`."""
+        try:
+            ErrorCode(code)
+        except ValueError:
+            raise UsageError(f"command_error code {code} is not in the catalog") from None
+        self.chat.force_errors(code, count)
+
+    def slow(self, ms: float, instance: str | None = None) -> None:
+        """Every reply leaves `ms` later than it was made (0: back to normal)."""
+        targets = self.instances.values() if instance is None else [self._instance(instance)]
+        for inst in targets:
+            inst.slow_ms = ms
+
+    def register_decorator(self, fn: Decorator) -> None:
+        self.chat.decorators.append(fn)
+
+    def set_login_policy(self, fn: LoginPolicy | None) -> None:
+        """fn(nickname, data) -> reason to refuse requestChat (error 101), or None."""
+        self.chat.login_policy = fn
+
+    # -- the agent -------------------------------------------------------------------
+    def agent_say(self, chat_id: str, text: str, now: float) -> int | None:
+        """The agent writes `text` into the chat; returns its index (None: no such chat)."""
+        session = self.store.get(chat_id)
+        if session is None:
+            return None
+        self._agent_join(session)
+        event = session.append("Message", "agent", text)
+        self.store.put(session)
+        self.deliver_chat(chat_id, event.as_data())
+        self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
+        self.flush(now)
+        return event.index
+
+    def client_said(self, chat_id: str, text: str, now: float) -> None:
+        if self.agent.reply_after is not None:
+            self._agent_job(now + self.agent.reply_after, _SAY, chat_id, self.agent.answer(text))
+
+    def _agent_join(self, session: ChatSession) -> None:
+        if not session.agent_joined:
+            session.agent_joined = True
+            event = session.append("ParticipantJoined", "agent", self.agent.nickname)
+            self.store.put(session)
+            self.deliver_chat(session.chat_id, event.as_data())
+
+    def _agent_job(self, due: float, kind: str, chat_id: str, text: str = "") -> None:
+        self._seq += 1
+        heapq.heappush(self._agent_jobs, (due, self._seq, kind, chat_id, text))
+
+    # -- sessions (used by the chat service) -------------------------------------------
+    def start_session(
+        self, session: ChatSession, instance: str, client: BayeuxClient, now: float
+    ) -> None:
+        self.store.put(session)
+        heapq.heappush(self._ttl, (now + self.session_ttl, session.chat_id))
+        self.bind(session.chat_id, instance, client)
+        event = session.append("ParticipantJoined", "client", session.nickname)
+        self.store.put(session)
+        self.deliver_chat(session.chat_id, event.as_data())
+        self.emit(now, instance, "session.start", {"chatId": session.chat_id})
+        join_after = self.agent.join_after
+        if join_after == 0:
+            self._agent_join(session)
+        elif join_after is not None:
+            self._agent_job(now + join_after, _JOIN, session.chat_id)
+
+    def end_session(self, chat_id: str, instance: str, now: float) -> None:
+        self.store.delete(chat_id)
+        for key in self._bound.pop(chat_id, {}):
+            client = self._client(key)
+            if client is not None:
+                client.chats.discard(chat_id)
+        self.emit(now, instance, "session.end", {"chatId": chat_id})
+
+    def touch_chats(self, client: BayeuxClient, now: float) -> None:
+        for chat_id in client.chats:
+            self.store.touch(chat_id, now)
+
+    def _expire_session(self, session: ChatSession, now: float, reason: str) -> None:
+        self.store.delete(session.chat_id)
+        fields = {"chatId": session.chat_id, "reason": reason}
+        self.emit(now, session.instance, "session.expire", fields)
+        for instance, client_id in list(self._bound.pop(session.chat_id, {})):
+            self.instances[instance].forget_client(client_id, now, "session expired")
+
+    # -- routing ---------------------------------------------------------------------
+    def bind(self, chat_id: str, instance: str, client: BayeuxClient) -> None:
+        client.chats.add(chat_id)
+        self._bound.setdefault(chat_id, {})[(instance, client.client_id)] = None
+
+    def unbind(self, instance: str, client: BayeuxClient) -> None:
+        key = (instance, client.client_id)
+        for chat_id in client.chats:
+            self._bound.get(chat_id, {}).pop(key, None)
+        for channel in client.subscriptions:
+            self._remove_sub(channel, key)
+        self._dirty.pop(key, None)
+
+    def subscribe(self, instance: str, client: BayeuxClient, channel: str) -> None:
+        client.subscriptions.add(channel)
+        self._subs.setdefault(channel, {})[(instance, client.client_id)] = None
+
+    def unsubscribe(self, instance: str, client: BayeuxClient, channel: str) -> None:
+        client.subscriptions.discard(channel)
+        self._remove_sub(channel, (instance, client.client_id))
+
+    def _remove_sub(self, channel: str, key: ClientKey) -> None:
+        subscribers = self._subs.get(channel)
+        if subscribers is not None:
+            subscribers.pop(key, None)
+            if not subscribers:
+                del self._subs[channel]
+
+    def deliver_chat(self, chat_id: str, data: dict[str, Any]) -> None:
+        """Queue a transcript event (or typing notice) for every client bound to the chat."""
+        message = {"channel": chat_channel(chat_id), "data": data}
+        for key in self._bound.get(chat_id, {}):
+            self._queue(key, [message])
+
+    def deliver_to(
+        self, instance: str, client: BayeuxClient, chat_id: str, items: list[dict[str, Any]]
+    ) -> None:
+        channel = chat_channel(chat_id)
+        self._queue((instance, client.client_id), [{"channel": channel, "data": d} for d in items])
+
+    def publish(self, channel: str, data: Any) -> None:
+        """A broadcast publish: every subscriber on the cluster gets it."""
+        message = {"channel": channel, "data": data}
+        targets: dict[ClientKey, None] = {}
+        for pattern, subscribers in self._subs.items():
+            if channel_matches(pattern, channel):
+                targets.update(subscribers)
+        for key in targets:
+            self._queue(key, [message])
+
+    def _queue(self, key: ClientKey, messages: list[Message]) -> None:
+        client = self._client(key)
+        if client is not None and messages:
+            client.queue.extend(messages)
+            self._dirty[key] = None
+
+    def flush(self, now: float) -> None:
+        """Answer the held connects of clients that got deliveries."""
+        while self._dirty:
+            dirty, self._dirty = self._dirty, {}
+            for instance, client_id in dirty:
+                self.instances[instance].complete_held(client_id, now)
+
+    def _client(self, key: ClientKey) -> BayeuxClient | None:
+        inst = self.instances.get(key[0])
+        return None if inst is None else inst.clients.get(key[1])
+
+    # -- timers ----------------------------------------------------------------------
+    def run_timers(self, now: float) -> None:
+        while self._ttl and self._ttl[0][0] <= now:
+            _, chat_id = heapq.heappop(self._ttl)
+            session = self.store.get(chat_id)
+            if session is None:
+                continue
+            due = session.last_contact + self.session_ttl
+            if due <= now:
+                self._expire_session(session, now, "ttl")
+            else:
+                heapq.heappush(self._ttl, (due, chat_id))
+        while self._agent_jobs and self._agent_jobs[0][0] <= now:
+            _, _, kind, chat_id, text = heapq.heappop(self._agent_jobs)
+            session = self.store.get(chat_id)
+            if session is None:
+                continue
+            if kind == _JOIN:
+                self._agent_join(session)
+            else:
+                self.agent_say(chat_id, text, now)
+
+    def own_deadline(self) -> float | None:
+        """The next cluster-wide timer (session TTL or agent action)."""
+        candidates = [h[0][0] for h in (self._ttl, self._agent_jobs) if h]
+        return min(candidates) if candidates else None
+
+    # -- events ----------------------------------------------------------------------
+    def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
+        self._events.append((round(now, 6), f"server:{instance}", kind, dict(fields)))
+
+    def _instance(self, name: str) -> ServerInstance:
+        try:
+            return self.instances[name]
+        except KeyError:
+            known = ", ".join(self.instances)
+            raise UsageError(f"no server instance '{name}' (instances: {known})") from None

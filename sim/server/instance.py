@@ -1,0 +1,382 @@
+"""One Chat Server instance: Bayeux 1.0 over whatever connections the driver feeds it.
+
+Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
+`take_outputs()`. Chat sessions live in the cluster's store; Bayeux clients
+(subscriptions, queues, held connects) live here and die with a crash.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from sim.server.bayeux import BayeuxClient, HeldConnect
+from sim.server.outputs import Drop, Output, Reply
+from statecharts.errors import ProtocolViolation
+from transport.wire import (
+    BAYEUX_VERSION,
+    CHAT_PREFIX,
+    META_CONNECT,
+    META_DISCONNECT,
+    META_HANDSHAKE,
+    META_SUBSCRIBE,
+    META_UNSUBSCRIBE,
+    SERVICE_CHAT,
+    BayeuxError,
+    ConnectionType,
+    Message,
+    Reconnect,
+    bayeux_error,
+    decode,
+    encode,
+)
+
+if TYPE_CHECKING:
+    from sim.server.cluster import Cluster
+
+SERVER_CONNECTION_TYPES = [t.value for t in ConnectionType]
+_HOLD, _IDLE = "hold", "idle"
+
+
+class ServerInstance:
+    def __init__(self, name: str, cluster: Cluster) -> None:
+        self.name = name
+        self.cluster = cluster
+        self.up = True
+        self.slow_ms = 0.0
+        self.connections: dict[str, None] = {}
+        self.clients: dict[str, BayeuxClient] = {}
+        self._held_by_conn: dict[str, str] = {}
+        self._outputs: list[Output] = []
+        self._delayed: deque[tuple[float, Output]] = deque()
+        self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
+        self._seq = 0
+        self._client_counter = 0
+
+    # -- driver API ----------------------------------------------------------
+    def open(self, conn_id: str, now: float) -> bool:
+        if not self.up:
+            return False
+        self.connections[conn_id] = None
+        return True
+
+    def receive(self, conn_id: str, text: str, now: float) -> None:
+        if not self.up:
+            return
+        self.connections[conn_id] = None  # long-polling adapters may skip `open`
+        try:
+            messages = decode(text)
+        except ProtocolViolation as exc:
+            self.cluster.emit(now, self.name, "bad_frame", {"reason": str(exc)})
+            self.connections.pop(conn_id, None)
+            self._send(Drop(conn_id, f"bad frame: {exc}"), now)
+            return
+        replies: list[Message] = []
+        for message in messages:
+            replies.extend(self._dispatch(conn_id, message, now))
+        if replies:
+            self._send(Reply(conn_id, encode(replies)), now)
+        self.cluster.flush(now)
+
+    def closed(self, conn_id: str, now: float) -> None:
+        self.connections.pop(conn_id, None)
+        client_id = self._held_by_conn.pop(conn_id, None)
+        client = self.clients.get(client_id) if client_id else None
+        if client is not None and client.held is not None and client.held.conn_id == conn_id:
+            client.held = None
+            client.last_contact = now
+
+    def tick(self, now: float) -> None:
+        while self._delayed and self._delayed[0][0] <= now:
+            self._outputs.append(self._delayed.popleft()[1])
+        while self._timers and self._timers[0][0] <= now:
+            _, _, kind, client_id = heapq.heappop(self._timers)
+            self._on_timer(kind, client_id, now)
+        self.cluster.run_timers(now)
+        self.cluster.flush(now)
+
+    def next_deadline(self) -> float | None:
+        candidates = [self.cluster.own_deadline()]
+        if self._delayed:
+            candidates.append(self._delayed[0][0])
+        if self._timers:
+            candidates.append(self._timers[0][0])
+        present = [c for c in candidates if c is not None]
+        return min(present) if present else None
+
+    def take_outputs(self) -> list[Output]:
+        outputs, self._outputs = self._outputs, []
+        return outputs
+
+    # -- faults (called through the cluster) ------------------------------------
+    def crash(self, now: float) -> list[Drop]:
+        drops = [Drop(conn_id, "crash") for conn_id in self.connections]
+        for client in list(self.clients.values()):
+            self.cluster.unbind(self.name, client)
+        self.up = False
+        self.clients.clear()
+        self.connections.clear()
+        self._held_by_conn.clear()
+        self._delayed.clear()
+        self._timers.clear()
+        self._outputs.extend(drops)
+        return drops
+
+    def recover(self) -> None:
+        self.up = True
+
+    def forget_client(self, client_id: str, now: float, reason: str) -> None:
+        """Drop a Bayeux client; a held connect learns it at once (402 + handshake)."""
+        client = self.clients.pop(client_id, None)
+        if client is None:
+            return
+        self.cluster.unbind(self.name, client)
+        self.cluster.emit(now, self.name, "client.end", {"client": client_id, "reason": reason})
+        held = client.held
+        if held is not None:
+            self._held_by_conn.pop(held.conn_id, None)
+            if held.conn_id in self.connections:
+                reply = _unknown_client(META_CONNECT, held.msg_id)
+                self._send(Reply(held.conn_id, encode([reply])), now)
+
+    def complete_held(self, client_id: str, now: float) -> None:
+        """Answer a held connect if its client has something to deliver."""
+        client = self.clients.get(client_id)
+        if client is not None and client.held is not None and client.has_pending():
+            self._answer_held(client, now, deliver=True)
+
+    # -- dispatch -------------------------------------------------------------------
+    def _dispatch(self, conn_id: str, msg: Message, now: float) -> list[Message]:
+        channel = msg["channel"]
+        if channel == META_HANDSHAKE:
+            return [self._handshake(msg, now)]
+        client = self.clients.get(msg.get("clientId", ""))
+        if client is None:
+            return [_unknown_client(channel, msg.get("id"))]
+        client.last_contact = now
+        self.cluster.touch_chats(client, now)
+        if channel == META_CONNECT:
+            return self._connect(conn_id, client, msg, now)
+        if channel in (META_SUBSCRIBE, META_UNSUBSCRIBE):
+            return [self._subscription(client, msg, subscribe=channel == META_SUBSCRIBE)]
+        if channel == META_DISCONNECT:
+            self.forget_client(client.client_id, now, "disconnect")
+            return [_ok(msg, client)]
+        if channel.startswith("/meta/"):
+            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
+        return [self._publish(client, msg, now)]
+
+    def _handshake(self, msg: Message, now: float) -> Message:
+        offered = msg.get("supportedConnectionTypes")
+        if not isinstance(msg.get("version"), str) or not isinstance(offered, list):
+            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad handshake"))
+        if not any(t in offered for t in SERVER_CONNECTION_TYPES):
+            refusal = _failed(
+                msg, bayeux_error(BayeuxError.UNSUPPORTED, "Unsupported connection types")
+            )
+            refusal["supportedConnectionTypes"] = SERVER_CONNECTION_TYPES
+            refusal["advice"] = {"reconnect": Reconnect.NONE.value}
+            return refusal
+        self._client_counter += 1
+        client_id = f"{self.name}-{self._client_counter}"
+        ext = msg.get("ext")
+        ack = isinstance(ext, dict) and ext.get("ack") is True
+        self.clients[client_id] = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
+        self._schedule(now + self.cluster.max_interval, _IDLE, client_id)
+        self.cluster.emit(now, self.name, "client.start", {"client": client_id})
+        reply: Message = {
+            "channel": META_HANDSHAKE,
+            "successful": True,
+            "clientId": client_id,
+            "version": BAYEUX_VERSION,
+            "supportedConnectionTypes": SERVER_CONNECTION_TYPES,
+            "advice": self._advice(),
+        }
+        if "id" in msg:
+            reply["id"] = msg["id"]
+        if ack:
+            reply["ext"] = {"ack": True}
+        return reply
+
+    def _connect(
+        self, conn_id: str, client: BayeuxClient, msg: Message, now: float
+    ) -> list[Message]:
+        if not isinstance(msg.get("connectionType"), str):
+            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
+        if client.held is not None:  # superseded: answer the old one empty
+            self._answer_held(client, now, deliver=False)
+        ack_in = _ack_of(msg) if client.ack_enabled else None
+        if ack_in is not None:
+            client.acknowledge(ack_in)
+        hold = self._hold_for(msg)
+        if client.has_pending() or hold <= 0:
+            return self._connect_reply(client, msg.get("id"), ack_in, deliver=True)
+        self._seq += 1
+        client.held = HeldConnect(conn_id, msg.get("id"), now + hold, ack_in, self._seq)
+        self._held_by_conn[conn_id] = client.client_id
+        self._schedule(now + hold, _HOLD, client.client_id)
+        return []
+
+    def _hold_for(self, msg: Message) -> float:
+        advice = msg.get("advice")
+        hold = self.cluster.hold
+        if isinstance(advice, dict):
+            asked = advice.get("timeout")
+            if isinstance(asked, int | float) and not isinstance(asked, bool) and asked >= 0:
+                hold = min(hold, asked / 1000.0)
+        return hold
+
+    def _connect_reply(
+        self, client: BayeuxClient, msg_id: object, ack_in: int | None, *, deliver: bool
+    ) -> list[Message]:
+        messages, batch = client.take_batch() if deliver else ([], None)
+        reply: Message = {
+            "channel": META_CONNECT,
+            "successful": True,
+            "clientId": client.client_id,
+            "advice": self._advice(),
+        }
+        if msg_id is not None:
+            reply["id"] = msg_id
+        ack_out = batch if batch is not None else ack_in
+        if client.ack_enabled and ack_out is not None:
+            reply["ext"] = {"ack": ack_out}
+        return [*messages, reply]
+
+    def _answer_held(self, client: BayeuxClient, now: float, *, deliver: bool) -> None:
+        held = client.held
+        assert held is not None
+        client.held = None
+        client.last_contact = now
+        self._held_by_conn.pop(held.conn_id, None)
+        self.cluster.touch_chats(client, now)
+        frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
+        self._send(Reply(held.conn_id, encode(frame)), now)
+
+    def _subscription(self, client: BayeuxClient, msg: Message, *, subscribe: bool) -> Message:
+        raw = msg.get("subscription")
+        channels = [raw] if isinstance(raw, str) else raw
+        if not isinstance(channels, list) or not channels:
+            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
+        for channel in channels:
+            if not isinstance(channel, str) or not channel.startswith("/"):
+                return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
+            if subscribe and not self._may_subscribe(client, channel):
+                reply = _failed(
+                    msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Forbidden subscription", channel)
+                )
+                reply["subscription"] = raw
+                return reply
+        for channel in channels:
+            if subscribe:
+                self.cluster.subscribe(self.name, client, channel)
+            else:
+                self.cluster.unsubscribe(self.name, client, channel)
+        reply = _ok(msg, client)
+        reply["subscription"] = raw
+        return reply
+
+    def _may_subscribe(self, client: BayeuxClient, channel: str) -> bool:
+        if channel.startswith("/meta/"):
+            return False
+        return not self._foreign_chat(client, channel)
+
+    def _foreign_chat(self, client: BayeuxClient, channel: str) -> bool:
+        """A live chat session's channel that this client does not own."""
+        if not channel.startswith(CHAT_PREFIX):
+            return False
+        chat_id = channel[len(CHAT_PREFIX) :]
+        return chat_id not in client.chats and self.cluster.store.get(chat_id) is not None
+
+    def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
+        channel = msg["channel"]
+        data = msg.get("data")
+        if channel == SERVICE_CHAT:
+            if not isinstance(data, dict):
+                return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
+            reply = _ok(msg, client)
+            reply["data"] = self.cluster.chat.handle(self.name, client, data, now)
+            return reply
+        if channel.startswith("/service/"):
+            return _ok(msg, client)  # no other services: accepted and ignored, as CometD does
+        if "data" not in msg:
+            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
+        if "*" in channel:
+            return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
+        if self._foreign_chat(client, channel) or channel[len(CHAT_PREFIX) :] in client.chats:
+            return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
+        self.cluster.publish(channel, data)
+        return _ok(msg, client)
+
+    # -- timers and output ---------------------------------------------------------
+    def _schedule(self, due: float, kind: str, client_id: str) -> None:
+        self._seq += 1
+        heapq.heappush(self._timers, (due, self._seq, kind, client_id))
+
+    def _on_timer(self, kind: str, client_id: str, now: float) -> None:
+        client = self.clients.get(client_id)
+        if client is None:
+            return
+        if kind == _HOLD:
+            if client.held is not None and client.held.deadline <= now:
+                self._answer_held(client, now, deliver=True)
+            return
+        # idle check: expire a client with no connect for `max_interval`
+        if client.held is not None:
+            self._schedule(client.held.deadline + self.cluster.max_interval, _IDLE, client_id)
+            return
+        due = client.last_contact + self.cluster.max_interval
+        if due <= now:
+            self.forget_client(client_id, now, "timeout")
+        else:
+            self._schedule(due, _IDLE, client_id)
+
+    def _advice(self) -> dict[str, Any]:
+        return {
+            "reconnect": Reconnect.RETRY.value,
+            "interval": 0,
+            "timeout": round(self.cluster.hold * 1000),
+        }
+
+    def _send(self, output: Output, now: float) -> None:
+        """Queue an output, after `slow_ms` if set; order is kept either way."""
+        if self.slow_ms <= 0 and not self._delayed:
+            self._outputs.append(output)
+            return
+        due = now + self.slow_ms / 1000.0
+        if self._delayed:
+            due = max(due, self._delayed[-1][0])
+        self._delayed.append((due, output))
+
+
+def _ack_of(msg: Message) -> int | None:
+    ext = msg.get("ext")
+    ack = ext.get("ack") if isinstance(ext, dict) else None
+    return ack if isinstance(ack, int) and not isinstance(ack, bool) else None
+
+
+def _ok(msg: Message, client: BayeuxClient) -> Message:
+    reply: Message = {"channel": msg["channel"], "successful": True, "clientId": client.client_id}
+    if "id" in msg:
+        reply["id"] = msg["id"]
+    return reply
+
+
+def _failed(msg: Message, error: str) -> Message:
+    reply: Message = {"channel": msg["channel"], "successful": False, "error": error}
+    if "id" in msg:
+        reply["id"] = msg["id"]
+    return reply
+
+
+def _unknown_client(channel: str, msg_id: object) -> Message:
+    reply: Message = {
+        "channel": channel,
+        "successful": False,
+        "error": bayeux_error(BayeuxError.UNKNOWN_CLIENT, "Unknown client"),
+        "advice": {"reconnect": Reconnect.HANDSHAKE.value, "interval": 0},
+    }
+    if msg_id is not None:
+        reply["id"] = msg_id
+    return reply
