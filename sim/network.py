@@ -217,8 +217,13 @@ class Network:
 
     # -- both sides ---------------------------------------------------------------
     def send(self, conn: Connection, way: Direction, text: str) -> None:
-        sender_open = conn.client_end if way is UP else conn.server_end
-        if not (sender_open and conn.is_open):
+        # A server may write as soon as it accepted: its frames queue behind
+        # the confirmation. A client must wait for connection_made.
+        if way is UP:
+            can_send = conn.client_end and conn.state is ConnState.OPEN
+        else:
+            can_send = conn.server_end and conn.state is not ConnState.CLOSED
+        if not can_send:
             self._trace_net("drop", conn, way, why="closed")
             return
         self._transmit(conn, way, text)
@@ -254,11 +259,14 @@ class Network:
         if self._outage_hits(conn):
             self._refuse(conn, "outage", self._path_delay(conn, DOWN))
             return
-        if not self.servers[conn.instance].open(conn.id, now):
-            self._refuse(conn, "refused", self._path_delay(conn, DOWN))
-            return
+        # The confirmation goes out first, so whatever the server writes from
+        # inside `open` travels behind it; a refusal turns it into a no-op.
+        delay = self._path_delay(conn, DOWN)
         conn.server_end = True
-        self._schedule(conn, DOWN, self._path_delay(conn, DOWN), self._open_confirmed, conn)
+        self._schedule(conn, DOWN, delay, self._open_confirmed, conn)
+        if not self.servers[conn.instance].open(conn.id, now):
+            conn.server_end = False
+            self._refuse(conn, "refused", delay)
 
     def _open_confirmed(self, conn: Connection) -> None:
         if conn.state is not ConnState.OPENING or not conn.client_end:

@@ -221,6 +221,20 @@ def test_frames_sent_before_the_connection_is_made_are_dropped() -> None:
     assert world.net_records("drop")[0]["why"] == "closed"
 
 
+class GreetingServer(EchoServer):
+    def open(self, conn_id: str, now: float) -> bool:
+        self.net.server_send(conn_id, "welcome")  # before the client knows it is open
+        return True
+
+
+def test_a_server_may_write_as_soon_as_it_accepts() -> None:
+    world = World()
+    world.net.attach_server("i1", GreetingServer(world.net))
+    world.open()
+    world.run()
+    assert world.client.log == [("made", RTT), ("frame", RTT, "welcome")]
+
+
 def test_sending_without_any_connection_is_a_usage_error() -> None:
     world = World()
     with pytest.raises(UsageError, match="never opened"):
