@@ -1,0 +1,255 @@
+"""One self-contained HTML report of a run: swimlanes, verdict and timeline.
+
+Everything is inline (CSS, a few lines of JS, SVG): the file opens offline
+and can be attached to a bug report. Lanes: each client's state over time,
+the faults, each server instance (down while crashed), and the application
+events. Hovering a mark shows its details.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from statecharts.trace import TraceRecord
+
+WIDTH = 1000  # px of the time axis
+LANE = 26
+LABEL = 120
+STATE_COLOURS = {
+    "idle": "#d9d9d9",
+    "connecting": "#9ecae1",
+    "opening": "#6baed6",
+    "ready": "#74c476",
+    "reconnecting": "#fdd0a2",
+    "interrupted": "#fb6a4a",
+    "restoring": "#bcbddc",
+    "ended": "#969696",
+    "failed": "#67000d",
+}
+EVENT_COLOURS = {
+    "interrupted": "#cb181d",
+    "continued": "#238b45",
+    "error": "#a50f15",
+    "restored": "#6a51a3",
+    "ready": "#31a354",
+    "ended": "#525252",
+    "send_failed": "#e6550d",
+}
+
+
+@dataclass(frozen=True)
+class ReportInput:
+    title: str
+    seed: int
+    duration: float
+    records: Sequence[TraceRecord]
+    instances: Sequence[str]
+    verdict: str
+    failures: Sequence[str]
+    timeline: str
+
+
+class _Svg:
+    def __init__(self, end: float) -> None:
+        self.end = max(end, 1e-9)
+        self.parts: list[str] = []
+        self.y = 20
+
+    def x(self, t: float) -> float:
+        return LABEL + WIDTH * min(max(t, 0.0), self.end) / self.end
+
+    def label(self, text: str) -> None:
+        self.parts.append(
+            f'<text x="4" y="{self.y + LANE * 0.65:.1f}" class="lbl">{html.escape(text)}</text>'
+        )
+
+    def band(self, t0: float, t1: float, colour: str, tip: str, row: int = 0) -> None:
+        x0, x1 = self.x(t0), self.x(t1)
+        y = self.y + row * 4
+        self.parts.append(
+            f'<rect x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.2f}" '
+            f'height="{LANE - 6 - row * 4}" fill="{colour}" data-tip="{html.escape(tip)}">'
+            f"<title>{html.escape(tip)}</title></rect>"
+        )
+
+    def mark(self, t: float, colour: str, tip: str, text: str = "", small: bool = False) -> None:
+        x = self.x(t)
+        h = LANE / 3 if small else LANE - 6
+        y0 = self.y + (LANE - h) / 2
+        self.parts.append(
+            f'<g data-tip="{html.escape(tip)}"><title>{html.escape(tip)}</title>'
+            f'<line x1="{x:.2f}" x2="{x:.2f}" y1="{y0:.1f}" y2="{y0 + h:.1f}" '
+            f'stroke="{colour}" stroke-width="{1 if small else 2.5}"/>'
+        )
+        if text:
+            self.parts.append(
+                f'<text x="{x + 3:.2f}" y="{self.y + 11}" class="ev" fill="{colour}">'
+                f"{html.escape(text)}</text>"
+            )
+        self.parts.append("</g>")
+
+    def next_lane(self) -> None:
+        self.parts.append(
+            f'<line x1="{LABEL}" x2="{LABEL + WIDTH}" y1="{self.y + LANE}" '
+            f'y2="{self.y + LANE}" class="sep"/>'
+        )
+        self.y += LANE
+
+    def axis(self) -> None:
+        step = _nice_step(self.end)
+        t = 0.0
+        while t <= self.end + 1e-9:
+            x = self.x(t)
+            self.parts.append(
+                f'<line x1="{x:.2f}" x2="{x:.2f}" y1="14" y2="{self.y}" class="grid"/>'
+                f'<text x="{x:.2f}" y="11" class="tick">{t:g}s</text>'
+            )
+            t += step
+
+    def svg(self) -> str:
+        height = self.y + 10
+        return (
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL + WIDTH + 20}" '
+            f'height="{height}" viewBox="0 0 {LABEL + WIDTH + 20} {height}">'
+            + "".join(self.parts)
+            + "</svg>"
+        )
+
+
+def _nice_step(end: float) -> float:
+    raw = end / 10
+    for step in (0.1, 0.2, 0.5, 1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600):
+        if step >= raw:
+            return float(step)
+    return float(round(raw, -3) or 3600)
+
+
+def _client_lanes(svg: _Svg, records: Sequence[TraceRecord], end: float) -> None:
+    clients = sorted({r.client for r in records if r.client is not None})
+    for cid in clients:
+        mine = [r for r in records if r.client == cid]
+        svg.label(f"client {cid}")
+        state, since = "idle", 0.0
+        for rec in mine:
+            if rec.kind == "state":
+                svg.band(
+                    since, rec.t, STATE_COLOURS.get(state, "#ccc"), f"{state} {since:g}-{rec.t:g}s"
+                )
+                state, since = str(rec.data.get("to")), rec.t
+        svg.band(since, end, STATE_COLOURS.get(state, "#ccc"), f"{state} from {since:g}s")
+        svg.next_lane()
+        svg.label(f"  {cid} events")
+        for rec in mine:
+            _event_mark(svg, rec)
+        svg.next_lane()
+
+
+def _event_mark(svg: _Svg, rec: TraceRecord) -> None:
+    tip = f"{rec.t:.6f}s {rec.kind} {json.dumps(rec.data, sort_keys=True)}"
+    if rec.kind == "message":
+        colour = "#3182bd" if rec.data.get("direction") == "in" else "#9e9ac8"
+        svg.mark(rec.t, colour, tip, small=True)
+    elif rec.kind in EVENT_COLOURS:
+        text = str(rec.data.get("code", "")) if rec.kind == "error" else rec.kind
+        svg.mark(rec.t, EVENT_COLOURS[rec.kind], tip, text)
+
+
+def _fault_spans(
+    records: Sequence[TraceRecord], end: float
+) -> list[tuple[float, float, dict[str, object]]]:
+    open_: dict[str, list[tuple[float, dict[str, object]]]] = {}
+    spans: list[tuple[float, float, dict[str, object]]] = []
+    for rec in records:
+        fault = rec.data.get("fault")
+        if not isinstance(fault, dict):
+            continue
+        key = json.dumps(fault, sort_keys=True)
+        if rec.kind == "fault.start":
+            open_.setdefault(key, []).append((rec.t, fault))
+        elif rec.kind == "fault.end" and open_.get(key):
+            t0, f = open_[key].pop(0)
+            spans.append((t0, rec.t, f))
+    for started in open_.values():
+        spans.extend((t0, end if f.get("duration") is not None else t0, f) for t0, f in started)
+    return sorted(spans, key=lambda s: (s[0], s[1]))
+
+
+def _fault_lane(svg: _Svg, spans: list[tuple[float, float, dict[str, object]]]) -> None:
+    svg.label("faults")
+    for t0, t1, fault in spans:
+        tip = f"{t0:g}-{t1:g}s {json.dumps(fault, sort_keys=True)}"
+        if t1 > t0:
+            svg.band(t0, t1, "#fc9272", tip)
+            svg.parts.append(
+                f'<text x="{svg.x(t0) + 2:.2f}" y="{svg.y + 17}" class="ev">'
+                f"{html.escape(str(fault.get('kind')))}</text>"
+            )
+        else:
+            svg.mark(t0, "#de2d26", tip, str(fault.get("kind")))
+    svg.next_lane()
+
+
+def _server_lanes(
+    svg: _Svg, spans: list[tuple[float, float, dict[str, object]]], instances: Sequence[str]
+) -> None:
+    for name in instances:
+        svg.label(f"server {name}")
+        svg.band(0.0, svg.end, "#c7e9c0", f"{name} up")
+        for t0, t1, fault in spans:
+            if fault.get("kind") == "crash" and fault.get("instance") in (name, None):
+                svg.band(t0, t1, "#525252", f"{name} down {t0:g}-{t1:g}s")
+            if fault.get("kind") in ("expire", "not_ready", "command_error", "slow"):
+                svg.mark(t0, "#756bb1", f"{fault}", small=True)
+        svg.next_lane()
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#222}
+h1{font-size:20px;margin:0 0 4px}.meta{color:#666;margin-bottom:12px}
+.verdict{display:inline-block;padding:4px 10px;border-radius:4px;font-weight:600}
+.ok{background:#e5f5e0;color:#006d2c}.fail{background:#fee0d2;color:#a50f15}
+svg{border:1px solid #ddd;background:#fff}.lbl{font-size:12px;fill:#333}
+.tick{font-size:10px;fill:#888;text-anchor:middle}.grid{stroke:#eee}.sep{stroke:#f2f2f2}
+.ev{font-size:10px}#tip{min-height:1.4em;font-family:monospace;font-size:12px;color:#333}
+pre{background:#f7f7f7;padding:10px;overflow:auto;max-height:480px;font-size:12px}
+.legend span{display:inline-block;margin-right:10px;font-size:12px}
+.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px}
+"""
+_JS = """
+document.querySelectorAll('[data-tip]').forEach(function(el){
+  el.addEventListener('mouseenter',function(){
+    document.getElementById('tip').textContent=el.getAttribute('data-tip');});
+});
+"""
+
+
+def render_html(data: ReportInput) -> str:
+    last = max((r.t for r in data.records), default=0.0)
+    end = max(data.duration, last)
+    svg = _Svg(end)
+    spans = _fault_spans(data.records, end)
+    _client_lanes(svg, data.records, end)
+    _fault_lane(svg, spans)
+    _server_lanes(svg, spans, data.instances)
+    svg.axis()
+    ok = not data.failures
+    legend = "".join(
+        f'<span><i style="background:{c}"></i>{html.escape(s)}</span>'
+        for s, c in STATE_COLOURS.items()
+    )
+    failures = "".join(f"<li>{html.escape(f)}</li>" for f in data.failures)
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>chatsim: {html.escape(data.title)}</title><style>{_CSS}</style></head><body>"
+        f"<h1>{html.escape(data.title)}</h1>"
+        f"<div class='meta'>seed {data.seed} · {data.duration:g} virtual seconds · "
+        f"{len(data.records)} trace events</div>"
+        f"<div class='verdict {'ok' if ok else 'fail'}'>{html.escape(data.verdict)}</div>"
+        + (f"<ul>{failures}</ul>" if failures else "")
+        + f"<div class='legend'>{legend}</div><div id='tip'></div>{svg.svg()}"
+        f"<h2>Timeline</h2><pre>{html.escape(data.timeline)}</pre>"
+        f"<script>{_JS}</script></body></html>\n"
+    )
