@@ -6,6 +6,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.bench_kernel import kernel_events_per_second
 from sim.kernel import ClockError, Kernel, Simulation, Streams, Tracer, VirtualClock
@@ -199,3 +201,25 @@ def test_tracer_on_a_bare_clock() -> None:
 
 def test_benchmark_reports_a_rate() -> None:
     assert kernel_events_per_second(2_000) > 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, 20), st.booleans()),  # (time in 1/4 s, cancel it?)
+        max_size=40,
+    )
+)
+def test_events_run_sorted_by_time_then_insertion(plan: list[tuple[int, bool]]) -> None:
+    kernel = Kernel()
+    seen: list[int] = []
+    handles = [kernel.call_at(t / 4, seen.append, i) for i, (t, _) in enumerate(plan)]
+    for handle, (_, cancel) in zip(handles, plan, strict=True):
+        if cancel:
+            kernel.cancel(handle)
+    kernel.run()
+    expected = sorted(
+        (i for i, (_, cancel) in enumerate(plan) if not cancel), key=lambda i: (plan[i][0], i)
+    )
+    assert seen == expected
+    assert kernel.pending == 0

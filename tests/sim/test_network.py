@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sim.faults import (
     Blackhole,
@@ -532,3 +534,48 @@ def test_different_seeds_draw_different_losses_and_duplicates() -> None:
         return [line for line in text.splitlines() if '"kind":"drop"' in line or "dup" in line]
 
     assert draws(one) != draws(two)
+
+
+# -- properties ----------------------------------------------------------------------------
+def _fault_sets() -> st.SearchStrategy[list[Fault]]:
+    window = st.tuples(st.floats(0.0, 3.0), st.floats(0.0, 2.0))
+    way = st.sampled_from(list(Direction))
+    one = st.one_of(
+        st.builds(
+            lambda w, d, ms, j: Latency(at=w[0], duration=w[1], direction=d, ms=ms, jitter=j),
+            window, way, st.floats(0.0, 300.0), st.floats(0.0, 300.0),
+        ),
+        st.builds(
+            lambda w, d, p: Loss(at=w[0], duration=w[1], direction=d, p=p),
+            window, way, st.floats(0.0, 1.0),
+        ),
+        st.builds(
+            lambda w, d, p: Duplicate(at=w[0], duration=w[1], direction=d, p=p),
+            window, way, st.floats(0.0, 1.0),
+        ),
+        st.builds(lambda w, d: Blackhole(at=w[0], duration=w[1], direction=d), window, way),
+    )
+    return st.lists(one, max_size=4)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    faults=_fault_sets(),
+    seed=st.integers(0, 2**32),
+    gaps=st.lists(st.integers(0, 50), max_size=30),
+)
+def test_without_reorder_frames_never_overtake(
+    faults: list[Fault], seed: int, gaps: list[int]
+) -> None:
+    world = World(faults, seed)
+    world.open()
+    t = 0.5
+    for i, gap in enumerate(gaps):
+        t += gap / 1000
+        world.send(t, str(i))
+    world.run(t + 5.0)
+    for got in (world.server.frames(), world.client.frames()):
+        numbers = [int(text) for text in got]
+        assert numbers == sorted(numbers)  # in order; duplicates stay adjacent
+    if not any(isinstance(f, Loss | Blackhole) for f in faults):
+        assert sorted(set(world.server.frames()), key=int) == [str(i) for i in range(len(gaps))]
