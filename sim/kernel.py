@@ -12,6 +12,7 @@ import hashlib
 import heapq
 import random
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from statecharts.errors import UsageError
@@ -43,7 +44,8 @@ class VirtualClock:
 
 
 class Handle:
-    """A scheduled call; pass it to `Kernel.cancel`."""
+    """A scheduled call; pass it to `Kernel.cancel`. `cancelled` is True once
+    it was cancelled or has run, so a False one is still to come."""
 
     __slots__ = ("args", "cancelled", "fn", "when")
 
@@ -216,6 +218,9 @@ class Tracer:
 
     def text(self) -> str:
         return self.writer.text()
+
+    def save(self, path: Path) -> None:
+        self.writer.save(path)
 
 
 class Simulation:
