@@ -284,10 +284,15 @@ class ServerInstance:
 
     def _foreign_chat(self, client: BayeuxClient, channel: str) -> bool:
         """A live chat session's channel that this client does not own."""
+        chat_id = self._chat_of(channel)
+        return chat_id is not None and chat_id not in client.chats
+
+    def _chat_of(self, channel: str) -> str | None:
+        """The chat id when `channel` is the channel of a live chat session."""
         if not channel.startswith(CHAT_PREFIX):
-            return False
+            return None
         chat_id = channel[len(CHAT_PREFIX) :]
-        return chat_id not in client.chats and self.cluster.store.get(chat_id) is not None
+        return chat_id if self.cluster.store.get(chat_id) is not None else None
 
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
         channel = msg["channel"]
@@ -304,7 +309,7 @@ class ServerInstance:
             return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
         if "*" in channel:
             return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
-        if self._foreign_chat(client, channel) or channel[len(CHAT_PREFIX) :] in client.chats:
+        if self._chat_of(channel) is not None:  # transcripts are written by the chat service
             return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
         self.cluster.publish(channel, data)
         return _ok(msg, client)

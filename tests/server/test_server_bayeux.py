@@ -243,3 +243,11 @@ def test_crash_drops_connections_and_refuses_new_ones(world: World) -> None:
     assert reply["error"] == "402::Unknown client"
     kinds = [e[2] for e in world.cluster.take_events()]
     assert "crash" in kinds and "recover" in kinds
+
+
+def test_owner_may_not_publish_into_its_chat_but_elsewhere(world: World) -> None:
+    owner = ScriptClient(world, "i1")
+    owner.handshake(0.0)
+    chat_id = owner.chat(Operation.REQUEST_CHAT, 0.1, nickname="ann")["result"]["chatId"]
+    assert owner.request({"channel": f"/chat/{chat_id}", "data": 1}, 0.2)["successful"] is False
+    assert owner.request({"channel": f"/test/{chat_id}", "data": 1}, 0.3)["successful"] is True
