@@ -1,0 +1,242 @@
+"""Run a scenario to its end, then judge it: its `expect` items and I1-I8.
+
+The run has two phases. Up to `duration` the scenario plays: traffic and
+faults as written. Then the world drains: no new traffic, faults bounded by
+the run's end are over, and the kernel runs until every live session is
+ready, caught up with what the server accepted and has every message
+resolved (or `drain_limit` passes). Completeness (I6) is judged after the
+drain, so a message still in flight at the end is not called lost.
+
+What is judged where:
+- I1, I2, I3, I5, I6 (inbound order), I7: `statecharts.checker` on the trace;
+- I4: each frame a client got that no server sent gives one error 151 at
+  that moment, and the session goes on (no `failed` because of it);
+- I6 (against the server's truth): the application saw exactly the
+  transcript the server accepted for its chat, in order, and every client
+  message was acknowledged once (at the index the server gave it) or
+  reported failed;
+- I8: the same scenario and seed run again give the same bytes (`twice`).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sim import expect
+from sim.scenario import Scenario
+from sim.world import SimClient, World
+from statecharts.catalog import ErrorCode
+from statecharts.checker import RULES, check_trace
+from statecharts.trace import Trace, TraceRecord, parse_trace
+from transport.core import ClientCore
+
+TIME_TOLERANCE = 1e-6
+
+
+@dataclass(frozen=True)
+class Failure:
+    """One thing that did not hold: `rule` is `expect` or an invariant (I1..I8)."""
+
+    rule: str
+    message: str
+    line: int | None = None  # scenario line (expect) or trace line (invariants)
+
+    def describe(self) -> str:
+        where = f"line {self.line}: " if self.line else ""
+        return f"{self.rule}: {where}{self.message}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    scenario: Scenario
+    seed: int
+    trace_text: str
+    records: tuple[TraceRecord, ...]
+    failures: tuple[Failure, ...]
+    expectations: int
+    events: int  # kernel events executed
+    settled: bool
+    checked: tuple[str, ...] = field(default=())
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def verdict(self) -> str:
+        if self.ok:
+            held = ", ".join(self.checked)
+            return f"PASS: {self.expectations} expectation(s) and {held} held"
+        return f"FAIL: {len(self.failures)} failure(s)"
+
+
+def drain_limit(scenario: Scenario) -> float:
+    """Long enough for the slowest reconnect the scenario's clients allow."""
+    worst = max(c.max_backoff + c.max_network_delay + c.interrupt_after for c in scenario.clients)
+    return worst + 30.0 + 2 * scenario.network.latency
+
+
+def play(
+    scenario: Scenario, seed: int | None = None, core_class: type[ClientCore] = ClientCore
+) -> World:
+    """Build the world, play the scenario and drain it."""
+    world = World.build(scenario, seed, core_class)
+    world.run_until(scenario.duration)
+    world.drain(drain_limit(scenario))
+    return world
+
+
+def run_scenario(
+    scenario: Scenario,
+    seed: int | None = None,
+    *,
+    twice: bool = False,
+    core_class: type[ClientCore] = ClientCore,
+) -> RunResult:
+    world = play(scenario, seed, core_class)
+    text = world.trace.text()
+    trace = parse_trace(text.splitlines(), source="<trace>")
+    failures = [*judge_expectations(scenario, trace.records), *judge_invariants(world, trace)]
+    checked = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
+    if twice:
+        again = play(scenario, seed, core_class).trace.text()
+        checked.append("I8")
+        if again != text:
+            failures.append(Failure("I8", _first_difference(text, again)))
+    return RunResult(
+        scenario=scenario,
+        seed=world.seed,
+        trace_text=text,
+        records=trace.records,
+        failures=tuple(failures),
+        expectations=len(scenario.expect),
+        events=world.kernel.executed,
+        settled=world.settled(),
+        checked=tuple(checked),
+    )
+
+
+def _first_difference(a: str, b: str) -> str:
+    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
+        if x != y:
+            return f"a second run with the same seed differs at trace line {n}: {x!r} vs {y!r}"
+    return f"a second run with the same seed differs in length ({len(a)} vs {len(b)} bytes)"
+
+
+# -- expectations -------------------------------------------------------------------
+def judge_expectations(scenario: Scenario, records: tuple[TraceRecord, ...]) -> list[Failure]:
+    out = []
+    for exp in scenario.expect:
+        why = expect.judge(exp, records)
+        if why is not None:
+            out.append(Failure("expect", f"expected {exp.describe()}: {why}", exp.line))
+    return out
+
+
+# -- invariants ---------------------------------------------------------------------
+def judge_invariants(world: World, trace: Trace) -> list[Failure]:
+    failures = [
+        Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)
+        for v in check_trace(trace)
+    ]
+    for client in world.clients.values():
+        mine = [r for r in trace.records if r.src == client.src]
+        failures += _judge_i4(client, mine)
+        failures += _judge_i6(world, client, mine)
+    return failures
+
+
+def _judge_i4(client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
+    """Each corrupt frame the client received gives one error 151; the session goes on."""
+    errors = [
+        r for r in mine if r.kind == "error" and r.data.get("code") == ErrorCode.INVALID_RESPONSE
+    ]
+    got = Counter(round(r.t, 6) for r in errors)
+    want = Counter(round(t, 6) for t in client.view.foreign_frames)
+    out = []
+    for t in sorted(set(got) | set(want)):
+        if got[t] != want[t]:
+            out.append(
+                Failure(
+                    "I4",
+                    f"{client.src} at t={t:g}: {want[t]} corrupt frame(s) received, "
+                    f"{got[t]} error 151 reported",
+                )
+            )
+    failed_at = {round(r.t, 6) for r in mine if r.kind == "state" and r.data.get("to") == "failed"}
+    for t in sorted(failed_at & set(want)):
+        out.append(Failure("I4", f"{client.src} failed at t={t:g} on a corrupt frame"))
+    return out
+
+
+def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
+    view = client.view
+    out: list[Failure] = []
+    src = client.src
+    if view.chat_id is not None:
+        accepted = [e.index for e in world.accepted(view.chat_id)]
+        delivered = view.delivered
+        unknown = sorted(set(delivered) - set(accepted))
+        if unknown:
+            out.append(Failure("I6", f"{src} saw indexes {_short(unknown)} the server never had"))
+        dupes = sorted(i for i, n in Counter(delivered).items() if n > 1)
+        if dupes:
+            out.append(
+                Failure("I6", f"{src} saw transcript indexes {_short(dupes)} more than once")
+            )
+        missing = sorted(set(accepted) - set(delivered))
+        if missing and view.state == "ready" and world.settled():
+            out.append(
+                Failure(
+                    "I6", f"{src} never saw transcript indexes {_short(missing)} of {view.chat_id}"
+                )
+            )
+        out += _judge_acks(world, client)
+    for msg_id in view.unresolved():
+        if view.state == "ready" or not view.alive:
+            out.append(Failure("I6", f"{src} message {msg_id} was neither acknowledged nor failed"))
+    if view.alive and view.ever_ready and not world.settled():
+        out.append(
+            Failure(
+                "I6",
+                f"{src} did not settle after the run (state {view.state}, "
+                f"{len(view.unresolved())} message(s) unresolved)",
+            )
+        )
+    return out
+
+
+def _judge_acks(world: World, client: SimClient) -> list[Failure]:
+    view = client.view
+    assert view.chat_id is not None
+    by_id: dict[str, int] = {}
+    out = []
+    for event in world.accepted(view.chat_id):
+        if event.client_message_id is None:
+            continue
+        if event.client_message_id in by_id:
+            out.append(
+                Failure("I6", f"message {event.client_message_id} is twice in the transcript")
+            )
+        by_id[event.client_message_id] = event.index
+    for msg_id, indexes in view.acked.items():
+        if msg_id in view.failed:
+            out.append(Failure("I6", f"{client.src} message {msg_id} both acknowledged and failed"))
+        if len(indexes) > 1:
+            out.append(
+                Failure("I6", f"{client.src} message {msg_id} acknowledged {len(indexes)} times")
+            )
+        if by_id.get(msg_id) != indexes[0]:
+            out.append(
+                Failure(
+                    "I6",
+                    f"{client.src} message {msg_id} acknowledged at index {indexes[0]}, "
+                    f"the server has it at {by_id.get(msg_id)}",
+                )
+            )
+    return out
+
+
+def _short(xs: list[int], limit: int = 8) -> str:
+    text = ", ".join(str(x) for x in xs[:limit])
+    return text + (", ..." if len(xs) > limit else "")
