@@ -37,6 +37,7 @@ class BayeuxClient:
     unacked: list[tuple[int, list[Message]]] = field(default_factory=list)
     next_batch: int = 0
     held: HeldConnect | None = None
+    idle_check: float | None = None  # when the one pending idle-expiry check runs
 
     def acknowledge(self, ack: int) -> None:
         self.unacked = [(bid, msgs) for bid, msgs in self.unacked if bid > ack]

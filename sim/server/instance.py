@@ -86,6 +86,7 @@ class ServerInstance:
         if client is not None and client.held is not None and client.held.conn_id == conn_id:
             client.held = None
             client.last_contact = now
+            self._arm_idle_check(client)
 
     def tick(self, now: float) -> None:
         while self._delayed and self._delayed[0][0] <= now:
@@ -182,8 +183,9 @@ class ServerInstance:
         client_id = f"{self.name}-{self._client_counter}"
         ext = msg.get("ext")
         ack = isinstance(ext, dict) and ext.get("ack") is True
-        self.clients[client_id] = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
-        self._schedule(now + self.cluster.max_interval, _IDLE, client_id)
+        client = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
+        self.clients[client_id] = client
+        self._arm_idle_check(client)
         self.cluster.emit(now, self.name, "client.start", {"client": client_id})
         reply: Message = {
             "channel": META_HANDSHAKE,
@@ -251,6 +253,7 @@ class ServerInstance:
         client.last_contact = now
         self._held_by_conn.pop(held.conn_id, None)
         self.cluster.touch_chats(client, now)
+        self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
         self._send(Reply(held.conn_id, encode(frame)), now)
 
@@ -328,14 +331,19 @@ class ServerInstance:
                 self._answer_held(client, now, deliver=True)
             return
         # idle check: expire a client with no connect for `max_interval`
+        client.idle_check = None
         if client.held is not None:
-            self._schedule(client.held.deadline + self.cluster.max_interval, _IDLE, client_id)
-            return
-        due = client.last_contact + self.cluster.max_interval
-        if due <= now:
+            return  # alive; answering or losing the held connect arms the next check
+        if client.last_contact + self.cluster.max_interval <= now:
             self.forget_client(client_id, now, "timeout")
         else:
-            self._schedule(due, _IDLE, client_id)
+            self._arm_idle_check(client)
+
+    def _arm_idle_check(self, client: BayeuxClient) -> None:
+        """Keep exactly one idle check per client; an early one re-arms itself when it runs."""
+        if client.idle_check is None:
+            client.idle_check = client.last_contact + self.cluster.max_interval
+            self._schedule(client.idle_check, _IDLE, client.client_id)
 
     def _advice(self) -> dict[str, Any]:
         return {

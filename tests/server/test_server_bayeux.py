@@ -251,3 +251,16 @@ def test_owner_may_not_publish_into_its_chat_but_elsewhere(world: World) -> None
     chat_id = owner.chat(Operation.REQUEST_CHAT, 0.1, nickname="ann")["result"]["chatId"]
     assert owner.request({"channel": f"/chat/{chat_id}", "data": 1}, 0.2)["successful"] is False
     assert owner.request({"channel": f"/test/{chat_id}", "data": 1}, 0.3)["successful"] is True
+
+
+def test_client_whose_long_poll_dies_expires_max_interval_later(world: World) -> None:
+    client = ScriptClient(world, "i1")
+    client.handshake(0.0)
+    client.connect(5.0)  # held until 35
+    world.cluster.instances["i1"].closed("c1", 8.0)
+    world.run_until(17.9)
+    assert client.client_id in world.cluster.instances["i1"].clients
+    world.run_until(18.0)
+    assert client.client_id not in world.cluster.instances["i1"].clients
+    ends = [f for _, _, k, f in world.cluster.take_events() if k == "client.end"]
+    assert ends == [{"client": client.client_id, "reason": "timeout"}]
