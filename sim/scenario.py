@@ -44,6 +44,7 @@ _CLIENT_KEYS = (
     "jitter",
     "transport",
     "start_at",
+    "end_at",
 )
 _CLUSTER_KEYS = ("instances", "session_ttl", "dialect")
 _NETWORK_KEYS = ("latency",)
@@ -64,6 +65,7 @@ class ClientSpec:
     jitter: bool = False
     transport: ConnectionType = ConnectionType.WEBSOCKET
     start_at: float = 0.0
+    end_at: float | None = None  # the application ends the chat then
 
     def timers(self) -> Timers:
         return Timers(
@@ -253,6 +255,7 @@ _CLIENT_READERS: dict[str, _Reader] = {
     "jitter": _boolean,
     "transport": _transport,
     "start_at": _number,
+    "end_at": _number,
 }
 
 

@@ -317,11 +317,13 @@ class World:
         the judges catch it.
         """
         world = cls(scenario, scenario.seed if seed is None else seed, core_class)
+        for fault in scenario.faults:  # first: a fault at t=0 is there when clients start
+            world.inject(fault)
         for client in world.clients.values():
             world.kernel.call_at(client.spec.start_at, client.start)
+            if client.spec.end_at is not None:
+                world.kernel.call_at(client.spec.end_at, world._end, client)
             world._schedule_traffic(client)
-        for fault in scenario.faults:
-            world.inject(fault)
         return world
 
     def _add_client(self, spec: ClientSpec) -> None:
@@ -402,6 +404,10 @@ class World:
 
         if first <= self.traffic_until:
             self.kernel.call_at(first, run, 1)
+
+    def _end(self, client: SimClient) -> None:
+        if client.view.state != "idle" and client.view.alive:
+            client.end()
 
     def _client_says(self, client: SimClient) -> None:
         # From the first step on: while opening or lost the transport queues it.

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim.faults import Outage
+from sim.faults import Outage, Reload
 from sim.runner import play
 from sim.scenario import ClientSpec, ClusterSpec, Scenario, TrafficSpec
 
@@ -40,15 +40,20 @@ class Row:
 
 
 def lifecycle(duration: float = 60.0, seed: int = 1) -> Scenario:
-    """The standard lifecycle: start, chat both ways, a short and a long outage."""
+    """The standard lifecycle: start, chat both ways (a message every 5 s from
+    each side, a brisk human pace), a short and a long outage, a reload, end."""
     return Scenario(
         name="standard lifecycle",
         seed=seed,
         duration=duration,
         cluster=ClusterSpec(instances=2),
-        clients=(ClientSpec(),),
-        traffic=TrafficSpec(client_every=1.0, agent_every=2.0),
-        faults=(Outage(at=10.0, duration=0.5), Outage(at=20.0, duration=5.0)),
+        clients=(ClientSpec(end_at=duration - 5.0),),
+        traffic=TrafficSpec(client_every=5.0, agent_every=5.0),
+        faults=(
+            Outage(at=10.0, duration=0.5),
+            Outage(at=20.0, duration=5.0),
+            Reload(at=40.0),
+        ),
     )
 
 
