@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient
 from sim.server.store import ChatSession
-from statecharts.catalog import ErrorCode, describe
+from statecharts.catalog import ErrorCode
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
@@ -102,11 +102,8 @@ class ChatService:
         except Refused as refused:
             fields["error"] = int(refused.code)
             self.cluster.emit(now, instance, "command", fields)
-            error = {
-                "code": int(refused.code),
-                "description": describe(refused.code),
-                "data": refused.data,
-            }
+            # Errors speak the cluster's dialect (genesys: {code, description, data}).
+            error = self.cluster.dialect.render(refused.code, refused.data)
             return {"operation": name, "error": error}
         if "chatId" in result:
             fields["chatId"] = result["chatId"]

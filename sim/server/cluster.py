@@ -26,6 +26,7 @@ from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
 from sim.server.store import ChatSession, MemoryStore, SessionStore
 from statecharts.catalog import ErrorCode
+from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
 from transport.wire import Message, chat_channel
 
@@ -44,11 +45,15 @@ class Cluster:
         max_interval: float = 10.0,
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
+        dialect: str = "genesys",
     ) -> None:
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
         self.session_ttl = session_ttl
+        if dialect not in DIALECTS:
+            raise UsageError(f"unknown dialect '{dialect}': expected one of {', '.join(DIALECTS)}")
+        self.dialect: Dialect = DIALECTS[dialect]
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
