@@ -13,9 +13,7 @@ from dataclasses import dataclass, field
 from statecharts.trace import TraceRecord
 
 # Server-side kinds worth a line (the rest is protocol chatter).
-SERVER_KINDS = frozenset(
-    {"crash", "recover", "expire", "not_ready", "ready", "instance.down", "instance.up"}
-)
+SERVER_KINDS = frozenset({"crash", "recover", "session.expire", "session.move", "session.end"})
 _QUIET_CLIENT_KINDS = frozenset({"ack", "command", "loss"})
 
 
