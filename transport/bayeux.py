@@ -96,9 +96,11 @@ class BayeuxClient:
             "id": self.new_id(),
             "ext": {"ack": self.ack},
         }
+        hold = self.advice.hold
         if immediate:
             msg["advice"] = {"timeout": 0}
-        deadline = now + self.advice.hold + self.max_network_delay
+            hold = 0.0
+        deadline = now + hold + self.max_network_delay
         return self._track(RequestKind.CONNECT, deadline, msg)
 
     def subscribe(self, channel: str, now: float) -> Message:

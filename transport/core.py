@@ -422,7 +422,9 @@ class ClientCore:
         self.attempting = False
         if self.instance_failures >= self.config.failover_after and len(self.servers) > 1:
             self._failover(now)
-        self.retry_at = now + self._backoff_delay(self.failures)
+            self.retry_at = now  # a fresh instance: no reason to wait
+        else:
+            self.retry_at = now + self._backoff_delay(self.failures)
 
     def _failover(self, now: float) -> None:
         old = self.instance

@@ -83,6 +83,8 @@ class Script:
         self.core.start(now)
         self.core.connection_made(now)
         self.handshake_ok(now)
+        first = self.last(wire.META_CONNECT)  # asks not to be held: answered at once
+        self.feed([connect_reply(first["id"])], now)
         login = self.last(wire.SERVICE_CHAT, "requestChat")
         result = {"chatId": chat_id, "secureKey": "s1", "instance": "i1", "position": 0}
         self.answer(login, now, result=result)
