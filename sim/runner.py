@@ -21,13 +21,13 @@ What is judged where:
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sim import expect
 from sim.scenario import Scenario
 from sim.world import SimClient, World
 from statecharts.catalog import ErrorCode
-from statecharts.checker import RULES, check_trace
+from statecharts.checker import RULES, Violation, check_trace
 from statecharts.trace import Trace, TraceRecord, parse_trace
 from transport.core import ClientCore
 
@@ -137,13 +137,35 @@ def judge_expectations(scenario: Scenario, records: tuple[TraceRecord, ...]) -> 
 def judge_invariants(world: World, trace: Trace) -> list[Failure]:
     failures = [
         Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)
-        for v in check_trace(trace)
+        for v in _check_per_settings(world, trace)
     ]
     for client in world.clients.values():
         mine = [r for r in trace.records if r.src == client.src]
         failures += _judge_i4(client, mine)
         failures += _judge_i6(world, client, mine)
     return failures
+
+
+def _check_per_settings(world: World, trace: Trace) -> list[Violation]:
+    """The checker, once per group of clients sharing timer settings.
+
+    The trace header carries one client's settings; clients with other ones
+    are judged on their own records under a header of their own.
+    """
+    groups: dict[tuple[float, bool], set[str]] = {}
+    for client in world.clients.values():
+        key = (client.spec.interrupt_after, client.spec.interruption_error)
+        groups.setdefault(key, set()).add(client.src)
+    if len(groups) == 1 or trace.header is None:
+        return check_trace(trace)
+    out: list[Violation] = []
+    for (interrupt_after, legacy), members in groups.items():
+        extra = {**trace.header.extra, "interrupt_after": interrupt_after}
+        extra["interruption_error"] = legacy
+        header = replace(trace.header, extra=extra)
+        records = tuple(r for r in trace.records if r.client is None or r.src in members)
+        out += check_trace(Trace(header, records, trace.source))
+    return sorted(out, key=lambda v: v.line)
 
 
 def _judge_i4(client: SimClient, mine: list[TraceRecord]) -> list[Failure]:

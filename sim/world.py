@@ -39,7 +39,7 @@ from sim.faults import (
 from sim.kernel import Kernel, Simulation
 from sim.network import Network
 from sim.scenario import ClientSpec, Scenario
-from sim.server import ChatSession, Cluster, Drop, MemoryStore, Reply
+from sim.server import ChatSession, Cluster, Drop, MemoryStore, Output, Reply
 from statecharts.errors import UsageError
 from statecharts.events import (
     Acked,
@@ -75,19 +75,22 @@ class _Timer:
     def __init__(self, kernel: Kernel, fire: Callable[[], None]) -> None:
         self.kernel = kernel
         self.fire = fire
-        self.pending: set[float] = set()
+        self.earliest: float | None = None  # the earliest wake-up still pending
 
     def arm(self, deadline: float | None) -> None:
         if deadline is None:
             return
-        at = max(deadline, self.kernel.now)
-        if self.pending and min(self.pending) <= at:
+        now = self.kernel.now
+        at = deadline if deadline > now else now
+        earliest = self.earliest
+        if earliest is not None and earliest <= at:
             return
-        self.pending.add(at)
+        self.earliest = at
         self.kernel.call_at(at, self._run, at)
 
     def _run(self, at: float) -> None:
-        self.pending.discard(at)
+        if self.earliest == at:
+            self.earliest = None
         self.fire()
 
 
@@ -255,8 +258,14 @@ class SimInstance:
         self.world.pump_servers()
 
     def drain_outputs(self) -> None:
+        outputs = self.core.take_outputs()
+        if outputs:
+            self._carry(outputs)
+        self.timer.arm(self.core.next_deadline())
+
+    def _carry(self, outputs: list[Output]) -> None:
         net = self.world.network
-        for out in self.core.take_outputs():
+        for out in outputs:
             if isinstance(out, Reply):
                 conn = net.connections.get(out.conn_id)
                 if conn is not None:
@@ -264,7 +273,6 @@ class SimInstance:
                 net.server_send(out.conn_id, out.text)
             elif isinstance(out, Drop):
                 net.server_close(out.conn_id, out.reason)
-        self.timer.arm(self.core.next_deadline())
 
 
 class World:
