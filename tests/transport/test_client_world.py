@@ -8,6 +8,7 @@ asserts that nothing failed besides what it checks itself.
 from __future__ import annotations
 
 from collections import Counter
+from typing import Any
 
 import pytest
 
@@ -153,3 +154,37 @@ def test_same_seed_same_trace() -> None:
     )
     scenario = parse_scenario(text)
     assert play(scenario).trace.text() == play(scenario).trace.text()
+
+
+# -- planted bugs: the hooks let a subclass break one rule, and the judges see it ----
+class ForgetsContinued(ClientCore):
+    def _emit_continued(self, now: float, duration: float) -> None:
+        pass
+
+
+class DeliversTwice(ClientCore):
+    def _deliver_transcript(self, now: float, data: dict[str, Any]) -> None:
+        super()._deliver_transcript(now, data)
+        super()._deliver_transcript(now, data)
+
+
+class InterruptsLate(ClientCore):
+    def _interrupt_deadline(self) -> float | None:
+        deadline = super()._interrupt_deadline()
+        return None if deadline is None else deadline + 0.5
+
+
+@pytest.mark.parametrize(
+    ("core_class", "rule"),
+    [(ForgetsContinued, "I1"), (DeliversTwice, "I6"), (InterruptsLate, "I2")],
+)
+def test_planted_bugs_are_caught(core_class: type[ClientCore], rule: str) -> None:
+    text = BASE.format(
+        name="planted",
+        seed=1,
+        duration=40,
+        transport="websocket",
+        faults="[{at: 10, kind: outage, duration: 5}, {at: 25, kind: outage, duration: 5}]",
+    )
+    result = run_scenario(parse_scenario(text), core_class=core_class)
+    assert rule in {f.rule for f in result.failures}
