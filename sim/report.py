@@ -17,6 +17,10 @@ from statecharts.trace import TraceRecord
 
 WIDTH = 1000  # px of the time axis
 LANE = 26
+EVENT_LANE = 50  # three rows of labels
+LABEL_ROW = 13
+FAULT_ROW = 18
+CHAR_W = 5.6  # px per character of a 10px label, roughly
 LABEL = 120
 STATE_COLOURS = {
     "idle": "#d9d9d9",
@@ -53,50 +57,66 @@ class ReportInput:
 
 
 class _Svg:
+    """An SVG drawn lane by lane, top to bottom; `y` is the current lane's top."""
+
     def __init__(self, end: float) -> None:
         self.end = max(end, 1e-9)
         self.parts: list[str] = []
-        self.y = 20
+        self.y = 20.0
+        self.height = float(LANE)  # of the current lane
+        self._label_ends: list[float] = []
 
     def x(self, t: float) -> float:
         return LABEL + WIDTH * min(max(t, 0.0), self.end) / self.end
 
-    def label(self, text: str) -> None:
+    def lane(self, title: str, height: float = LANE) -> None:
+        self.height = height
+        self._label_ends = [0.0] * max(1, int(height // LABEL_ROW))
         self.parts.append(
-            f'<text x="4" y="{self.y + LANE * 0.65:.1f}" class="lbl">{html.escape(text)}</text>'
+            f'<text x="4" y="{self.y + min(height, LANE) * 0.65:.1f}" class="lbl">'
+            f"{html.escape(title)}</text>"
         )
 
-    def band(self, t0: float, t1: float, colour: str, tip: str, row: int = 0) -> None:
+    def band(
+        self, t0: float, t1: float, colour: str, tip: str, *, top: float = 3, h: float = 0
+    ) -> None:
         x0, x1 = self.x(t0), self.x(t1)
-        y = self.y + row * 4
+        height = h or self.height - 6
         self.parts.append(
-            f'<rect x="{x0:.2f}" y="{y + 3}" width="{max(x1 - x0, 1.5):.2f}" '
-            f'height="{LANE - 6 - row * 4}" fill="{colour}" data-tip="{html.escape(tip)}">'
+            f'<rect x="{x0:.2f}" y="{self.y + top:.1f}" width="{max(x1 - x0, 1.5):.2f}" '
+            f'height="{height:.1f}" fill="{colour}" data-tip="{html.escape(tip)}">'
             f"<title>{html.escape(tip)}</title></rect>"
         )
 
-    def mark(self, t: float, colour: str, tip: str, text: str = "", small: bool = False) -> None:
+    def text(self, x: float, y: float, text: str, colour: str = "#333") -> None:
+        self.parts.append(
+            f'<text x="{x:.2f}" y="{y:.1f}" class="ev" fill="{colour}">{html.escape(text)}</text>'
+        )
+
+    def mark(self, t: float, colour: str, tip: str, label: str = "", small: bool = False) -> None:
+        """A tick; its label goes in the first text row where it does not overlap."""
         x = self.x(t)
-        h = LANE / 3 if small else LANE - 6
-        y0 = self.y + (LANE - h) / 2
+        h = 8.0 if small else self.height - 6
+        y0 = self.y + (3 if not small else self.height - 11)
         self.parts.append(
             f'<g data-tip="{html.escape(tip)}"><title>{html.escape(tip)}</title>'
             f'<line x1="{x:.2f}" x2="{x:.2f}" y1="{y0:.1f}" y2="{y0 + h:.1f}" '
-            f'stroke="{colour}" stroke-width="{1 if small else 2.5}"/>'
+            f'stroke="{colour}" stroke-width="{1 if small else 2.5}"/></g>'
         )
-        if text:
-            self.parts.append(
-                f'<text x="{x + 3:.2f}" y="{self.y + 11}" class="ev" fill="{colour}">'
-                f"{html.escape(text)}</text>"
-            )
-        self.parts.append("</g>")
+        if label:
+            width = CHAR_W * len(label) + 4
+            for row, free_from in enumerate(self._label_ends):
+                if x + 3 >= free_from:
+                    self._label_ends[row] = x + 3 + width
+                    self.text(x + 3, self.y + 11 + row * LABEL_ROW, label, colour)
+                    break
 
     def next_lane(self) -> None:
+        self.y += self.height
         self.parts.append(
-            f'<line x1="{LABEL}" x2="{LABEL + WIDTH}" y1="{self.y + LANE}" '
-            f'y2="{self.y + LANE}" class="sep"/>'
+            f'<line x1="{LABEL}" x2="{LABEL + WIDTH}" y1="{self.y:.1f}" '
+            f'y2="{self.y:.1f}" class="sep"/>'
         )
-        self.y += LANE
 
     def axis(self) -> None:
         step = _nice_step(self.end)
@@ -104,18 +124,17 @@ class _Svg:
         while t <= self.end + 1e-9:
             x = self.x(t)
             self.parts.append(
-                f'<line x1="{x:.2f}" x2="{x:.2f}" y1="14" y2="{self.y}" class="grid"/>'
+                f'<line x1="{x:.2f}" x2="{x:.2f}" y1="14" y2="{self.y:.1f}" class="grid"/>'
                 f'<text x="{x:.2f}" y="11" class="tick">{t:g}s</text>'
             )
             t += step
 
     def svg(self) -> str:
         height = self.y + 10
+        width = LABEL + WIDTH + 90  # room for labels of late events
         return (
-            f'<svg xmlns="http://www.w3.org/2000/svg" width="{LABEL + WIDTH + 20}" '
-            f'height="{height}" viewBox="0 0 {LABEL + WIDTH + 20} {height}">'
-            + "".join(self.parts)
-            + "</svg>"
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height:.0f}" '
+            f'viewBox="0 0 {width} {height:.0f}">' + "".join(self.parts) + "</svg>"
         )
 
 
@@ -127,21 +146,23 @@ def _nice_step(end: float) -> float:
     return float(round(raw, -3) or 3600)
 
 
+Span = tuple[float, float, dict[str, object]]
+
+
 def _client_lanes(svg: _Svg, records: Sequence[TraceRecord], end: float) -> None:
     clients = sorted({r.client for r in records if r.client is not None})
     for cid in clients:
         mine = [r for r in records if r.client == cid]
-        svg.label(f"client {cid}")
+        svg.lane(f"client {cid}")
         state, since = "idle", 0.0
         for rec in mine:
             if rec.kind == "state":
-                svg.band(
-                    since, rec.t, STATE_COLOURS.get(state, "#ccc"), f"{state} {since:g}-{rec.t:g}s"
-                )
+                tip = f"{state} {since:g}-{rec.t:g}s"
+                svg.band(since, rec.t, STATE_COLOURS.get(state, "#ccc"), tip)
                 state, since = str(rec.data.get("to")), rec.t
         svg.band(since, end, STATE_COLOURS.get(state, "#ccc"), f"{state} from {since:g}s")
         svg.next_lane()
-        svg.label(f"  {cid} events")
+        svg.lane(f"  {cid} events", EVENT_LANE)
         for rec in mine:
             _event_mark(svg, rec)
         svg.next_lane()
@@ -153,15 +174,13 @@ def _event_mark(svg: _Svg, rec: TraceRecord) -> None:
         colour = "#3182bd" if rec.data.get("direction") == "in" else "#9e9ac8"
         svg.mark(rec.t, colour, tip, small=True)
     elif rec.kind in EVENT_COLOURS:
-        text = str(rec.data.get("code", "")) if rec.kind == "error" else rec.kind
-        svg.mark(rec.t, EVENT_COLOURS[rec.kind], tip, text)
+        label = f"error {rec.data.get('code', '')}" if rec.kind == "error" else rec.kind
+        svg.mark(rec.t, EVENT_COLOURS[rec.kind], tip, label)
 
 
-def _fault_spans(
-    records: Sequence[TraceRecord], end: float
-) -> list[tuple[float, float, dict[str, object]]]:
+def _fault_spans(records: Sequence[TraceRecord], end: float) -> list[Span]:
     open_: dict[str, list[tuple[float, dict[str, object]]]] = {}
-    spans: list[tuple[float, float, dict[str, object]]] = []
+    spans: list[Span] = []
     for rec in records:
         fault = rec.data.get("fault")
         if not isinstance(fault, dict):
@@ -177,32 +196,45 @@ def _fault_spans(
     return sorted(spans, key=lambda s: (s[0], s[1]))
 
 
-def _fault_lane(svg: _Svg, spans: list[tuple[float, float, dict[str, object]]]) -> None:
-    svg.label("faults")
-    for t0, t1, fault in spans:
-        tip = f"{t0:g}-{t1:g}s {json.dumps(fault, sort_keys=True)}"
-        if t1 > t0:
-            svg.band(t0, t1, "#fc9272", tip)
-            svg.parts.append(
-                f'<text x="{svg.x(t0) + 2:.2f}" y="{svg.y + 17}" class="ev">'
-                f"{html.escape(str(fault.get('kind')))}</text>"
-            )
+def _pack(spans: list[Span], svg: _Svg) -> list[list[Span]]:
+    """Rows of spans that do not overlap on screen (labels included)."""
+    rows: list[list[Span]] = []
+    ends: list[float] = []
+    for span in spans:
+        t0, t1, fault = span
+        right = max(svg.x(t1), svg.x(t0) + CHAR_W * len(str(fault.get("kind"))) + 6)
+        for n, free_from in enumerate(ends):
+            if svg.x(t0) >= free_from:
+                rows[n].append(span)
+                ends[n] = right
+                break
         else:
-            svg.mark(t0, "#de2d26", tip, str(fault.get("kind")))
+            rows.append([span])
+            ends.append(right)
+    return rows or [[]]
+
+
+def _fault_lane(svg: _Svg, spans: list[Span]) -> None:
+    rows = _pack(spans, svg)
+    svg.lane("faults", max(LANE, FAULT_ROW * len(rows) + 6))
+    for n, row in enumerate(rows):
+        top = 3 + n * FAULT_ROW
+        for t0, t1, fault in row:
+            kind = str(fault.get("kind"))
+            tip = f"{t0:g}-{t1:g}s {json.dumps(fault, sort_keys=True)}"
+            colour = "#fc9272" if t1 > t0 else "#de2d26"
+            svg.band(t0, t1, colour, tip, top=top, h=FAULT_ROW - 3)
+            svg.text(svg.x(t0) + 3, svg.y + top + FAULT_ROW - 7, kind)
     svg.next_lane()
 
 
-def _server_lanes(
-    svg: _Svg, spans: list[tuple[float, float, dict[str, object]]], instances: Sequence[str]
-) -> None:
+def _server_lanes(svg: _Svg, spans: list[Span], instances: Sequence[str]) -> None:
     for name in instances:
-        svg.label(f"server {name}")
+        svg.lane(f"server {name}")
         svg.band(0.0, svg.end, "#c7e9c0", f"{name} up")
         for t0, t1, fault in spans:
             if fault.get("kind") == "crash" and fault.get("instance") in (name, None):
                 svg.band(t0, t1, "#525252", f"{name} down {t0:g}-{t1:g}s")
-            if fault.get("kind") in ("expire", "not_ready", "command_error", "slow"):
-                svg.mark(t0, "#756bb1", f"{fault}", small=True)
         svg.next_lane()
 
 
