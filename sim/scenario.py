@@ -32,6 +32,7 @@ _TOP_KEYS = (
     "network",
     "traffic",
     "faults",
+    "actions",
     "expect",
 )
 _CLIENT_KEYS = (
@@ -99,6 +100,20 @@ class TrafficSpec:
     agent_every: float | None = None
 
 
+ACTIONS = ("send", "typing", "end", "reload", "agent")
+
+
+@dataclass(frozen=True)
+class Action:
+    """Something the application (or the agent) does at a virtual time."""
+
+    at: float
+    do: str  # one of ACTIONS
+    client: str | None = None  # None: every client
+    text: str | None = None  # for send and agent
+    line: int = 0
+
+
 @dataclass(frozen=True)
 class Expectation:
     """One `expect` item: `kind` events matching `fields` in a time window.
@@ -146,6 +161,7 @@ class Scenario:
     traffic: TrafficSpec = TrafficSpec()
     faults: tuple[Fault, ...] = ()
     expect: tuple[Expectation, ...] = ()
+    actions: tuple[Action, ...] = ()
     source: str = field(default="<scenario>", compare=False)
 
     @property
@@ -379,6 +395,29 @@ def _key_line(item: yaml.MappingNode, key: str | None) -> int | None:
     return None
 
 
+def _actions(doc: _Doc, node: yaml.Node, clients: list[str]) -> tuple[Action, ...]:
+    if not isinstance(node, yaml.SequenceNode):
+        raise doc.bad(node, "actions", "a list of actions", doc.plain(node))
+    return tuple(_action(doc, item, clients) for item in node.value)
+
+
+def _action(doc: _Doc, item: yaml.Node, clients: list[str]) -> Action:
+    keys = doc.mapping(item, "actions", ("at", "do", "client", "text"))
+    if "do" not in keys:
+        raise doc.bad(item, "do", f"what to do: one of {', '.join(ACTIONS)}")
+    do = doc.plain(keys["do"])
+    if do not in ACTIONS:
+        raise doc.bad(keys["do"], "do", f"one of {', '.join(ACTIONS)}", do)
+    if "at" not in keys:
+        raise doc.bad(item, "at", "the virtual time of the action")
+    client = _text(doc, keys["client"], "client") if "client" in keys else None
+    if client is not None and client not in clients:
+        raise doc.bad(keys["client"], "client", f"one of {', '.join(clients)}", client)
+    text = _text(doc, keys["text"], "text") if "text" in keys else None
+    at = _number(doc, keys["at"], "at")
+    return Action(at, do, client, text, item.start_mark.line + 1)
+
+
 def _expectations(doc: _Doc, node: yaml.Node) -> tuple[Expectation, ...]:
     if not isinstance(node, yaml.SequenceNode):
         raise doc.bad(node, "expect", "a list of expectations", doc.plain(node))
@@ -482,5 +521,6 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
         traffic=_traffic(doc, top["traffic"]) if "traffic" in top else TrafficSpec(),
         faults=_faults(doc, top["faults"], cluster.names, ids) if "faults" in top else (),
         expect=_expectations(doc, top["expect"]) if "expect" in top else (),
+        actions=_actions(doc, top["actions"], ids) if "actions" in top else (),
         source=source,
     )

@@ -38,7 +38,7 @@ from sim.faults import (
 )
 from sim.kernel import Kernel, Simulation
 from sim.network import Network
-from sim.scenario import ClientSpec, Scenario
+from sim.scenario import Action, ClientSpec, Scenario
 from sim.server import ChatSession, Cluster, Drop, MemoryStore, Output, Reply
 from statecharts.errors import UsageError
 from statecharts.events import (
@@ -327,6 +327,8 @@ class World:
         world = cls(scenario, scenario.seed if seed is None else seed, core_class)
         for fault in scenario.faults:  # first: a fault at t=0 is there when clients start
             world.inject(fault)
+        for action in scenario.actions:
+            world.kernel.call_at(action.at, world.act, action)
         for client in world.clients.values():
             world.kernel.call_at(client.spec.start_at, client.start)
             if client.spec.end_at is not None:
@@ -412,6 +414,26 @@ class World:
 
         if first <= self.traffic_until:
             self.kernel.call_at(first, run, 1)
+
+    def act(self, action: Action) -> None:
+        """A scripted action; one the transport cannot take now is traced as skipped."""
+        for client in self._clients_of(action.client):
+            if action.do == "agent":
+                if client.view.chat_id is not None and self.store.get(client.view.chat_id):
+                    self.cluster.agent_say(client.view.chat_id, action.text or "agent", self.now)
+                    self.pump_servers()
+                    continue
+            elif client.view.state != "idle" and client.view.alive:
+                if action.do == "send":
+                    client.send(action.text)
+                elif action.do == "typing":
+                    client.typing()
+                elif action.do == "end":
+                    client.end()
+                elif action.do == "reload":
+                    client.reload()
+                continue
+            self.tracer.emit(client.src, "action.skipped", do=action.do, state=client.view.state)
 
     def _end(self, client: SimClient) -> None:
         if client.view.state != "idle" and client.view.alive:

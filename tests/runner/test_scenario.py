@@ -93,3 +93,19 @@ def test_yaml_syntax_error_has_a_line() -> None:
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such file"):
         load_scenario(tmp_path / "nope.yaml")
+
+
+def test_actions_load_and_name_bad_keys() -> None:
+    sc = parse_scenario(
+        "duration: 9\nactions:\n  - {at: 2, do: send, text: hi}\n  - {at: 3, do: agent}\n"
+    )
+    assert [(a.at, a.do, a.text, a.line) for a in sc.actions] == [
+        (2.0, "send", "hi", 3),
+        (3.0, "agent", None, 4),
+    ]
+    err = _bad("duration: 9\nactions:\n  - {at: 2, do: dance}\n")
+    assert (err.line, err.field) == (3, "do") and "send" in err.expected
+    err = _bad("duration: 9\nactions:\n  - {at: 2, do: send, client: zed}\n")
+    assert (err.line, err.field) == (3, "client")
+    err = _bad("duration: 9\nactions:\n  - {do: send}\n")
+    assert err.field == "at"
