@@ -19,6 +19,7 @@ import yaml
 
 from sim.faults import Fault, parse_fault
 from statecharts.chart import Timers
+from statecharts.dialects import DIALECTS
 from statecharts.errors import BadInput
 from transport.wire import ConnectionType
 
@@ -252,6 +253,13 @@ def _text(doc: _Doc, node: yaml.Node, key: str) -> str:
     return str(value)
 
 
+def _dialect(doc: _Doc, node: yaml.Node, key: str) -> str:
+    value = doc.plain(node)
+    if value not in DIALECTS:
+        raise doc.bad(node, key, f"one of {', '.join(DIALECTS)}", value)
+    return str(value)
+
+
 def _transport(doc: _Doc, node: yaml.Node, key: str) -> ConnectionType:
     value = doc.plain(node)
     try:
@@ -329,7 +337,7 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
         {
             "instances": lambda d, n, k: _integer(d, n, k, low=1),
             "session_ttl": lambda d, n, k: _number(d, n, k, positive=True),
-            "dialect": _text,
+            "dialect": _dialect,
         },
     )
     return ClusterSpec(**values)

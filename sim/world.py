@@ -303,6 +303,7 @@ class World:
             self.store,
             session_ttl=scenario.cluster.session_ttl,
             rng=self.sim.streams["cluster"],
+            dialect=scenario.cluster.dialect or "genesys",
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
         for name, inst in self.instances.items():

@@ -109,3 +109,8 @@ def test_actions_load_and_name_bad_keys() -> None:
     assert (err.line, err.field) == (3, "client")
     err = _bad("duration: 9\nactions:\n  - {do: send}\n")
     assert err.field == "at"
+
+
+def test_unknown_dialect_is_named() -> None:
+    err = _bad("duration: 9\ncluster: {dialect: klingon}\n")
+    assert (err.line, err.field) == (2, "cluster.dialect") and "genesys" in err.expected
