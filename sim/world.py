@@ -60,6 +60,7 @@ from transport.core import (
 )
 
 VERSION = "0.1.0"
+SPIN_LIMIT = 10_000  # wake-ups at one virtual time before a core is called stuck
 # Faults that only make sense for a while: without a duration they last the run.
 _INSTANT = frozenset({"expire", "reload", "command_error", "corrupt"})
 
@@ -72,10 +73,14 @@ class _Timer:
     schedules a new one. Fewer kernel entries, and no reliance on cancel().
     """
 
-    def __init__(self, kernel: Kernel, fire: Callable[[], None]) -> None:
+    def __init__(self, kernel: Kernel, fire: Callable[[], None], owner: str) -> None:
         self.kernel = kernel
         self.fire = fire
+        self.owner = owner
         self.earliest: float | None = None  # the earliest wake-up still pending
+        # A core whose deadline never moves past `now` would spin the kernel forever.
+        self.last_at = -1.0
+        self.repeats = 0
 
     def arm(self, deadline: float | None) -> None:
         if deadline is None:
@@ -91,6 +96,12 @@ class _Timer:
     def _run(self, at: float) -> None:
         if self.earliest == at:
             self.earliest = None
+        if at == self.last_at:
+            self.repeats += 1
+            if self.repeats > SPIN_LIMIT:
+                raise RuntimeError(f"{self.owner} keeps asking to be woken at t={at!r}")
+        else:
+            self.last_at, self.repeats = at, 0
         self.fire()
 
 
@@ -137,7 +148,7 @@ class SimClient:
         self.src = f"client:{spec.id}"
         self.core = core
         self.view = ClientView()
-        self.timer = _Timer(world.kernel, self._tick)
+        self.timer = _Timer(world.kernel, self._tick, self.src)
         self._texts_from_server: set[str] = set()
         self._sent_count = 0
 
@@ -234,7 +245,7 @@ class SimInstance:
         self.world = world
         self.name = name
         self.core = world.cluster.instances[name]
-        self.timer = _Timer(world.kernel, self._tick)
+        self.timer = _Timer(world.kernel, self._tick, f"server:{name}")
 
     def open(self, conn_id: str, now: float) -> bool:
         accepted: bool = self.core.open(conn_id, now)

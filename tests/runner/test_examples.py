@@ -89,3 +89,20 @@ def test_bad_file_exits_2_with_one_line(
 def test_missing_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(tmp_path / "none.yaml")]) == 2
     assert "no such file" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_same_bytes_across_processes_and_hash_seeds(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    chaos = str(EXAMPLES[0].with_name("chaos.yaml"))
+    traces = []
+    for hash_seed in ("1", "2"):
+        out = tmp_path / f"t{hash_seed}.jsonl"
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        cmd = [sys.executable, "-m", "sim.cli", "run", chaos, "--quiet", "--trace", str(out)]
+        subprocess.run(cmd, check=True, env=env, capture_output=True)
+        traces.append(out.read_bytes())
+    assert traces[0] == traces[1]
