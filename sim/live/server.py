@@ -1,0 +1,437 @@
+"""The sans-I/O chat server core served live: aiohttp, WebSocket and long-polling.
+
+One `LiveServer` owns the real clock (seconds since it started, from
+`loop.time()`) and a `Cluster` of K instances sharing one session store.
+Instance `iN` answers at `/iN/cometd` (and `/iN/cometd/<type>`, where the
+CometD JS client appends the message type); `/cometd` is the first instance.
+A WebSocket upgrade carries frames both ways; a POST is one long-poll request:
+it becomes a short-lived core connection whose first reply is the response.
+
+Faults (`sim.live.faultboard`) are applied per frame and per connection:
+outage closes matching connections and refuses new ones, blackhole/loss drop
+frames, corrupt edits them, latency delays them; crash, expire, not_ready,
+command_error and slow are handed to the cluster. The control API is
+`/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
+
+A frame that is not JSON or not Bayeux closes its WebSocket with a reason
+(HTTP 400 for long-polling); frames over `max_frame` bytes close with 1009
+(HTTP 413). Nobody else notices.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import itertools
+import json
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from sim.faults import Direction, Fault
+from sim.live.faultboard import FaultBoard, Posted
+from sim.live.ports import ClusterPort, InstancePort
+from sim.server.outputs import Drop, Reply
+from statecharts.errors import BadInput, ProtocolViolation
+from transport.wire import decode
+
+log = logging.getLogger("chatsim.live")
+
+MAX_FRAME_BYTES = 64 * 1024
+# A long-poll request nobody answers (blackholed) is cut after this long.
+POLL_LIMIT = 90.0
+SERVER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
+# Faults that act once when they start (the cluster counts command errors itself).
+INSTANT_KINDS = frozenset({"expire", "command_error"})
+
+
+@dataclass(eq=False)
+class Conn:
+    """One core connection: a WebSocket, or one long-poll request."""
+
+    id: str
+    instance: str
+    peer: str
+    client_id: str | None = None
+    ws: web.WebSocketResponse | None = None
+    outbox: asyncio.Queue[str | None] | None = None
+    reply: asyncio.Future[str | None] | None = None
+    closing: bool = False
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+
+class LiveServer:
+    def __init__(
+        self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
+        max_frame: int = MAX_FRAME_BYTES,
+    ) -> None:
+        self.cluster = cluster
+        self.faults = FaultBoard(random.Random(seed))
+        self._token = token
+        self._max_frame = max_frame
+        self._conns: dict[str, Conn] = {}
+        self._ids = itertools.count(1)
+        self._t0: float | None = None
+        self._wake = asyncio.Event()
+        self._clock_task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._timers: dict[int, list[asyncio.TimerHandle]] = {}
+
+    # -- the clock ------------------------------------------------------------
+    def now(self) -> float:
+        loop = asyncio.get_running_loop()
+        if self._t0 is None:
+            self._t0 = loop.time()
+        return loop.time() - self._t0
+
+    def _instance(self, name: str) -> InstancePort:
+        return self.cluster.instances[name]
+
+    async def _run_clock(self) -> None:
+        """The single wake-up task: tick the cluster at its next deadline."""
+        while not self._stopping:
+            deadline = self.cluster.next_deadline()
+            self._wake.clear()
+            timeout = None if deadline is None else max(0.0, deadline - self.now())
+            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            deadline = self.cluster.next_deadline()
+            if deadline is not None and deadline <= self.now():
+                self.cluster.tick(self.now())
+                self._pump()
+
+    def _poke(self) -> None:
+        self._wake.set()
+
+    # -- outputs of the core ----------------------------------------------------
+    def _pump(self) -> None:
+        """Drain every instance: a command on one can answer a held connect on another."""
+        for _instance, out in self.cluster.take_outputs():
+            conn = self._conns.get(out.conn_id)
+            if conn is None:
+                continue
+            if isinstance(out, Reply):
+                self._send_down(conn, out.text)
+            elif isinstance(out, Drop):
+                self._drop(conn, out.reason)
+        for event in self.cluster.take_events():
+            log.debug("server event %s", event)
+        self._poke()
+
+    def _send_down(self, conn: Conn, text: str) -> None:
+        if conn.reply is not None and conn.reply.done():
+            return
+        deliveries = self.faults.frame(
+            self.now(), Direction.DOWN, (conn.instance, conn.client_id, conn.id), text,
+        )
+        self._end_used_up()
+        if conn.reply is not None and not deliveries:
+            return  # a blackholed long-poll reply: the request hangs, as on a real network
+        for delivery in deliveries:
+            self._after(delivery.delay, functools.partial(self._write, conn, delivery.text))
+
+    def _write(self, conn: Conn, text: str) -> None:
+        if conn.reply is not None:
+            if not conn.reply.done():
+                conn.reply.set_result(text)
+        elif conn.outbox is not None and not conn.closing:
+            conn.outbox.put_nowait(text)
+
+    def _after(self, delay: float, action: Callable[[], None]) -> None:
+        if delay <= 0:
+            action()
+        else:
+            asyncio.get_running_loop().call_later(delay, action)
+
+    def _drop(self, conn: Conn, reason: str) -> None:
+        if conn.closing:
+            return
+        conn.closing = True
+        log.info("conn %s %s: closing (%s)", conn.id, conn.instance, reason)
+        if conn.reply is not None and not conn.reply.done():
+            conn.reply.set_result(None)
+        if conn.outbox is not None:
+            conn.outbox.put_nowait(None)
+        if conn.ws is not None:
+            task = asyncio.create_task(conn.ws.close(code=WSCloseCode.GOING_AWAY,
+                                                     message=reason[:120].encode()))
+            conn.tasks.add(task)
+            task.add_done_callback(conn.tasks.discard)
+
+    # -- frames from clients ----------------------------------------------------
+    def _open(self, instance: str, peer: str, ws: web.WebSocketResponse | None) -> Conn | None:
+        conn = Conn(f"{instance}-{next(self._ids)}", instance, peer, ws=ws)
+        if self.faults.refuses(self.now(), instance, None):
+            return None
+        if not self._instance(instance).open(conn.id, self.now()):
+            self._pump()
+            return None
+        self._conns[conn.id] = conn
+        self._pump()
+        return conn
+
+    def _close(self, conn: Conn) -> None:
+        if self._conns.pop(conn.id, None) is None:
+            return
+        self.faults.forget_connection(conn.id)
+        self._instance(conn.instance).closed(conn.id, self.now())
+        self._pump()
+
+    def _frame_up(self, conn: Conn, text: str) -> str | None:
+        """Feed one client frame to the core; a reason string when the frame is refused."""
+        try:
+            messages = decode(text)
+        except ProtocolViolation as exc:
+            return f"bad frame: {exc}"
+        for message in messages:
+            client_id = message.get("clientId")
+            if isinstance(client_id, str):
+                conn.client_id = client_id
+        now = self.now()
+        if self.faults.refuses(now, conn.instance, conn.client_id):
+            self._drop(conn, "outage")
+            return None
+        for delivery in self.faults.frame(
+            now, Direction.UP, (conn.instance, conn.client_id, conn.id), text,
+        ):
+            self._after(delivery.delay, functools.partial(self._receive, conn, delivery.text))
+        return None
+
+    def _receive(self, conn: Conn, text: str) -> None:
+        if conn.id not in self._conns:
+            return
+        self._instance(conn.instance).receive(conn.id, text, self.now())
+        self._pump()
+
+    # -- HTTP handlers ------------------------------------------------------------
+    def _instance_handler(
+        self, instance: str,
+    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def handle(request: web.Request) -> web.StreamResponse:
+            if request.method == "GET":
+                return await self._websocket(request, instance)
+            return await self._long_poll(request, instance)
+
+        return handle
+
+    async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
+        # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
+        ws = web.WebSocketResponse(max_msg_size=4 * self._max_frame, autoping=True)
+        if not ws.can_prepare(request).ok:
+            return web.Response(status=400, text="expected a WebSocket upgrade or a POST\n")
+        conn = self._open(instance, request.remote or "?", ws)
+        if conn is None:
+            log.info("websocket %s refused (%s down)", request.path, instance)
+            return web.Response(status=503, text=f"{instance} is not available\n")
+        await ws.prepare(request)
+        conn.outbox = asyncio.Queue()
+        writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
+        log.info("conn %s %s: websocket open from %s", conn.id, instance, conn.peer)
+        try:
+            await self._ws_reader(conn, ws)
+        finally:
+            conn.outbox.put_nowait(None)
+            await writer
+            self._close(conn)
+            log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
+        return ws
+
+    async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT and len(msg.data) > self._max_frame:
+                await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG,
+                               message=f"frame over {self._max_frame} bytes".encode())
+            elif msg.type is WSMsgType.TEXT:
+                refused = self._frame_up(conn, msg.data)
+                if refused:
+                    log.info("conn %s %s: %s", conn.id, conn.instance, refused)
+                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                                   message=refused[:120].encode())
+            elif msg.type is WSMsgType.BINARY:
+                await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                               message=b"binary frames are not Bayeux")
+            elif msg.type is WSMsgType.ERROR:
+                log.info("conn %s %s: %s", conn.id, conn.instance, ws.exception())
+
+    async def _ws_writer(
+        self, conn: Conn, ws: web.WebSocketResponse, outbox: asyncio.Queue[str | None],
+    ) -> None:
+        while (text := await outbox.get()) is not None:
+            try:
+                await ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+    async def _long_poll(self, request: web.Request, instance: str) -> web.StreamResponse:
+        try:
+            body = await request.text()
+        except web.HTTPRequestEntityTooLarge:
+            return web.Response(status=413, text=f"frame over {self._max_frame} bytes\n")
+        conn = self._open(instance, request.remote or "?", None)
+        if conn is None:
+            return web.Response(status=503, text=f"{instance} is not available\n")
+        conn.reply = asyncio.get_running_loop().create_future()
+        try:
+            refused = self._frame_up(conn, body)
+            if refused:
+                return web.Response(status=400, text=refused + "\n")
+            try:
+                text = await asyncio.wait_for(asyncio.shield(conn.reply), POLL_LIMIT)
+            except TimeoutError:
+                text = None
+        finally:
+            self._close(conn)
+        if text is None:
+            # Dropped: cut the TCP connection, as a dying server would.
+            if request.transport is not None:
+                request.transport.close()
+            return web.Response(status=503, text="connection dropped\n")
+        return web.Response(text=text, content_type="application/json")
+
+    # -- the fault control API ------------------------------------------------------
+    def _authorised(self, request: web.Request) -> bool:
+        expected = f"Bearer {self._token}"
+        return self._token is None or request.headers.get("Authorization") == expected
+
+    async def _faults(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _json({"error": "a bearer token is required"}, 401)
+        now = self.now()
+        if request.method == "GET":
+            return _json({"now": now, "faults": self.faults.listing(now)})
+        if request.method == "DELETE":
+            self.clear_faults()
+            return _json({"cleared": True})
+        try:
+            raw = await request.json()
+            posted = self.add_fault(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            return _json({"error": "the body must be a JSON object like {\"kind\": ...}"}, 400)
+        except BadInput as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json(posted.as_dict(self.now()), 201)
+
+    async def _fault(self, request: web.Request) -> web.Response:
+        if not self._authorised(request):
+            return _json({"error": "a bearer token is required"}, 401)
+        try:
+            fault_id = int(request.match_info["id"])
+        except ValueError:
+            return _json({"error": "fault ids are integers"}, 404)
+        if request.method == "DELETE":
+            posted = self.faults.remove(fault_id)
+            if posted is not None:
+                self._end_fault(posted)
+        else:
+            posted = self.faults.get(fault_id)
+        if posted is None:
+            return _json({"error": f"no fault {fault_id}"}, 404)
+        return _json(posted.as_dict(self.now()))
+
+    def add_fault(self, raw: Any) -> Posted:
+        posted = self.faults.add(raw, self.now())
+        loop = asyncio.get_running_loop()
+        start = max(0.0, posted.fault.at - self.now())
+        handles = [loop.call_later(start, self._start_fault, posted)]
+        if posted.fault.end is not None:
+            handles.append(loop.call_later(posted.fault.end - self.now(), self._expire, posted))
+        self._timers[posted.id] = handles
+        log.info("fault %d added: %s", posted.id, posted.fault.as_dict())
+        return posted
+
+    def remove_fault(self, fault_id: int) -> bool:
+        posted = self.faults.remove(fault_id)
+        if posted is not None:
+            self._end_fault(posted)
+        return posted is not None
+
+    def clear_faults(self) -> None:
+        for posted in self.faults.clear():
+            self._end_fault(posted)
+
+    def _start_fault(self, posted: Posted) -> None:
+        fault, now = posted.fault, self.now()
+        log.info("fault %d start: %s", posted.id, fault.kind)
+        if fault.kind == "outage":
+            for conn in list(self._conns.values()):
+                if self.faults.refuses(now, conn.instance, conn.client_id):
+                    self._drop(conn, "outage")
+        elif fault.kind in SERVER_KINDS:
+            self._cluster_fault(fault, now, start=True)
+        if fault.kind in INSTANT_KINDS and fault.duration is None:
+            self._expire(posted)  # done once handed to the cluster
+
+    def _end_used_up(self) -> None:
+        for posted in self.faults.ended(self.now()):
+            self._end_fault(posted)
+
+    def _expire(self, posted: Posted) -> None:
+        if self.faults.remove(posted.id) is not None:
+            self._end_fault(posted)
+
+    def _end_fault(self, posted: Posted) -> None:
+        for handle in self._timers.pop(posted.id, []):
+            handle.cancel()
+        log.info("fault %d end: %s", posted.id, posted.fault.kind)
+        if posted.fault.kind in SERVER_KINDS and posted.fault.at <= self.now():
+            self._cluster_fault(posted.fault, self.now(), start=False)
+
+    def _cluster_fault(self, fault: Fault, now: float, *, start: bool) -> None:
+        cluster, data = self.cluster, fault.as_dict()
+        names = [fault.instance] if fault.instance else list(cluster.instances)
+        if fault.kind == "crash":
+            for name in names:
+                (cluster.crash if start else cluster.recover)(name, now)
+        elif fault.kind == "expire" and start:
+            cluster.expire(fault.client, now)
+        elif fault.kind == "not_ready" and start and fault.end is not None:
+            cluster.not_ready(fault.end)
+        elif fault.kind == "command_error" and start:
+            cluster.command_errors(int(data.get("code", 52)), int(data.get("count", 1)))
+        elif fault.kind == "slow":
+            cluster.slow(float(data.get("ms", 0.0)) if start else 0.0)
+        self._pump()
+
+    # -- the application ------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application(client_max_size=self._max_frame)
+        names = list(self.cluster.instances)
+        for name in names:
+            handler = self._instance_handler(name)
+            for path in (f"/{name}/cometd", f"/{name}/cometd/{{tail:.*}}"):
+                app.router.add_route("*", path, handler)
+        first = self._instance_handler(names[0])
+        app.router.add_route("*", "/cometd", first)
+        app.router.add_route("*", "/cometd/{tail:.*}", first)
+        app.router.add_route("*", "/faults", self._faults)
+        app.router.add_route("*", "/faults/{id}", self._fault)
+        app.on_startup.append(self._on_startup)
+        app.on_shutdown.append(self._on_shutdown)
+        return app
+
+    async def _on_startup(self, _app: web.Application) -> None:
+        self.now()
+        self._clock_task = asyncio.create_task(self._run_clock())
+
+    async def _on_shutdown(self, _app: web.Application) -> None:
+        self._stopping = True
+        for conn in list(self._conns.values()):
+            self._drop(conn, "server shutting down")
+        if self._clock_task is not None:
+            self._clock_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock_task
+        for handles in self._timers.values():
+            for handle in handles:
+                handle.cancel()
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    return web.json_response(data, status=status)
