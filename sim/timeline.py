@@ -22,18 +22,20 @@ class _Fold:
     """Transcript messages seen since the last printed line."""
 
     first: float = 0.0
+    last: float = 0.0
     inbound: list[int] = field(default_factory=list)
     outbound: int = 0
 
     def add(self, rec: TraceRecord) -> None:
         if not self.inbound and not self.outbound:
             self.first = rec.t
+        self.last = rec.t
         if rec.data.get("direction") == "in":
             self.inbound.append(int(rec.data.get("index", 0)))
         else:
             self.outbound += 1
 
-    def flush(self, width: int) -> Iterator[str]:
+    def flush(self, width: int, who: str = "") -> Iterator[str]:
         if not self.inbound and not self.outbound:
             return
         parts = []
@@ -43,7 +45,8 @@ class _Fold:
             parts.append(f"{len(self.inbound)} in ({span})")
         if self.outbound:
             parts.append(f"{self.outbound} out")
-        yield f"{_stamp(self.first, width)}  {'':<10}  messages: {', '.join(parts)}"
+        until = f" until {self.last:.3f}s" if self.last > self.first else ""
+        yield f"{_stamp(self.first, width)}  {who:<10}  messages{until}: {', '.join(parts)}"
         self.inbound.clear()
         self.outbound = 0
 
@@ -104,22 +107,27 @@ def render(records: Sequence[TraceRecord], end: float | None = None) -> Iterator
     """Timeline lines for these records; `end` marks the scenario's end."""
     last = max((r.t for r in records), default=0.0)
     width = max(7, len(f"{max(last, end or 0.0):.3f}"))
-    fold = _Fold()
+    folds: dict[str, _Fold] = {}  # per client, in order of first message
+
+    def flush() -> Iterator[str]:
+        for who, fold in sorted(folds.items(), key=lambda item: item[1].first):
+            yield from fold.flush(width, who if len(folds) > 1 else "")
+
     marked = end is None
     for rec in records:
         if not marked and end is not None and rec.t > end:
-            yield from fold.flush(width)
+            yield from flush()
             yield f"{_stamp(end, width)}  {'':<10}  --- end of scenario; draining ---"
             marked = True
         if rec.kind == "message" and rec.client is not None:
-            fold.add(rec)
+            folds.setdefault(rec.client, _Fold()).add(rec)
             continue
         text = describe(rec)
         if text is None:
             continue
-        yield from fold.flush(width)
+        yield from flush()
         yield f"{_stamp(rec.t, width)}  {_who(rec):<10}  {text}"
-    yield from fold.flush(width)
+    yield from flush()
 
 
 def render_text(records: Iterable[TraceRecord], end: float | None = None) -> str:

@@ -37,7 +37,7 @@ def _records() -> tuple[TraceRecord, ...]:
 def test_timeline_lines_are_aligned_and_fold_messages() -> None:
     lines = list(timeline.render(_records(), end=30.0))
     assert any("state ready -> reconnecting (connection_lost)" in line for line in lines)
-    assert any("messages: 2 in (#2..#3), 1 out" in line for line in lines)
+    assert any("messages until 2.020s: 2 in (#2..#3), 1 out" in line for line in lines)
     assert any("fault.start outage{duration: 5}" in line for line in lines)
     assert any("error 150 Network connection interrupted" in line for line in lines)
     assert any("end of scenario" in line for line in lines)
