@@ -190,7 +190,7 @@ class SimClient:
         self.pump()
 
     def frame_received(self, text: str, now: float) -> None:
-        if text not in self._texts_from_server:
+        if text not in self._texts_from_server and self.view.alive:
             self.view.foreign_frames.append(now)
         self.core.frame_received(text, now)
         self.pump()
