@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from importlib import metadata
 from typing import Any
 
 from sim.faults import (
@@ -59,7 +60,16 @@ from transport.core import (
     SendFrame,
 )
 
-VERSION = "0.1.0"
+
+def _chatsim_version() -> str:
+    try:
+        return metadata.version("chatsim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+# The header's `version` is the trace format's; the tool's own goes in `chatsim`.
+CHATSIM_VERSION = _chatsim_version()
 SPIN_LIMIT = 10_000  # wake-ups at one virtual time before a core is called stuck
 # Faults that only make sense for a while: without a duration they last the run.
 _INSTANT = frozenset({"expire", "reload", "command_error", "corrupt"})
@@ -298,7 +308,7 @@ class World:
             seed,
             scenario.name,
             {
-                "version": VERSION,
+                "chatsim": CHATSIM_VERSION,
                 "interrupt_after": first.interrupt_after,
                 "interruption_error": first.interruption_error,
             },

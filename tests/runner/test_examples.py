@@ -39,6 +39,7 @@ def test_demo_prints_timeline_trace_and_report(
     header = json.loads(trace.read_text().splitlines()[0])
     assert header["kind"] == "run" and header["seed"] == 7 and header["clock"] == "virtual"
     assert header["interrupt_after"] == 3.0 and header["interruption_error"] is True
+    assert header["version"] == 1 and isinstance(header["chatsim"], str)
     assert "<svg" in page.read_text()
     assert main(["check", str(trace)]) == 0  # the trace stands on its own
 
