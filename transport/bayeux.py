@@ -18,6 +18,7 @@ from transport import wire
 from transport.wire import ConnectionType, Message, Operation
 
 MS = 1000.0
+_RECONNECT_VALUES = frozenset(r.value for r in wire.Reconnect)
 
 
 class RequestKind(StrEnum):
@@ -50,7 +51,7 @@ class Advice:
         if not isinstance(advice, dict):
             return
         reconnect = advice.get("reconnect")
-        if reconnect in {r.value for r in wire.Reconnect}:
+        if reconnect in _RECONNECT_VALUES:
             self.reconnect = wire.Reconnect(reconnect)
         interval = advice.get("interval")
         if _is_number(interval) and interval >= 0:

@@ -131,6 +131,7 @@ class ClientCore:
         self.servers = list(servers)
         self.rng = rng if rng is not None else random.Random(0)
         self.chart = Chart()
+        self._state = self.chart.current  # a cache: read on every input
         self.bayeux = BayeuxClient(
             self.config.transport,
             self.timers.max_network_delay,
@@ -164,7 +165,7 @@ class ClientCore:
     # == public API =================================================================
     @property
     def state(self) -> State:
-        return self.chart.current
+        return self._state
 
     @property
     def instance(self) -> str:
@@ -292,9 +293,11 @@ class ClientCore:
 
     def frame_received(self, text: str, now: float) -> None:
         self._advance(now)
-        if self.conn is Conn.OPEN and (self.state not in TERMINAL or self.draining):
+        if self._listening():
             self._take_frame(text, now)
             self._after_frame(now)
+        elif self.state in LIVE:
+            self._judge_late_frame(text, now)
         self._advance(now)
 
     # -- time ----------------------------------------------------------------------
@@ -302,7 +305,11 @@ class ClientCore:
         self._advance(now)
 
     def next_deadline(self) -> float | None:
-        return min((when for when, _ in self._timers()), default=None)
+        earliest: float | None = None
+        for when, _run in self._timers():
+            if when is not None and (earliest is None or when < earliest):
+                earliest = when
+        return earliest
 
     # == hooks (override in subclasses to plant bugs) ==================================
     def _emit_interrupted(self, now: float) -> None:
@@ -340,9 +347,9 @@ class ClientCore:
         return self.lost_since + self.timers.interrupt_after
 
     # == timers =====================================================================
-    def _timers(self) -> list[tuple[float, Callable[[float], None]]]:
-        """Active timers in priority order (ties run in this order)."""
-        found: list[tuple[float | None, Callable[[float], None]]] = [
+    def _timers(self) -> tuple[tuple[float | None, Callable[[float], None]], ...]:
+        """Every timer (None: not armed) in priority order: ties run in this order."""
+        return (
             (self.conn_deadline, self._open_timed_out),
             (self.bayeux.next_deadline(), self._request_timed_out),
             (self._interrupt_deadline(), self._interrupt_due),
@@ -350,16 +357,18 @@ class ClientCore:
             (self.retry_at if self.conn is Conn.NONE else None, self._attempt),
             (self.connect_at, self._connect_due),
             (self.session_retry_at, self._session_retry_due),
-        ]
-        return [(when, run) for when, run in found if when is not None]
+        )
 
     def _advance(self, now: float) -> None:
+        """Run every timer due at `now`, earliest first."""
         for _ in range(10_000):
-            due = [(when, i, run) for i, (when, run) in enumerate(self._timers()) if when <= now]
-            if not due:
+            first: tuple[float, Callable[[float], None]] | None = None
+            for when, run in self._timers():
+                if when is not None and when <= now and (first is None or when < first[0]):
+                    first = (when, run)
+            if first is None:
                 return
-            _, _, run = min(due, key=lambda item: (item[0], item[1]))
-            run(now)
+            first[1](now)
         raise RuntimeError("client core timers do not settle")  # a bug, never input
 
     def _open_timed_out(self, now: float) -> None:
@@ -605,6 +614,19 @@ class ClientCore:
                 self._recover_all(now)  # cannot tell which request it answered
                 return
 
+    def _judge_late_frame(self, text: str, now: float) -> None:
+        """A frame on a connection given up a moment ago: ignored, but an invalid one is told."""
+        try:
+            messages = wire.decode(text)
+        except ProtocolViolation as exc:
+            self._emit_invalid_reply(now, str(exc))
+            return
+        for msg in messages:
+            problem = reply_problem(msg, self.bayeux.lookup(msg))
+            if problem is not None:
+                self._emit_invalid_reply(now, problem)
+                return
+
     def _listening(self) -> bool:
         return self.conn is Conn.OPEN and (self.state not in TERMINAL or self.draining)
 
@@ -824,6 +846,7 @@ class ClientCore:
     # == plumbing ===================================================================
     def _fire(self, trigger: Trigger, now: float, **context: Any) -> None:
         before, after = self.chart.fire(trigger, **context)
+        self._state = after
         self._emit(now, StateChanged(before.value, after.value, trigger.value))
 
     def _emit(self, now: float, event: AppEvent) -> None:

@@ -470,3 +470,12 @@ def test_replies_echo_ids_so_service_reply_helper_is_consistent() -> None:
     script = ready_script()
     pub = script.last(wire.SERVICE_CHAT, "requestChat")
     assert service_reply(pub, result={})["id"] == pub["id"]
+
+
+def test_an_invalid_frame_on_a_connection_just_given_up_is_still_told() -> None:
+    script = Script.new(servers=("i1",))
+    script.open_chat(0.0)
+    script.core.connection_closed(5.0, "outage")
+    script.feed("not json", 5.0)
+    assert errors(script) == [(5.0, 151)]
+    assert script.core.state == "reconnecting"
