@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Sequence
 from typing import Any
 
@@ -9,6 +10,10 @@ from sim.scenario import Expectation
 from statecharts.trace import TraceRecord
 
 TIME_TOLERANCE = 1e-6
+KNOWN_KINDS = frozenset(
+    {"state", "ready", "interrupted", "continued", "error", "restored", "message", "ended"}
+    | {"loss", "ack", "send_failed", "command", "fault.start", "fault.end", "action.skipped"}
+)
 
 
 def matches(exp: Expectation, rec: TraceRecord) -> bool:
@@ -55,7 +60,10 @@ def judge(exp: Expectation, records: Sequence[TraceRecord]) -> str | None:
         return None
     near = [rec for rec in records if rec.kind == exp.kind]
     if not near:
-        return f"no {exp.kind} event at all"
+        kinds = sorted({rec.kind for rec in records} | KNOWN_KINDS)
+        guess = difflib.get_close_matches(exp.kind, kinds, n=1)
+        hint = f" (did you mean {guess[0]}?)" if guess and guess[0] != exp.kind else ""
+        return f"no {exp.kind} event at all{hint}"
     return f"no match; {exp.kind} events{_at_times(near)}"
 
 

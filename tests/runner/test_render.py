@@ -78,3 +78,9 @@ expect:
     assert verdicts[6] == "no match; error events at t=23"
     assert verdicts[7] == "found 1, first at t=23"
     assert verdicts[8] == "found 3 at t=1, 1.02, 2.02"
+
+
+def test_a_misspelt_kind_gets_a_suggestion() -> None:
+    sc = parse_scenario("duration: 9\nexpect:\n  - {kind: interupted}\n")
+    why = expect.judge(sc.expect[0], _records())
+    assert why == "no interupted event at all (did you mean interrupted?)"
