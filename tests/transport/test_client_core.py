@@ -479,3 +479,84 @@ def test_an_invalid_frame_on_a_connection_just_given_up_is_still_told() -> None:
     script.feed("not json", 5.0)
     assert errors(script) == [(5.0, 151)]
     assert script.core.state == "reconnecting"
+
+
+# -- more edges ---------------------------------------------------------------------------
+def test_advice_none_on_a_refused_handshake_fails_the_session() -> None:
+    script = Script.new()
+    script.core.start(0.0)
+    script.core.connection_made(0.0)
+    hs = script.last(wire.META_HANDSHAKE)
+    refusal = {
+        "channel": wire.META_HANDSHAKE,
+        "id": hs["id"],
+        "successful": False,
+        "error": "405::Unsupported connection types",
+        "advice": {"reconnect": "none"},
+    }
+    script.feed([refusal], 0.1)
+    assert script.states()[-1] == "failed" and script.kinds()[-1] == "ended"
+    assert script.core.next_deadline() is None
+
+
+def test_login_refused_with_101_fails_after_telling_the_app() -> None:
+    script = Script.new()
+    script.core.start(0.0)
+    script.core.connection_made(0.0)
+    script.handshake_ok(0.0)
+    login = script.last(wire.SERVICE_CHAT, "requestChat")
+    error = {"code": 101, "description": "Login to Chat Server was failed", "data": {}}
+    script.answer(login, 0.1, error=error)
+    assert errors(script) == [(0.1, 101)]
+    assert script.states()[-1] == "failed"
+
+
+def test_error_payloads_of_other_dialects_are_read_into_catalog_codes() -> None:
+    script = ready_script()
+    script.core.send_message("hi", 1.0)
+    pub = script.last(wire.SERVICE_CHAT, "sendMessage")
+    native = {"error": {"type": "internal", "message": "Internal server error"}}
+    script.answer(pub, 1.1, error=native)
+    assert errors(script) == [(1.1, 52)]
+    assert [e for _, e in script.of("send_failed")] == [SendFailed("c1-m1", 52)]
+
+
+def test_a_50_while_ready_checks_the_session_by_restoring() -> None:
+    script = ready_script()
+    script.core.send_message("hi", 1.0)
+    pub = script.last(wire.SERVICE_CHAT, "sendMessage")
+    script.answer(pub, 1.1, error={"code": 50, "description": "Chat session ID is unknown"})
+    assert script.states()[-1] == "restoring"
+    script.handshake_ok(1.2, client_id="b3")
+    restore = script.last(wire.SERVICE_CHAT, "requestNotifications")
+    script.answer(restore, 1.3, error={"code": 50, "description": "Chat session ID is unknown"})
+    assert [code for _, code in errors(script)] == [50, 152]
+    assert script.states()[-1] == "failed"
+
+
+def test_reload_while_interrupted_continues_once_restored() -> None:
+    script = Script.new(servers=("i1",))
+    script.open_chat(0.0)
+    script.core.connection_closed(10.0, "outage")
+    refuse_until(script, 10.0, 13.5)
+    assert script.states()[-1] == "interrupted"
+    script.core.reload(14.0)
+    script.core.connection_made(14.1)
+    script.handshake_ok(14.1, client_id="b4")
+    restore = script.last(wire.SERVICE_CHAT, "requestNotifications")
+    script.answer(restore, 14.2, result={"instance": "i1", "position": 0, "replayed": 0})
+    assert script.states()[-3:] == ["interrupted", "restoring", "ready"]
+    durations = [e.duration for _, e in script.of("continued") if isinstance(e, Continued)]
+    assert durations == [pytest.approx(4.2)]
+
+
+def test_end_while_lost_reports_queued_messages_failed() -> None:
+    script = Script.new(servers=("i1",))
+    script.open_chat(0.0)
+    script.core.connection_closed(10.0, "outage")
+    script.core.send_message("lost?", 10.5)
+    script.core.end(11.0)
+    assert [e for _, e in script.of("send_failed")] == [SendFailed("c1-m1", 100)]
+    assert script.states()[-1] == "ended" and script.core.next_deadline() is None
+    with pytest.raises(UsageError):
+        script.core.send_message("after the end", 12.0)
