@@ -64,6 +64,11 @@ def judge(exp: Expectation, records: Sequence[TraceRecord]) -> str | None:
         guess = difflib.get_close_matches(exp.kind, kinds, n=1)
         hint = f" (did you mean {guess[0]}?)" if guess and guess[0] != exp.kind else ""
         return f"no {exp.kind} event at all{hint}"
+    fields = {name for rec in near for name in rec.data}
+    unknown = [name for name, _ in exp.fields if name not in fields]
+    if unknown:
+        known = ", ".join(sorted(fields))
+        return f"no {exp.kind} event has a field {unknown[0]!r} (fields: {known})"
     return f"no match; {exp.kind} events{_at_times(near)}"
 
 

@@ -84,3 +84,9 @@ def test_a_misspelt_kind_gets_a_suggestion() -> None:
     sc = parse_scenario("duration: 9\nexpect:\n  - {kind: interupted}\n")
     why = expect.judge(sc.expect[0], _records())
     assert why == "no interupted event at all (did you mean interrupted?)"
+
+
+def test_a_misspelt_field_is_named() -> None:
+    sc = parse_scenario("duration: 9\nexpect:\n  - {kind: error, cod: 150}\n")
+    why = expect.judge(sc.expect[0], _records())
+    assert why == "no error event has a field 'cod' (fields: code, description)"
