@@ -67,7 +67,14 @@ class RunResult:
         if self.ok:
             held = ", ".join(self.checked)
             return f"PASS: {self.expectations} expectation(s) and {held} held"
-        return f"FAIL: {len(self.failures)} failure(s)"
+        failed_expect = sum(1 for f in self.failures if f.rule == "expect")
+        broken = sorted({f.rule for f in self.failures if f.rule != "expect"})
+        parts = []
+        if failed_expect:
+            parts.append(f"{failed_expect} of {self.expectations} expectation(s) failed")
+        if broken:
+            parts.append(f"{', '.join(broken)} broken")
+        return f"FAIL: {'; '.join(parts)}"
 
 
 def drain_limit(scenario: Scenario) -> float:

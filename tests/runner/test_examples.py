@@ -64,7 +64,7 @@ def test_failed_expectation_exits_1(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert main(["run", str(path), "--quiet"]) == 1
     out = capsys.readouterr().out
     assert "expect: line 5: expected interrupted at 9: no match; interrupted events at t=8" in out
-    assert out.rstrip().endswith("FAIL: 1 failure(s)")
+    assert out.rstrip().endswith("FAIL: 1 of 1 expectation(s) failed")
 
 
 @pytest.mark.parametrize(

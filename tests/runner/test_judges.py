@@ -95,3 +95,7 @@ def test_a_late_interrupted_breaks_i2_through_the_checker() -> None:
     text = CHAT + "  - {at: 12, kind: outage, duration: 5}\n"
     result = _run(LateInterruption, text)
     assert "I2" in _rules(result)
+
+
+def test_the_verdict_names_what_broke() -> None:
+    assert _run(SwallowsCorruption).verdict() == "FAIL: I4 broken"
