@@ -68,12 +68,14 @@ class Conn:
 class LiveServer:
     def __init__(
         self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
-        max_frame: int = MAX_FRAME_BYTES,
+        max_frame: int = MAX_FRAME_BYTES, websocket: bool = True,
     ) -> None:
+        """`websocket=False` serves long-polling only, like a proxy that strips upgrades."""
         self.cluster = cluster
         self.faults = FaultBoard(random.Random(seed))
         self._token = token
         self._max_frame = max_frame
+        self._ws_enabled = websocket
         self._conns: dict[str, Conn] = {}
         self._ids = itertools.count(1)
         self._t0: float | None = None
@@ -224,6 +226,8 @@ class LiveServer:
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
         # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
         ws = web.WebSocketResponse(max_msg_size=4 * self._max_frame, autoping=True)
+        if not self._ws_enabled:
+            return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="expected a WebSocket upgrade or a POST\n")
         conn = self._open(instance, request.remote or "?", ws)

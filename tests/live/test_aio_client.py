@@ -1,0 +1,70 @@
+"""Our asyncio client (transport.aio) against the live server, on the real clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from sim.live.runner import live_server
+from statecharts.chart import Timers
+from statecharts.events import Continued, EventError, Interrupted, Message, StateChanged
+from transport.aio.session import ChatSession
+from transport.wire import ConnectionType
+
+FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", list(ConnectionType))
+async def test_ready_send_and_echo(transport: ConnectionType) -> None:
+    async with live_server() as srv, await ChatSession.connect(
+        srv.url, transport=transport, timers=FAST,
+    ) as chat:
+        await chat.ready()
+        ack = await chat.send_message("hello")
+        _, echo = await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
+        assert (echo.index, echo.text, echo.party) == (ack.index, "hello", "client")
+        assert chat.transport is transport
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", list(ConnectionType))
+async def test_outage_interrupts_after_interrupt_after_then_continues(
+    transport: ConnectionType,
+) -> None:
+    async with live_server() as srv, await ChatSession.connect(
+        srv.url, transport=transport, timers=FAST,
+    ) as chat:
+        await chat.ready()
+        start = chat.now()
+        srv.faults.add(kind="outage", duration=1.0)
+        t_int, _ = await chat.wait_for(Interrupted)
+        assert 0.5 <= t_int - start < 0.8
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 150)
+        t_cont, continued = await chat.wait_for(Continued)
+        assert 1.0 <= t_cont - start < 1.8
+        assert continued.duration >= 1.0
+        ack = await chat.send_message("after the outage")
+        assert ack.index > 0
+        assert error.description
+
+
+@pytest.mark.asyncio
+async def test_short_outage_is_silent() -> None:
+    async with live_server() as srv, await ChatSession.connect(srv.url, timers=FAST) as chat:
+        await chat.ready()
+        mark = len(chat.history)
+        srv.faults.add(kind="outage", duration=0.15)
+        await chat.wait_for(StateChanged, lambda s: s.to == "reconnecting", after=mark)
+        await chat.wait_for(StateChanged, lambda s: s.to == "ready", after=mark)
+        await chat.send_message("still here")
+        assert not [e for _, e in chat.history if isinstance(e, Interrupted | Continued)]
+
+
+@pytest.mark.asyncio
+async def test_websocket_refused_by_the_server_falls_back_to_long_polling() -> None:
+    async with live_server(websocket=False) as srv, await ChatSession.connect(
+        srv.url, timers=FAST,
+    ) as chat:
+        await chat.ready()
+        assert chat.transport is ConnectionType.LONG_POLLING
+        await chat.send_message("over long-polling")

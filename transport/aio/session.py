@@ -1,0 +1,403 @@
+"""The client core on real sockets, with the real clock (the only clock of `transport`).
+
+`Driver` runs a sans-I/O core: it turns `OpenConnection`/`SendFrame`/
+`CloseConnection` into WebSocket or long-polling links, feeds frames and
+closes back as core inputs, and keeps one wake-up task sleeping until
+`core.next_deadline()`. Time is `loop.time()` minus the start, in seconds.
+
+Transport negotiation: a WebSocket is tried first (unless long-polling is
+asked for); when the server answers the upgrade with a refusal that means "no
+WebSocket here" (400/404/405/426/501) before any WebSocket ever opened, the
+driver falls back to long-polling for good. A refused or dropped connection
+is an outage, not a reason to fall back.
+
+Applications use `ChatSession` (the chat service of our server) or
+`BayeuxSession` (pure Bayeux, e.g. a Faye server):
+
+    async with ChatSession.connect(url) as chat:
+        await chat.ready()
+        ack = await chat.send_message("hello")
+        async for t, event in chat.events():
+            ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from typing import Any, Self, TypeVar
+
+from websockets.exceptions import InvalidStatus
+
+from statecharts.chart import TERMINAL, State, Timers
+from statecharts.errors import ServerError, UsageError
+from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
+from transport.aio.bayeux_mode import BayeuxCore, Broadcast
+from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
+from transport.core import ClientConfig, ClientCore, CloseConnection, OpenConnection, SendFrame
+from transport.wire import ConnectionType
+
+TimedEvent = tuple[float, AppEvent]
+Callback = Callable[[float, AppEvent], None]
+E = TypeVar("E", bound=AppEvent)
+NO_WEBSOCKET_STATUSES = frozenset({400, 404, 405, 426, 501})
+
+
+class Driver:
+    """Runs one client core over real links; see the module docstring."""
+
+    def __init__(
+        self, core: ClientCore, urls: Mapping[str, str], transport: ConnectionType,
+    ) -> None:
+        self.core = core
+        self.urls = dict(urls)
+        self.transport = transport
+        self.history: list[TimedEvent] = []
+        self._callbacks: list[tuple[str | None, Callback]] = []
+        self._queues: list[asyncio.Queue[TimedEvent | None]] = []
+        self._changed = asyncio.Condition()
+        self._link: Link | None = None
+        self._epoch = 0  # which link the callbacks belong to
+        self._ws_worked = False
+        self._t0 = asyncio.get_running_loop().time()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._clock: asyncio.Task[None] | None = None
+        self._closed = False
+
+    # -- the clock ---------------------------------------------------------------
+    def now(self) -> float:
+        return asyncio.get_running_loop().time() - self._t0
+
+    def start(self) -> None:
+        self._clock = asyncio.create_task(self._run_clock())
+
+    async def _run_clock(self) -> None:
+        while not self._closed:
+            deadline = self.core.next_deadline()
+            self._wake.clear()
+            delay = None if deadline is None else max(0.0, deadline - self.now())
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
+            deadline = self.core.next_deadline()
+            if deadline is not None and deadline <= self.now():
+                self.call(self.core.tick)
+
+    # -- core calls and outputs ------------------------------------------------------
+    def call(self, method: Callable[[float], Any]) -> Any:
+        """Call a core method with `now`, then carry out what it asked for."""
+        result = method(self.now())
+        self._pump()
+        return result
+
+    def _pump(self) -> None:
+        for out in self.core.take_outputs():
+            if isinstance(out, OpenConnection):
+                self._open(out.instance)
+            elif isinstance(out, SendFrame):
+                if self._link is not None:
+                    self._link.send(out.text)
+            elif isinstance(out, CloseConnection):
+                self._drop_link(out.reason)
+        events = self.core.take_events()
+        for timed in events:
+            self._publish(timed)
+        if events:
+            self._spawn(self._notify())
+        self._wake.set()
+
+    def _publish(self, timed: TimedEvent) -> None:
+        self.history.append(timed)
+        for queue in self._queues:
+            queue.put_nowait(timed)
+        for kind, callback in self._callbacks:
+            if kind is None or kind == timed[1].kind:
+                callback(*timed)
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    # -- links ---------------------------------------------------------------------
+    def _open(self, instance: str) -> None:
+        self._drop_link("superseded")
+        self._epoch += 1
+        epoch = self._epoch
+        url = self.urls.get(instance)
+        if url is None:
+            self.call(lambda now: self.core.connection_failed(now, f"no URL for {instance}"))
+            return
+
+        def on_frame(text: str) -> None:
+            if epoch == self._epoch:
+                self.call(lambda now: self.core.frame_received(text, now))
+
+        def on_closed(reason: str) -> None:
+            self._spawn(link.close(reason))
+            if epoch == self._epoch:
+                self._link = None
+                self.call(lambda now: self.core.connection_closed(now, reason))
+
+        link: Link
+        if self.transport is ConnectionType.WEBSOCKET:
+            link = WebSocketLink(url, on_frame, on_closed)
+        else:
+            link = LongPollLink(url, on_frame, on_closed)
+        self._link = link
+        self._spawn(self._connect(link, epoch))
+
+    async def _connect(self, link: Link, epoch: int) -> None:
+        failure: LinkFailed | None
+        try:
+            await link.open()
+        except LinkFailed as exc:
+            failure = exc
+        else:
+            failure = None
+        if failure is not None:
+            if epoch == self._epoch:
+                self._link = None
+                if self._should_fall_back(failure):
+                    self.transport = ConnectionType.LONG_POLLING
+                    self.core.bayeux.connection_type = ConnectionType.LONG_POLLING
+                reason = str(failure)
+                self.call(lambda now: self.core.connection_failed(now, reason))
+            await link.close("failed")
+            return
+        if epoch != self._epoch:
+            await link.close("superseded")
+            return
+        if link.kind is ConnectionType.WEBSOCKET:
+            self._ws_worked = True
+        self.call(self.core.connection_made)
+
+    def _should_fall_back(self, exc: LinkFailed) -> bool:
+        cause = exc.__context__ or exc.__cause__
+        refused_upgrade = isinstance(cause, InvalidStatus) and (
+            cause.response.status_code in NO_WEBSOCKET_STATUSES
+        )
+        first_try = self.transport is ConnectionType.WEBSOCKET and not self._ws_worked
+        return first_try and refused_upgrade
+
+    def _drop_link(self, reason: str) -> None:
+        link, self._link = self._link, None
+        self._epoch += 1
+        if link is not None:
+            self._spawn(link.close(reason))
+
+    async def close(self) -> None:
+        self._closed = True
+        self._drop_link("closed by the application")
+        self._wake.set()
+        if self._clock is not None:
+            self._clock.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._clock
+        for queue in self._queues:
+            queue.put_nowait(None)
+        for task in list(self._tasks):
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+    # -- for applications -------------------------------------------------------------
+    def on(self, kind: str | None, callback: Callback) -> None:
+        self._callbacks.append((kind, callback))
+
+    async def events(self, *, replay: bool = True) -> AsyncIterator[TimedEvent]:
+        queue: asyncio.Queue[TimedEvent | None] = asyncio.Queue()
+        for old in self.history if replay else []:
+            queue.put_nowait(old)
+        self._queues.append(queue)
+        try:
+            while (timed := await queue.get()) is not None:
+                yield timed
+        finally:
+            self._queues.remove(queue)
+
+    async def wait_for(
+        self, predicate: Callable[[AppEvent], bool], *, after: int = 0, timeout: float = 10.0,
+    ) -> TimedEvent:
+        """The first event (from history index `after` on) that matches."""
+        async def scan() -> TimedEvent:
+            async with self._changed:
+                while True:
+                    for timed in self.history[after:]:
+                        if predicate(timed[1]):
+                            return timed
+                    await self._changed.wait()
+
+        return await asyncio.wait_for(scan(), timeout)
+
+
+class _Session:
+    """What both session kinds share: lifecycle, events, waiting."""
+
+    def __init__(self, driver: Driver) -> None:
+        self.driver = driver
+
+    @property
+    def state(self) -> State:
+        return self.driver.core.state
+
+    @property
+    def transport(self) -> ConnectionType:
+        return self.driver.transport
+
+    @property
+    def history(self) -> list[TimedEvent]:
+        return self.driver.history
+
+    def now(self) -> float:
+        return self.driver.now()
+
+    def on(self, kind: str | None, callback: Callback) -> None:
+        """Call `callback(t, event)` for every event of `kind` (None: all)."""
+        self.driver.on(kind, callback)
+
+    def events(self, *, replay: bool = True) -> AsyncIterator[TimedEvent]:
+        return self.driver.events(replay=replay)
+
+    async def wait_for(
+        self, kind: type[E], predicate: Callable[[E], bool] = lambda _e: True, *,
+        after: int = 0, timeout: float = 10.0,
+    ) -> tuple[float, E]:
+        def match(event: AppEvent) -> bool:
+            return isinstance(event, kind) and predicate(event)
+
+        t, event = await self.driver.wait_for(match, after=after, timeout=timeout)
+        assert isinstance(event, kind)
+        return t, event
+
+    async def ready(self, timeout: float = 10.0) -> None:
+        await self.driver.wait_for(
+            lambda e: e.kind == "ready" or (e.kind == "state" and e.fields()["to"] in TERMINAL),
+            timeout=timeout,
+        )
+        if self.state in TERMINAL:
+            raise UsageError(f"the session did not become ready: it is {self.state}")
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self.driver.close()
+
+
+def _config(
+    transport: ConnectionType, timers: Timers | None, interruption_error: bool,
+) -> ClientConfig:
+    return ClientConfig(
+        timers=timers or Timers(), interruption_error=interruption_error, transport=transport,
+    )
+
+
+def _urls(url: str | Mapping[str, str]) -> dict[str, str]:
+    if isinstance(url, str):
+        return {"i1": url}
+    if not url:
+        raise UsageError("give at least one server URL")
+    return dict(url)
+
+
+class ChatSession(_Session):
+    """A chat over our server's chat service (`/service/chat`)."""
+
+    core: ClientCore
+
+    @classmethod
+    async def connect(
+        cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
+        client_id: str = "c1", seed: int = 0,
+    ) -> ChatSession:
+        """Start a chat; `url` is one endpoint or {instance: endpoint} for failover."""
+        urls = _urls(url)
+        config = ClientConfig(
+            timers=timers or Timers(), interruption_error=interruption_error,
+            transport=transport, nickname=nickname,
+        )
+        core = ClientCore(client_id, config, list(urls), random.Random(seed))
+        driver = Driver(core, urls, transport)
+        session = cls(driver)
+        driver.start()
+        driver.call(core.start)
+        return session
+
+    async def send_message(self, text: str, timeout: float = 10.0) -> Acked:
+        """Send a chat message and wait until the server acknowledged it."""
+        after = len(self.history)
+        message_id: str = self.driver.call(lambda now: self.driver.core.send_message(text, now))
+
+        def settled(event: AppEvent) -> bool:
+            return isinstance(event, Acked | SendFailed) and event.id == message_id
+
+        _, event = await self.driver.wait_for(settled, after=after, timeout=timeout)
+        if isinstance(event, SendFailed):
+            raise ServerError(event.code, f"message {message_id} failed")
+        assert isinstance(event, Acked)
+        return event
+
+    def send_typing(self) -> None:
+        self.driver.call(self.driver.core.send_typing)
+
+    async def end(self, timeout: float = 5.0) -> None:
+        self.driver.call(self.driver.core.end)
+        with contextlib.suppress(TimeoutError):
+            await self.driver.wait_for(lambda e: e.kind == "ended", timeout=timeout)
+
+
+class BayeuxSession(_Session):
+    """Pure Bayeux: subscribe to broadcast channels, publish on them (e.g. a Faye server)."""
+
+    @classmethod
+    async def connect(
+        cls, url: str | Mapping[str, str], channels: Sequence[str], *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
+        interruption_error: bool = True, client_id: str = "b1", seed: int = 0,
+    ) -> BayeuxSession:
+        urls = _urls(url)
+        core = BayeuxCore(
+            client_id, channels, _config(transport, timers, interruption_error), list(urls),
+            random.Random(seed),
+        )
+        driver = Driver(core, urls, transport)
+        session = cls(driver)
+        driver.start()
+        driver.call(core.start)
+        return session
+
+    @property
+    def core(self) -> BayeuxCore:
+        core = self.driver.core
+        assert isinstance(core, BayeuxCore)
+        return core
+
+    async def publish(self, channel: str, data: Any, timeout: float = 10.0) -> None:
+        """Publish and wait for the server's confirmation (ServerError if refused)."""
+        after = len(self.history)
+        command_id: str = self.driver.call(lambda now: self.core.publish(channel, data, now))
+
+        def done(event: AppEvent) -> bool:
+            return isinstance(event, CommandDone) and event.id == command_id
+
+        _, event = await self.driver.wait_for(done, after=after, timeout=timeout)
+        assert isinstance(event, CommandDone)
+        if not event.ok:
+            raise ServerError(event.code or 52, f"publish on {channel} refused")
+
+    def broadcasts(self) -> list[Broadcast]:
+        return [e for _, e in self.history if isinstance(e, Broadcast)]
+
+    def errors(self) -> list[EventError]:
+        return [e for _, e in self.history if isinstance(e, EventError)]
