@@ -68,3 +68,15 @@ async def test_websocket_refused_by_the_server_falls_back_to_long_polling() -> N
         await chat.ready()
         assert chat.transport is ConnectionType.LONG_POLLING
         await chat.send_message("over long-polling")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("mode", ["invalid_json", "schema", "truncated"])
+async def test_a_corrupted_reply_is_error_151_and_the_session_goes_on(mode: str) -> None:
+    async with live_server() as srv, await ChatSession.connect(srv.url, timers=FAST) as chat:
+        await chat.ready()
+        srv.faults.add(kind="corrupt", mode=mode, count=1)
+        ack = await chat.send_message("through a broken proxy")
+        await chat.wait_for(EventError, lambda e: e.code == 151)
+        await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
+        assert (await chat.send_message("and on")).index > ack.index
