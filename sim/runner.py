@@ -146,11 +146,64 @@ def judge_invariants(world: World, trace: Trace) -> list[Failure]:
         Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)
         for v in _check_per_settings(world, trace)
     ]
+    outages = [r for r in trace.records if r.kind == "fault.start" and _is_outage(r)]
     for client in world.clients.values():
         mine = [r for r in trace.records if r.src == client.src]
+        failures += _judge_i2_outages(client, mine, outages)
         failures += _judge_i4(client, mine)
         failures += _judge_i6(world, client, mine)
     return failures
+
+
+def _is_outage(rec: TraceRecord) -> bool:
+    fault = rec.data.get("fault")
+    return isinstance(fault, dict) and fault.get("kind") == "outage" and "instance" not in fault
+
+
+def _judge_i2_outages(
+    client: SimClient, mine: list[TraceRecord], outages: list[TraceRecord]
+) -> list[Failure]:
+    """I2 against the network's truth: an outage cuts a ready client at once.
+
+    The checker times `interrupted` from the loss the client itself reports;
+    a client that noticed the cut late would pass it. Here the loss start is
+    the outage's own start, when the client was ready then.
+    """
+    threshold = client.spec.interrupt_after
+    out = []
+    for fault_rec in outages:
+        fault = fault_rec.data["fault"]
+        if fault.get("client") not in (None, client.id):
+            continue
+        start, duration = fault_rec.t, float(fault.get("duration") or 0.0)
+        if duration < threshold or _state_at(mine, start, before=True) != "ready":
+            continue
+        due = start + threshold
+        if _state_at(mine, due, before=True) in ("ended", "failed"):
+            continue  # the session finished first: nothing to interrupt
+        told = [r for r in mine if r.kind == "interrupted" and start <= r.t <= due + TIME_TOLERANCE]
+        if not any(abs(r.t - due) <= TIME_TOLERANCE for r in told):
+            when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
+            out.append(
+                Failure(
+                    "I2",
+                    f"{client.src}: the outage from t={start:g} cut the ready connection, "
+                    f"so interrupted was due at t={due:g} (seen: {when})",
+                    fault_rec.line or None,
+                )
+            )
+    return out
+
+
+def _state_at(mine: list[TraceRecord], t: float, *, before: bool = False) -> str:
+    """The client's state just after everything at `t` (or just before `t`)."""
+    state = "idle"
+    for rec in mine:
+        if rec.t > t or (before and rec.t >= t - TIME_TOLERANCE):
+            break
+        if rec.kind == "state":
+            state = str(rec.data["to"])
+    return state
 
 
 def _check_per_settings(world: World, trace: Trace) -> list[Violation]:

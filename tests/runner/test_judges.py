@@ -99,3 +99,17 @@ def test_a_late_interrupted_breaks_i2_through_the_checker() -> None:
 
 def test_the_verdict_names_what_broke() -> None:
     assert _run(SwallowsCorruption).verdict() == "FAIL: I4 broken"
+
+
+class DeafToClosures(ClientCore):
+    """Misses the socket closing: notices the outage only when a request times out."""
+
+    def connection_closed(self, now: float, reason: str = "closed") -> None:
+        self.tick(now)
+
+
+def test_a_late_noticed_outage_breaks_i2_against_the_network_truth() -> None:
+    text = CHAT + "  - {at: 12, kind: outage, duration: 20}\n"
+    result = _run(DeafToClosures, text.replace("duration: 20\n", "duration: 40\n", 1))
+    i2 = [f for f in result.failures if f.rule == "I2"]
+    assert any("interrupted was due at t=15" in f.message for f in i2), result.failures
