@@ -54,6 +54,7 @@ _TRAFFIC_KEYS = ("client_every", "agent_every")
 _TIME_KEYS = ("at", "after", "before", "between")
 _EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
 MAX_CLIENTS = 100
+MAX_DURATION = 7 * 24 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,9 @@ class _Doc:
 # -- typed field readers ----------------------------------------------------
 def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> float:
     value = doc.plain(node)
+    if isinstance(value, str) and _looks_numeric(value):
+        # YAML 1.1 reads 1e9 (no dot) as text; say how to write it.
+        raise doc.bad(node, key, f"a number (YAML reads {value} as text; write it with a dot)")
     if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
         raise doc.bad(node, key, "a number", value)
     if value < 0 or (positive and value == 0):
@@ -230,6 +234,21 @@ def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> 
             node, key, "a positive number" if positive else "a non-negative number", value
         )
     return float(value)
+
+
+def _duration(doc: _Doc, node: yaml.Node) -> float:
+    value = _number(doc, node, "duration", positive=True)
+    if value > MAX_DURATION:
+        raise doc.bad(node, "duration", f"at most {MAX_DURATION:g} virtual seconds (a week)", value)
+    return value
+
+
+def _looks_numeric(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _integer(doc: _Doc, node: yaml.Node, key: str, *, low: int = 0) -> int:
@@ -513,6 +532,8 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     doc = _Doc(text, source)
     if doc.root is None:
         raise BadInput(source, "a scenario mapping (name, seed, duration, ...)", line=1)
+    if not isinstance(doc.root, yaml.MappingNode):
+        raise doc.bad(doc.root, None, "a scenario mapping (name, seed, duration, ...)")
     top = doc.mapping(doc.root, "", _TOP_KEYS)
     if "duration" not in top:
         raise doc.bad(doc.root, "duration", "the run's length in virtual seconds")
@@ -522,7 +543,7 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     return Scenario(
         name=_text(doc, top["name"], "name") if "name" in top else Path(source).stem,
         seed=_integer(doc, top["seed"], "seed") if "seed" in top else 0,
-        duration=_number(doc, top["duration"], "duration", positive=True),
+        duration=_duration(doc, top["duration"]),
         cluster=cluster,
         clients=clients,
         network=_network(doc, top["network"]) if "network" in top else NetworkSpec(),

@@ -114,3 +114,11 @@ def test_actions_load_and_name_bad_keys() -> None:
 def test_unknown_dialect_is_named() -> None:
     err = _bad("duration: 9\ncluster: {dialect: klingon}\n")
     assert (err.line, err.field) == (2, "cluster.dialect") and "genesys" in err.expected
+
+
+def test_number_like_text_and_bounds() -> None:
+    err = _bad("duration: 1e3\n")
+    assert err.field == "duration" and "write it with a dot" in err.expected
+    assert parse_scenario("duration: 1.0e+3\n").duration == 1000.0
+    assert "a week" in _bad("duration: 9999999\n").expected
+    assert "scenario mapping" in _bad("- 1\n").expected
