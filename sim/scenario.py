@@ -53,6 +53,7 @@ _NETWORK_KEYS = ("latency",)
 _TRAFFIC_KEYS = ("client_every", "agent_every")
 _TIME_KEYS = ("at", "after", "before", "between")
 _EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
+_NAME_KEYS = ("kind", "mode", "direction", "client", "instance")
 MAX_CLIENTS = 100
 MAX_DURATION = 7 * 24 * 3600.0
 
@@ -407,6 +408,10 @@ def _faults(
 
 def _fault(doc: _Doc, item: yaml.MappingNode) -> Fault:
     raw = doc.plain(item)
+    for knode, vnode in item.value:
+        key, value = doc.plain(knode), doc.plain(vnode)
+        if key not in _NAME_KEYS and isinstance(value, str) and _looks_numeric(value):
+            _number(doc, vnode, str(key))  # raises with the YAML hint
     try:
         return parse_fault(raw, source=doc.source, line=item.start_mark.line + 1)
     except BadInput as exc:

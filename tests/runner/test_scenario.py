@@ -122,3 +122,5 @@ def test_number_like_text_and_bounds() -> None:
     assert parse_scenario("duration: 1.0e+3\n").duration == 1000.0
     assert "a week" in _bad("duration: 9999999\n").expected
     assert "scenario mapping" in _bad("- 1\n").expected
+    err = _bad("duration: 5\nfaults:\n  - {at: 1, kind: latency, ms: 1e3}\n")
+    assert (err.line, err.field) == (3, "ms") and "with a dot" in err.expected
