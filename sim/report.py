@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -247,6 +248,8 @@ svg{border:1px solid #ddd;background:#fff}.lbl{font-size:12px;fill:#333}
 .tick{font-size:10px;fill:#888;text-anchor:middle}.grid{stroke:#eee}.sep{stroke:#f2f2f2}
 .ev{font-size:10px}#tip{min-height:1.4em;font-family:monospace;font-size:12px;color:#333}
 pre{background:#f7f7f7;padding:10px;overflow:auto;max-height:480px;font-size:12px}
+table{border-collapse:collapse;margin:12px 0;font-size:13px}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:left}th{background:#f3f3f3}
 .legend span{display:inline-block;margin-right:10px;font-size:12px}
 .legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-2px}
 """
@@ -256,6 +259,32 @@ document.querySelectorAll('[data-tip]').forEach(function(el){
     document.getElementById('tip').textContent=el.getAttribute('data-tip');});
 });
 """
+
+
+_SUMMARY_HEAD = (
+    "client", "final state", "messages in", "messages out", "interrupted", "restored", "errors"
+)
+
+
+def _summary(records: Sequence[TraceRecord]) -> str:
+    """One row per client: how its session went, in numbers."""
+    rows = []
+    for cid in sorted({r.client for r in records if r.client is not None}):
+        mine = [r for r in records if r.client == cid]
+        state = next((str(r.data["to"]) for r in reversed(mine) if r.kind == "state"), "idle")
+        codes = Counter(int(r.data["code"]) for r in mine if r.kind == "error")
+        cells = (
+            cid,
+            state,
+            sum(1 for r in mine if r.kind == "message" and r.data.get("direction") == "in"),
+            sum(1 for r in mine if r.kind == "message" and r.data.get("direction") == "out"),
+            sum(1 for r in mine if r.kind == "interrupted"),
+            sum(1 for r in mine if r.kind == "restored"),
+            ", ".join(f"{c} ({n}x)" for c, n in sorted(codes.items())) or "none",
+        )
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in _SUMMARY_HEAD)
+    return f"<table><tr>{head}</tr>{''.join(rows)}</table>"
 
 
 def render_html(data: ReportInput) -> str:
@@ -281,6 +310,7 @@ def render_html(data: ReportInput) -> str:
         f"{len(data.records)} trace events</div>"
         f"<div class='verdict {'ok' if ok else 'fail'}'>{html.escape(data.verdict)}</div>"
         + (f"<ul>{failures}</ul>" if failures else "")
+        + _summary(data.records)
         + f"<div class='legend'>{legend}</div><div id='tip'></div>{svg.svg()}"
         f"<h2>Timeline</h2><pre>{html.escape(data.timeline)}</pre>"
         f"<script>{_JS}</script></body></html>\n"
