@@ -6,7 +6,14 @@ import pytest
 
 from sim.live.runner import live_server
 from statecharts.chart import Timers
-from statecharts.events import Continued, EventError, Interrupted, Message, StateChanged
+from statecharts.events import (
+    Continued,
+    EventError,
+    Interrupted,
+    Message,
+    Restored,
+    StateChanged,
+)
 from transport.aio.session import ChatSession
 from transport.wire import ConnectionType
 
@@ -80,3 +87,17 @@ async def test_a_corrupted_reply_is_error_151_and_the_session_goes_on(mode: str)
         await chat.wait_for(EventError, lambda e: e.code == 151)
         await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
         assert (await chat.send_message("and on")).index > ack.index
+
+
+@pytest.mark.asyncio
+async def test_crash_of_the_instance_fails_over_and_restores_on_the_other() -> None:
+    async with live_server(instances=2) as srv, await ChatSession.connect(
+        dict(zip(srv.instances, srv.urls, strict=True)), timers=FAST,
+    ) as chat:
+        await chat.ready()
+        first = await chat.send_message("before the crash")
+        srv.faults.add(kind="crash", instance="i1", duration=5)
+        await chat.wait_for(EventError, lambda e: e.code == 100)
+        _, restored = await chat.wait_for(Restored)
+        assert (restored.instance, restored.position) == ("i2", first.index)
+        assert (await chat.send_message("after")).index == first.index + 1
