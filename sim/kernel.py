@@ -99,7 +99,8 @@ class Kernel:
 
     def _compact(self) -> None:
         # Lazy deletion leaves dead entries behind; drop them once they dominate.
-        self._queue = [entry for entry in self._queue if not entry[2].cancelled]
+        # In place: step()/run_until() hold an alias to the list while callbacks run.
+        self._queue[:] = [entry for entry in self._queue if not entry[2].cancelled]
         heapq.heapify(self._queue)
         self._dead = 0
 

@@ -223,3 +223,23 @@ def test_events_run_sorted_by_time_then_insertion(plan: list[tuple[int, bool]]) 
     )
     assert seen == expected
     assert kernel.pending == 0
+
+
+def test_compaction_during_a_callback_keeps_time_order() -> None:
+    from sim.kernel import Kernel
+
+    kernel = Kernel()
+    seen: list[float] = []
+    handles = [kernel.call_at(50.0 + i, seen.append, 50.0 + i) for i in range(200)]
+
+    def cancel_most() -> None:
+        seen.append(kernel.now)
+        for handle in handles[:150]:
+            kernel.cancel(handle)
+        kernel.call_at(2.0, seen.append, 2.0)
+
+    kernel.call_at(1.0, cancel_most)
+    kernel.call_at(3.0, seen.append, 3.0)
+    kernel.run_until(400.0)
+    assert seen == sorted(seen)
+    assert seen[:3] == [1.0, 2.0, 3.0] and len(seen) == 3 + 50
