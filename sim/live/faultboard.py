@@ -4,8 +4,8 @@ The same fault values as the simulator (`sim.faults`), applied to real
 connections. A fault added through the control API starts `at` seconds from
 now (default at once) and ends `duration` seconds later (None: until removed).
 Network faults are judged per frame, for one direction, one instance and one
-Bayeux client (the `client` field of a fault is matched against the clientId
-seen on the connection); the server-side kinds are handed to the cluster by
+client: a fault's `client` matches the Bayeux clientId seen on the connection
+or the chatId of the chat that client runs; the server-side kinds are handed to the cluster by
 `sim.live.server`. Times are the live server's clock in seconds; nothing here
 reads it, so the board can be tested with plain numbers.
 """
@@ -13,7 +13,7 @@ reads it, so the board can be tested with plain numbers.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -106,29 +106,31 @@ class FaultBoard:
 
     # -- judging connections and frames -------------------------------------
     def _matching(
-        self, now: float, instance: str, client: str | None, way: Direction | None = None,
+        self, now: float, instance: str, names: Sequence[str], way: Direction | None = None,
     ) -> list[Posted]:
         return [
             p for p in self._posted.values()
             if p.fault.kind in NETWORK_KINDS and p.fault.active(now)
             and (p.fault.instance is None or p.fault.instance == instance)
-            and (p.fault.client is None or p.fault.client == client)
+            and (p.fault.client is None or p.fault.client in names)
             and (way is None or p.fault.direction.covers(way))
         ]
 
-    def refuses(self, now: float, instance: str, client: str | None) -> bool:
-        """An outage closes matching connections and refuses new ones."""
-        return any(isinstance(p.fault, Outage) for p in self._matching(now, instance, client))
+    def refuses(self, now: float, instance: str, names: Sequence[str] = ()) -> bool:
+        """An outage closes matching connections and refuses new ones.
+
+        `names`: the clientId and chatId of the connection, when known."""
+        return any(isinstance(p.fault, Outage) for p in self._matching(now, instance, names))
 
     def frame(
-        self, now: float, way: Direction, where: tuple[str, str | None, str], text: str,
+        self, now: float, way: Direction, where: tuple[str, Sequence[str], str], text: str,
     ) -> list[Delivery]:
         """What becomes of one frame: nothing (dropped), itself, edited, delayed or doubled.
 
-        `where` is (instance, clientId or None, connection key)."""
-        instance, client, conn_key = where
+        `where` is (instance, the connection's client names, connection key)."""
+        instance, names, conn_key = where
         out = [Delivery(text)]
-        for posted in self._matching(now, instance, client, way):
+        for posted in self._matching(now, instance, names, way):
             out = self._apply(posted, out, way, conn_key)
         return out
 

@@ -58,11 +58,17 @@ class Conn:
     instance: str
     peer: str
     client_id: str | None = None
+    chat_id: str | None = None
     ws: web.WebSocketResponse | None = None
     outbox: asyncio.Queue[str | None] | None = None
     reply: asyncio.Future[str | None] | None = None
     closing: bool = False
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """What a fault's `client` may name: the Bayeux clientId or the chatId."""
+        return tuple(n for n in (self.client_id, self.chat_id) if n is not None)
 
 
 class LiveServer:
@@ -77,6 +83,7 @@ class LiveServer:
         self._max_frame = max_frame
         self._ws_enabled = websocket
         self._conns: dict[str, Conn] = {}
+        self._chats: dict[str, str] = {}  # Bayeux clientId -> chatId, for client faults
         self._ids = itertools.count(1)
         self._t0: float | None = None
         self._wake = asyncio.Event()
@@ -130,8 +137,9 @@ class LiveServer:
     def _send_down(self, conn: Conn, text: str) -> None:
         if conn.reply is not None and conn.reply.done():
             return
+        self._learn_chat_from_reply(conn, text)
         deliveries = self.faults.frame(
-            self.now(), Direction.DOWN, (conn.instance, conn.client_id, conn.id), text,
+            self.now(), Direction.DOWN, (conn.instance, conn.names, conn.id), text,
         )
         self._end_used_up()
         if conn.reply is not None and not deliveries:
@@ -170,7 +178,7 @@ class LiveServer:
     # -- frames from clients ----------------------------------------------------
     def _open(self, instance: str, peer: str, ws: web.WebSocketResponse | None) -> Conn | None:
         conn = Conn(f"{instance}-{next(self._ids)}", instance, peer, ws=ws)
-        if self.faults.refuses(self.now(), instance, None):
+        if self.faults.refuses(self.now(), instance):
             return None
         if not self._instance(instance).open(conn.id, self.now()):
             self._pump()
@@ -193,18 +201,37 @@ class LiveServer:
         except ProtocolViolation as exc:
             return f"bad frame: {exc}"
         for message in messages:
-            client_id = message.get("clientId")
-            if isinstance(client_id, str):
-                conn.client_id = client_id
+            self._learn_names(conn, message)
         now = self.now()
-        if self.faults.refuses(now, conn.instance, conn.client_id):
+        if self.faults.refuses(now, conn.instance, conn.names):
             self._drop(conn, "outage")
             return None
         for delivery in self.faults.frame(
-            now, Direction.UP, (conn.instance, conn.client_id, conn.id), text,
+            now, Direction.UP, (conn.instance, conn.names, conn.id), text,
         ):
             self._after(delivery.delay, functools.partial(self._receive, conn, delivery.text))
         return None
+
+    def _learn_names(self, conn: Conn, message: dict[str, Any]) -> None:
+        client_id = message.get("clientId")
+        if isinstance(client_id, str):
+            conn.client_id = client_id
+            conn.chat_id = self._chats.get(client_id, conn.chat_id)
+        data = message.get("data")
+        chat_id = data.get("chatId") if isinstance(data, dict) else None
+        if isinstance(chat_id, str) and conn.client_id is not None:
+            conn.chat_id = self._chats[conn.client_id] = chat_id
+
+    def _learn_chat_from_reply(self, conn: Conn, text: str) -> None:
+        """A requestChat result names the chat before the client ever sends its id."""
+        if conn.client_id is None or '"requestChat"' not in text:
+            return
+        with contextlib.suppress(ProtocolViolation):
+            for message in decode(text):
+                data = message.get("data")
+                result = data.get("result") if isinstance(data, dict) else None
+                if isinstance(result, dict) and isinstance(result.get("chatId"), str):
+                    conn.chat_id = self._chats[conn.client_id] = result["chatId"]
 
     def _receive(self, conn: Conn, text: str) -> None:
         if conn.id not in self._conns:
@@ -365,7 +392,7 @@ class LiveServer:
         log.info("fault %d start: %s", posted.id, fault.kind)
         if fault.kind == "outage":
             for conn in list(self._conns.values()):
-                if self.faults.refuses(now, conn.instance, conn.client_id):
+                if self.faults.refuses(now, conn.instance, conn.names):
                     self._drop(conn, "outage")
         elif fault.kind in SERVER_KINDS:
             self._cluster_fault(fault, now, start=True)

@@ -11,6 +11,7 @@ from statecharts.events import (
     EventError,
     Interrupted,
     Message,
+    Ready,
     Restored,
     StateChanged,
 )
@@ -101,3 +102,20 @@ async def test_crash_of_the_instance_fails_over_and_restores_on_the_other() -> N
         _, restored = await chat.wait_for(Restored)
         assert (restored.instance, restored.position) == ("i2", first.index)
         assert (await chat.send_message("after")).index == first.index + 1
+
+
+@pytest.mark.asyncio
+async def test_an_outage_for_one_chat_leaves_the_other_alone() -> None:
+    async with (
+        live_server() as srv,
+        await ChatSession.connect(srv.url, timers=FAST, client_id="a") as hit,
+        await ChatSession.connect(srv.url, timers=FAST, client_id="b") as spared,
+    ):
+        await hit.ready()
+        await spared.ready()
+        _, ready = await hit.wait_for(Ready)
+        srv.faults.add(kind="outage", duration=0.8, client=ready.chat_id)
+        await hit.wait_for(Interrupted)
+        await spared.send_message("unaffected")
+        await hit.wait_for(Continued)
+        assert not [e for _, e in spared.history if isinstance(e, Interrupted)]

@@ -18,16 +18,16 @@ def board() -> FaultBoard:
     return FaultBoard(random.Random(1))
 
 
-def down(b: FaultBoard, now: float, client: str | None = "c1", inst: str = "i1") -> list[Delivery]:
-    return b.frame(now, Direction.DOWN, (inst, client, "k"), FRAME)
+def down(b: FaultBoard, now: float, client: str = "c1", inst: str = "i1") -> list[Delivery]:
+    return b.frame(now, Direction.DOWN, (inst, (client, "chat-1"), "k"), FRAME)
 
 
 def test_a_fault_starts_at_and_ends_after_its_duration_from_now() -> None:
     b = board()
     posted = b.add({"kind": "outage", "at": 1, "duration": 2}, now=10.0)
     assert posted.fault.at == 11.0
-    assert not b.refuses(10.5, "i1", None)
-    assert b.refuses(11.0, "i1", None)
+    assert not b.refuses(10.5, "i1")
+    assert b.refuses(11.0, "i1")
     assert b.ended(12.9) == []
     assert b.ended(13.0) == [posted]
     assert b.listing(13.0) == []
@@ -40,14 +40,22 @@ def test_outage_and_blackhole_drop_frames_of_their_instance_and_client_only() ->
     assert down(b, 1.0) == [Delivery(FRAME)]
     assert down(b, 1.0, inst="i2") == []
     assert down(b, 1.0, client="c9") == []
-    assert b.refuses(1.0, "i1", "c9")
-    assert not b.refuses(1.0, "i1", "c1")
+    assert b.refuses(1.0, "i1", ("c9",))
+    assert not b.refuses(1.0, "i1", ("c1",))
+    assert not b.refuses(1.0, "i1")
+
+
+def test_a_client_fault_names_the_bayeux_client_or_its_chat() -> None:
+    b = board()
+    b.add({"kind": "blackhole", "duration": 5, "client": "chat-1"}, now=0.0)
+    assert down(b, 1.0, client="anyone") == []
+    assert b.frame(1.0, Direction.UP, ("i1", ("c2", "chat-2"), "k"), FRAME) == [Delivery(FRAME)]
 
 
 def test_corrupt_edits_count_frames_downstream_then_leaves_the_board() -> None:
     b = board()
     b.add({"kind": "corrupt", "count": 2, "mode": "truncated"}, now=0.0)
-    assert b.frame(0.0, Direction.UP, ("i1", "c1", "k"), FRAME) == [Delivery(FRAME)]
+    assert b.frame(0.0, Direction.UP, ("i1", ("c1",), "k"), FRAME) == [Delivery(FRAME)]
     first, second, third = (down(b, 0.1)[0].text for _ in range(3))
     assert first == second == FRAME[: len(FRAME) // 2]
     assert third == FRAME
@@ -65,7 +73,7 @@ def test_latency_delays_frames_by_ms_plus_bounded_jitter() -> None:
     b = board()
     b.add({"kind": "latency", "ms": 200, "jitter": 50, "direction": "up"}, now=0.0)
     assert down(b, 0.0) == [Delivery(FRAME)]
-    (delayed,) = b.frame(0.0, Direction.UP, ("i1", None, "k"), FRAME)
+    (delayed,) = b.frame(0.0, Direction.UP, ("i1", (), "k"), FRAME)
     assert 0.2 <= delayed.delay <= 0.25
 
 
@@ -81,8 +89,8 @@ def test_duplicate_with_certainty_doubles_and_loss_drops() -> None:
 def test_reorder_holds_a_frame_back_behind_the_next() -> None:
     b = board()
     b.add({"kind": "reorder", "p": 1.0}, now=0.0)
-    assert b.frame(0.0, Direction.DOWN, ("i1", None, "k"), "A") == []
-    assert [d.text for d in b.frame(0.0, Direction.DOWN, ("i1", None, "k"), "B")] == ["B", "A"]
+    assert b.frame(0.0, Direction.DOWN, ("i1", (), "k"), "A") == []
+    assert [d.text for d in b.frame(0.0, Direction.DOWN, ("i1", (), "k"), "B")] == ["B", "A"]
 
 
 @pytest.mark.parametrize(
