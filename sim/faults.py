@@ -199,7 +199,8 @@ def parse_fault(raw: Mapping[str, Any], source: str = "<fault>", line: int | Non
             raise bad(key, f"a key of a {kind} fault ({', '.join(sorted(known))})", key)
         kwargs[key] = _convert(kind, key, value, bad)
     if kind in NEEDS_DURATION and kwargs.get("duration") is None:
-        raise bad("duration", f"a duration in seconds for a {kind} fault")
+        article = "an" if kind[0] in "aeiou" else "a"
+        raise bad("duration", f"a duration in seconds for {article} {kind} fault")
     missing = [n for n, f in known.items() if f.default is MISSING and n not in kwargs]
     if missing:
         raise bad(missing[0], "a value")
