@@ -119,3 +119,32 @@ async def test_an_outage_for_one_chat_leaves_the_other_alone() -> None:
         await spared.send_message("unaffected")
         await hit.wait_for(Continued)
         assert not [e for _, e in spared.history if isinstance(e, Interrupted)]
+
+
+@pytest.mark.asyncio
+async def test_blackhole_is_noticed_by_request_deadlines_and_loses_nothing() -> None:
+    timers = Timers(interrupt_after=0.5, max_network_delay=0.3, backoff_increment=0.1,
+                    max_backoff=0.3, long_poll_hold=0.5)
+    async with live_server(hold=0.5) as srv, await ChatSession.connect(
+        srv.url, timers=timers,
+    ) as chat:
+        await chat.ready()
+        srv.faults.add(kind="blackhole", duration=1.0)
+        ack = await chat.send_message("into the void")
+        await chat.wait_for(Interrupted)
+        await chat.wait_for(Continued)
+        await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
+        await chat.send_message("after")  # anything duplicated would have arrived by now
+        echoes = [e for _, e in chat.history
+                  if isinstance(e, Message) and e.direction == "in" and e.id == ack.id]
+        assert len(echoes) == 1
+
+
+@pytest.mark.asyncio
+async def test_latency_delays_replies_by_about_its_ms() -> None:
+    async with live_server() as srv, await ChatSession.connect(srv.url, timers=FAST) as chat:
+        await chat.ready()
+        srv.faults.add(kind="latency", ms=150, direction="down")
+        start = chat.now()
+        await chat.send_message("slowly")
+        assert 0.15 <= chat.now() - start < 1.0
