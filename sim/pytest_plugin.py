@@ -5,3 +5,13 @@ here, so that installing chatsim makes them available everywhere.
 """
 
 from __future__ import annotations
+
+import contextlib
+
+# Live server fixtures need pytest-asyncio (the `test` extra); without it the
+# simulated fixtures still load.
+with contextlib.suppress(ImportError):
+    from sim.live.fixtures import (  # noqa: F401 - re-exported fixtures
+        chatsim_live_server,
+        chatsim_live_server_factory,
+    )
