@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Self, TypeVar
+from typing import Any, Self, TypeVar, overload
 
 from websockets.exceptions import InvalidStatus
 
@@ -265,16 +265,28 @@ class _Session:
     def events(self, *, replay: bool = True) -> AsyncIterator[TimedEvent]:
         return self.driver.events(replay=replay)
 
+    @overload
     async def wait_for(
-        self, kind: type[E], predicate: Callable[[E], bool] = lambda _e: True, *,
+        self, kind: type[E], predicate: Callable[[E], bool] = ..., *,
         after: int = 0, timeout: float = 10.0,
-    ) -> tuple[float, E]:
-        def match(event: AppEvent) -> bool:
-            return isinstance(event, kind) and predicate(event)
+    ) -> tuple[float, E]: ...
 
-        t, event = await self.driver.wait_for(match, after=after, timeout=timeout)
-        assert isinstance(event, kind)
-        return t, event
+    @overload
+    async def wait_for(
+        self, kind: str, predicate: Callable[[AppEvent], bool] = ..., *,
+        after: int = 0, timeout: float = 10.0,
+    ) -> tuple[float, AppEvent]: ...
+
+    async def wait_for(
+        self, kind: type[Any] | str, predicate: Callable[[Any], bool] = lambda _e: True, *,
+        after: int = 0, timeout: float = 10.0,
+    ) -> tuple[float, Any]:
+        """The first event of `kind` (a class, or a trace kind like "interrupted")."""
+        def match(event: AppEvent) -> bool:
+            right_kind = event.kind == kind if isinstance(kind, str) else isinstance(event, kind)
+            return right_kind and predicate(event)
+
+        return await self.driver.wait_for(match, after=after, timeout=timeout)
 
     async def ready(self, timeout: float = 10.0) -> None:
         await self.driver.wait_for(
