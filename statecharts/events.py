@@ -21,13 +21,27 @@ class AppEvent:
 
     def fields(self) -> dict[str, Any]:
         """Trace fields in declaration order; None-valued optionals are left out."""
+        layout = _LAYOUTS.get(type(self))
+        if layout is None:
+            layout = _LAYOUTS[type(self)] = _layout(type(self))
         out: dict[str, Any] = {}
-        for f in dc_fields(self):
-            value = getattr(self, f.name)
-            if value is None and f.default is None:
+        for name, wire, optional in layout:
+            value = getattr(self, name)
+            if value is None and optional:
                 continue
-            out[f.metadata.get("wire", f.name)] = value
+            out[wire] = value
         return out
+
+
+# Per event class: (attribute, trace name, None-default) for each field, in
+# declaration order. Computed once: fields() runs for every traced event.
+_LAYOUTS: dict[type[AppEvent], tuple[tuple[str, str, bool], ...]] = {}
+
+
+def _layout(cls: type[AppEvent]) -> tuple[tuple[str, str, bool], ...]:
+    return tuple(
+        (f.name, f.metadata.get("wire", f.name), f.default is None) for f in dc_fields(cls)
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,10 @@ from statecharts.errors import BadInput
 from statecharts.events import APP_KINDS, AppEvent, event_from_fields
 
 TRACE_VERSION = 1
+# json.dumps with options builds a new JSONEncoder per call: one, built once.
+_encode_line = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False, allow_nan=False
+).encode
 _SRC = re.compile(r"^(client:[^\s]+|server:[^\s]+|net|fault)$")
 _RESERVED = ("t", "src", "kind")
 
@@ -50,7 +54,7 @@ class TraceRecord:
     def to_json(self) -> str:
         body: dict[str, Any] = {"t": round(self.t, 6), "src": self.src, "kind": self.kind}
         body.update(self.data)
-        return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _encode_line(body)
 
 
 @dataclass(frozen=True)

@@ -168,7 +168,13 @@ class BayeuxClient:
         return self.pending.pop(ident, None) if isinstance(ident, str) else None
 
     def next_deadline(self) -> float | None:
-        return min((p.deadline for p in self.pending.values()), default=None)
+        # A plain loop: asked several times per input over one to three requests.
+        earliest: float | None = None
+        for pending in self.pending.values():
+            deadline = pending.deadline
+            if earliest is None or deadline < earliest:
+                earliest = deadline
+        return earliest
 
     def overdue(self, now: float) -> bool:
         deadline = self.next_deadline()

@@ -33,6 +33,7 @@ and `_interrupt_deadline` hooks (property tests plant bugs there).
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -76,6 +77,9 @@ RESTORE = "restore"
 CATCH_UP = "catch-up"
 # Codes after which retrying a login is pointless.
 FATAL_LOGIN_CODES = frozenset({1, 2, 3, int(ErrorCode.LOGIN_FAILED)})
+# wire.encode's exact output, from one encoder built once (json.dumps with
+# options builds a new JSONEncoder on every call; a frame is sent per input).
+_encode_frame = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 # -- outputs -------------------------------------------------------------------
@@ -306,7 +310,7 @@ class ClientCore:
 
     def next_deadline(self) -> float | None:
         earliest: float | None = None
-        for when, _run in self._timers():
+        for when in self._deadlines():
             if when is not None and (earliest is None or when < earliest):
                 earliest = when
         return earliest
@@ -359,16 +363,34 @@ class ClientCore:
             (self.session_retry_at, self._session_retry_due),
         )
 
+    def _deadlines(self) -> tuple[float | None, ...]:
+        """The deadlines of `_timers()`, in the same order, without the bound methods.
+
+        On the hot path (every input calls `_advance` twice, and the driver asks
+        `next_deadline` after each): building seven bound methods each time cost
+        more than the protocol work it guards.
+        """
+        return (
+            self.conn_deadline,
+            self.bayeux.next_deadline(),
+            self._interrupt_deadline(),
+            self.drain_until,
+            self.retry_at if self.conn is Conn.NONE else None,
+            self.connect_at,
+            self.session_retry_at,
+        )
+
     def _advance(self, now: float) -> None:
-        """Run every timer due at `now`, earliest first."""
+        """Run every timer due at `now`, earliest first (ties in `_timers()` order)."""
         for _ in range(10_000):
-            first: tuple[float, Callable[[float], None]] | None = None
-            for when, run in self._timers():
-                if when is not None and when <= now and (first is None or when < first[0]):
-                    first = (when, run)
-            if first is None:
+            first = -1
+            first_when = 0.0
+            for slot, when in enumerate(self._deadlines()):
+                if when is not None and when <= now and (first < 0 or when < first_when):
+                    first, first_when = slot, when
+            if first < 0:
                 return
-            first[1](now)
+            self._timers()[first][1](now)
         raise RuntimeError("client core timers do not settle")  # a bug, never input
 
     def _open_timed_out(self, now: float) -> None:
@@ -857,7 +879,7 @@ class ClientCore:
 
     def _send(self, messages: list[wire.Message]) -> None:
         if messages:
-            self._output(SendFrame(wire.encode(messages)))
+            self._output(SendFrame(_encode_frame(messages)))
 
     def _require(self, state: State, command: str) -> None:
         if self.state is not state:

@@ -295,8 +295,12 @@ class Cluster:
 
     def own_deadline(self) -> float | None:
         """The next cluster-wide timer (session TTL or agent action)."""
-        candidates = [h[0][0] for h in (self._ttl, self._agent_jobs) if h]
-        return min(candidates) if candidates else None
+        ttl, jobs = self._ttl, self._agent_jobs
+        if ttl and jobs:
+            return min(ttl[0][0], jobs[0][0])
+        if ttl:
+            return ttl[0][0]
+        return jobs[0][0] if jobs else None
 
     # -- events ----------------------------------------------------------------------
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:

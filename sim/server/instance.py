@@ -8,6 +8,7 @@ Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
 from __future__ import annotations
 
 import heapq
+import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -29,13 +30,15 @@ from transport.wire import (
     Reconnect,
     bayeux_error,
     decode,
-    encode,
 )
 
 if TYPE_CHECKING:
     from sim.server.cluster import Cluster
 
 SERVER_CONNECTION_TYPES = [t.value for t in ConnectionType]
+# transport.wire.encode's exact output, from one encoder built once (json.dumps
+# with options builds a new JSONEncoder on every call; a reply goes out per input).
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 _HOLD, _IDLE = "hold", "idle"
 
 
@@ -76,7 +79,7 @@ class ServerInstance:
         for message in messages:
             replies.extend(self._dispatch(conn_id, message, now))
         if replies:
-            self._send(Reply(conn_id, encode(replies)), now)
+            self._send(Reply(conn_id, _encode(replies)), now)
         self.cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -98,13 +101,17 @@ class ServerInstance:
         self.cluster.flush(now)
 
     def next_deadline(self) -> float | None:
-        candidates = [self.cluster.own_deadline()]
+        # Asked after every input of every instance: no temporary lists.
+        earliest = self.cluster.own_deadline()
         if self._delayed:
-            candidates.append(self._delayed[0][0])
+            due = self._delayed[0][0]
+            if earliest is None or due < earliest:
+                earliest = due
         if self._timers:
-            candidates.append(self._timers[0][0])
-        present = [c for c in candidates if c is not None]
-        return min(present) if present else None
+            due = self._timers[0][0]
+            if earliest is None or due < earliest:
+                earliest = due
+        return earliest
 
     def take_outputs(self) -> list[Output]:
         outputs, self._outputs = self._outputs, []
@@ -139,7 +146,7 @@ class ServerInstance:
             self._held_by_conn.pop(held.conn_id, None)
             if held.conn_id in self.connections:
                 reply = _unknown_client(META_CONNECT, held.msg_id)
-                self._send(Reply(held.conn_id, encode([reply])), now)
+                self._send(Reply(held.conn_id, _encode([reply])), now)
 
     def complete_held(self, client_id: str, now: float) -> None:
         """Answer a held connect if its client has something to deliver."""
@@ -255,7 +262,7 @@ class ServerInstance:
         self.cluster.touch_chats(client, now)
         self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
-        self._send(Reply(held.conn_id, encode(frame)), now)
+        self._send(Reply(held.conn_id, _encode(frame)), now)
 
     def _subscription(self, client: BayeuxClient, msg: Message, *, subscribe: bool) -> Message:
         raw = msg.get("subscription")
