@@ -161,6 +161,9 @@ class SimClient:
         self.timer = _Timer(world.kernel, self._tick, self.src)
         self._texts_from_server: set[str] = set()
         self._sent_count = 0
+        # Statistics (the bench's event count): frames handed in, events taken.
+        self.frames_received = 0
+        self.events_taken = 0
 
     # -- the application's commands ------------------------------------------------
     def start(self) -> None:
@@ -200,6 +203,7 @@ class SimClient:
         self.pump()
 
     def frame_received(self, text: str, now: float) -> None:
+        self.frames_received += 1
         if text not in self._texts_from_server and self.view.alive:
             self.view.foreign_frames.append(now)
         self.core.frame_received(text, now)
@@ -222,7 +226,9 @@ class SimClient:
                 net.connect(self.id, out.instance)
             elif isinstance(out, CloseConnection):
                 net.client_close(self.id, out.reason)
-        for t, event in self.core.take_events():
+        events = self.core.take_events()
+        self.events_taken += len(events)
+        for t, event in events:
             self.world.tracer.event(self.src, event, t)
             self._observe(event)
         self.timer.arm(self.core.next_deadline())
@@ -256,6 +262,7 @@ class SimInstance:
         self.name = name
         self.core = world.cluster.instances[name]
         self.timer = _Timer(world.kernel, self._tick, f"server:{name}")
+        self.frames_received = 0  # a statistic (the bench's event count)
 
     def open(self, conn_id: str, now: float) -> bool:
         accepted: bool = self.core.open(conn_id, now)
@@ -263,6 +270,7 @@ class SimInstance:
         return accepted
 
     def receive(self, conn_id: str, text: str, now: float) -> None:
+        self.frames_received += 1
         self.core.receive(conn_id, text, now)
         self.pump()
 

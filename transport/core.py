@@ -165,6 +165,7 @@ class ClientCore:
         self._commands = 0
         self._outputs: list[Output] = []
         self._events: list[tuple[float, AppEvent]] = []
+        self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
 
     # == public API =================================================================
     @property
@@ -618,6 +619,7 @@ class ClientCore:
             self._emit_invalid_reply(now, str(exc))
             self._recover_all(now)
             return
+        self.messages_received += len(messages)
         checked = [(m, self.bayeux.lookup(m)) for m in messages]
         verdicts = [(m, p, reply_problem(m, p)) for m, p in checked]
         problems = [problem for _, _, problem in verdicts if problem is not None]
@@ -643,6 +645,7 @@ class ClientCore:
         except ProtocolViolation as exc:
             self._emit_invalid_reply(now, str(exc))
             return
+        self.messages_received += len(messages)
         for msg in messages:
             problem = reply_problem(msg, self.bayeux.lookup(msg))
             if problem is not None:

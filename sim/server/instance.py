@@ -56,6 +56,7 @@ class ServerInstance:
         self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
         self._seq = 0
         self._client_counter = 0
+        self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
 
     # -- driver API ----------------------------------------------------------
     def open(self, conn_id: str, now: float) -> bool:
@@ -75,6 +76,7 @@ class ServerInstance:
             self.connections.pop(conn_id, None)
             self._send(Drop(conn_id, f"bad frame: {exc}"), now)
             return
+        self.messages_received += len(messages)
         replies: list[Message] = []
         for message in messages:
             replies.extend(self._dispatch(conn_id, message, now))
