@@ -254,23 +254,34 @@ _TABLE: dict[tuple[State, Trigger], State] = {
 }
 
 
-_ROWS: list[dict[str, Any]] = []
+_MACHINES: list[Machine] = []
 
 
 def _machine_for(model: Chart, initial: State) -> Machine:
-    """One small machine per chart, so finished charts are freed with their owner."""
-    if not _ROWS:
-        _ROWS.extend(_rows())
-    return Machine(
-        model=model,
-        states=_STATE_NAMES,
-        transitions=_ROWS,
-        initial=initial.value,
-        auto_transitions=False,
-        send_event=True,
-        ignore_invalid_triggers=False,
-        model_attribute="state",
-    )
+    """Bind `model` to the one shared machine without being remembered by it.
+
+    Building a machine (states, events, transitions) per chart cost more than a
+    whole simulated minute of protocol work. The machine's events and states do
+    not depend on the model: the triggers bound on the model carry it along. The
+    machine then forgets the model, so finished charts are freed with their owner.
+    """
+    if not _MACHINES:
+        _MACHINES.append(
+            Machine(
+                model=None,
+                states=_STATE_NAMES,
+                transitions=_rows(),
+                initial=State.IDLE.value,
+                auto_transitions=False,
+                send_event=True,
+                ignore_invalid_triggers=False,
+                model_attribute="state",
+            )
+        )
+    machine = _MACHINES[0]
+    machine.add_model(model, initial=initial.value)
+    machine.remove_model(model)
+    return machine
 
 
 _STATE_NAMES = [s.value for s in State]
