@@ -398,9 +398,12 @@ class Network:
         *args: object,
     ) -> float:
         """Schedule an arrival in FIFO order for this connection and direction."""
-        arrival = max(self.kernel.now + delay, conn.floor[way])
+        kernel = self.kernel
+        arrival = kernel.now + delay
+        floor = conn.floor[way]
+        arrival = floor if floor > arrival else arrival  # max(), without the call
         conn.floor[way] = arrival
-        self.kernel.call_at(arrival, fn, *args)
+        kernel.call_at(arrival, fn, *args)
         return arrival
 
     def _path_delay(self, conn: Connection, way: Direction) -> float:

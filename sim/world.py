@@ -95,13 +95,14 @@ class _Timer:
     def arm(self, deadline: float | None) -> None:
         if deadline is None:
             return
-        now = self.kernel.now
+        kernel = self.kernel
+        now = kernel.now
         at = deadline if deadline > now else now
         earliest = self.earliest
         if earliest is not None and earliest <= at:
             return
         self.earliest = at
-        self.kernel.call_at(at, self._run, at)
+        kernel.call_at(at, self._run, at)
 
     def _run(self, at: float) -> None:
         if self.earliest == at:
@@ -218,20 +219,25 @@ class SimClient:
         self.pump()
 
     def pump(self) -> None:
-        net = self.world.network
-        for out in self.core.take_outputs():
-            if isinstance(out, SendFrame):
-                net.client_send(self.id, out.text)
-            elif isinstance(out, OpenConnection):
-                net.connect(self.id, out.instance)
-            elif isinstance(out, CloseConnection):
-                net.client_close(self.id, out.reason)
-        events = self.core.take_events()
-        self.events_taken += len(events)
-        for t, event in events:
-            self.world.tracer.event(self.src, event, t)
-            self._observe(event)
-        self.timer.arm(self.core.next_deadline())
+        core = self.core
+        outputs = core.take_outputs()
+        if outputs:
+            net = self.world.network
+            for out in outputs:
+                if isinstance(out, SendFrame):
+                    net.client_send(self.id, out.text)
+                elif isinstance(out, OpenConnection):
+                    net.connect(self.id, out.instance)
+                elif isinstance(out, CloseConnection):
+                    net.client_close(self.id, out.reason)
+        events = core.take_events()
+        if events:
+            self.events_taken += len(events)
+            tracer, src, observe = self.world.tracer, self.src, self._observe
+            for t, event in events:
+                tracer.event(src, event, t)
+                observe(event)
+        self.timer.arm(core.next_deadline())
 
     def _observe(self, event: AppEvent) -> None:
         view = self.view

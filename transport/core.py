@@ -653,7 +653,7 @@ class ClientCore:
                 return
 
     def _listening(self) -> bool:
-        return self.conn is Conn.OPEN and (self.state not in TERMINAL or self.draining)
+        return self.conn is Conn.OPEN and (self._state not in TERMINAL or self.draining)
 
     def _recover(self, pending: Pending, now: float) -> None:
         """A reply to `pending` was dropped as invalid: ask again so nothing is lost."""
