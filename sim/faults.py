@@ -55,7 +55,8 @@ class Fault:
         out: dict[str, Any] = {"kind": self.kind}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value is None or (f.name == "direction" and value is Direction.BOTH):
+            # Leave out what parse_fault would restore anyway, and nothing else.
+            if value is None or (f.name == "direction" and value is f.default):
                 continue
             out[f.name] = value.value if isinstance(value, Enum) else value
         return out
