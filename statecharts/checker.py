@@ -82,22 +82,31 @@ class Checker:
     violations: list[Violation] = field(default_factory=list)
     clients: dict[str, _Client] = field(default_factory=dict)
     uses_150: set[str] = field(default_factory=set)
+    last_t: float = 0.0
 
     def check(self, trace: Trace) -> list[Violation]:
-        self.uses_150 = {
-            r.src
-            for r in trace.records
-            if r.kind == "error" and r.data.get("code") == ErrorCode.NETWORK_INTERRUPTED
-        }
-        last_t = 0.0
+        """Judge a whole trace at once."""
         for rec in trace.records:
-            if rec.t + self.settings.tolerance < last_t:
-                self._fail(rec, "order", f"t >= {last_t}")
-            last_t = max(last_t, rec.t)
-            if rec.client is not None:
-                self._judge(rec)
+            if rec.kind == "error" and rec.data.get("code") == ErrorCode.NETWORK_INTERRUPTED:
+                self.uses_150.add(rec.src)
+        for rec in trace.records:
+            self.feed(rec)
+        return self.finish()
+
+    def feed(self, rec: TraceRecord) -> None:
+        """Judge one more record (for callers that watch a run as it goes)."""
+        if rec.t + self.settings.tolerance < self.last_t:
+            self._fail(rec, "order", f"t >= {self.last_t}")
+        self.last_t = max(self.last_t, rec.t)
+        if rec.client is not None:
+            if rec.kind == "error" and rec.data.get("code") == ErrorCode.NETWORK_INTERRUPTED:
+                self.uses_150.add(rec.src)
+            self._judge(rec)
+
+    def finish(self) -> list[Violation]:
+        """Close open outages at the end of the trace; all violations, by line."""
         for src, client in self.clients.items():
-            self._finish(src, client, last_t)
+            self._finish(src, client, self.last_t)
         return sorted(self.violations, key=lambda v: v.line)
 
     # -- per event -------------------------------------------------------
