@@ -568,12 +568,19 @@ class World:
 
     # -- settling --------------------------------------------------------------------
     def settled(self) -> bool:
-        """Every live session is ready, caught up with its transcript, its messages resolved."""
+        """Every live session is ready and caught up; every client's messages are resolved.
+
+        An ended client may still be draining (`end()` waits for the acks on the
+        way, at most `max_network_delay`): it is settled once each of its
+        messages is acknowledged or failed, not at the moment it ended.
+        """
         for client in self.clients.values():
             view = client.view
+            if view.unresolved():
+                return False
             if not view.alive:
                 continue
-            if view.state != "ready" or view.unresolved():
+            if view.state != "ready":
                 return False
             if view.chat_id is not None:
                 position = len(self.accepted(view.chat_id))

@@ -1,0 +1,64 @@
+"""Regressions the property machine found: the real client core against the real
+server core over the simulated network (`sim.world.World`), judged like a run.
+"""
+
+from __future__ import annotations
+
+from sim.faults import Blackhole
+from sim.runner import drain_limit, judge_invariants
+from sim.scenario import parse_scenario
+from sim.world import World
+from statecharts.trace import TraceRecord, parse_trace
+
+QUIET = """
+name: regression
+seed: {seed}
+duration: {duration}
+cluster: {{instances: 2}}
+"""
+
+
+def world(seed: int = 1, duration: float = 1.0) -> World:
+    return World.build(parse_scenario(QUIET.format(seed=seed, duration=duration)))
+
+
+def drain_and_judge(w: World) -> list[TraceRecord]:
+    """Drain like the property machine (no waiting for the scenario's end), then judge."""
+    w.traffic_until = min(w.traffic_until, w.now)
+    assert w.drain(drain_limit(w.scenario))
+    trace = parse_trace(w.trace.text().splitlines())
+    failures = judge_invariants(w, trace)
+    assert failures == [], [f.describe() for f in failures]
+    return list(w.records)
+
+
+def of(records: list[TraceRecord], kind: str) -> list[TraceRecord]:
+    return [r for r in records if r.src == "client:c1" and r.kind == kind]
+
+
+# -- bug 1: a message in flight when the application ends the chat ----------------------
+def test_a_message_in_flight_at_end_is_acked_on_the_way_out() -> None:
+    w = world()
+    w.run_until(0.1)
+    client = w.client("c1")
+    message_id = client.send("hi")
+    client.end()
+    assert client.view.state == "ended" and client.view.unresolved() == [message_id]
+    assert not w.settled()  # still draining: the ack is on its way
+    records = drain_and_judge(w)
+    assert [r.data["id"] for r in of(records, "ack")] == [message_id]
+    assert of(records, "send_failed") == []
+
+
+def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
+    w = world()
+    w.run_until(0.1)
+    client = w.client("c1")
+    w.inject(Blackhole(at=0.1, duration=None))
+    message_id = client.send("hi")
+    client.end()
+    records = drain_and_judge(w)
+    failed = of(records, "send_failed")
+    assert [(r.data["id"], r.data["code"]) for r in failed] == [(message_id, 100)]
+    assert failed[0].t <= 0.1 + client.spec.max_network_delay
+    assert of(records, "ack") == []
