@@ -1,7 +1,19 @@
-"""Load chatsim's pytest plugin here rather than through its entry point.
+"""Load chatsim's pytest plugin for our own tests, after coverage has started.
 
-`./dev test` passes `-p no:chatsim` so the plugin (and everything it
-imports) loads after coverage has started; users get it via the entry point.
+`./dev test` passes `-p no:chatsim` so that the entry-point plugin (and what it
+imports) is not loaded before pytest-cov measures; then it is registered
+here. A plain `pytest` run keeps the entry point and skips this.
 """
 
-pytest_plugins = ["sim.pytest_plugin"]
+from __future__ import annotations
+
+import importlib
+
+import pytest
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    manager = config.pluginmanager
+    if manager.has_plugin("chatsim") or manager.has_plugin("chatsim-tests"):
+        return
+    manager.register(importlib.import_module("sim.pytest_plugin"), "chatsim-tests")
