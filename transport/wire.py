@@ -82,8 +82,12 @@ INDEXED_TYPES = frozenset({"Message", "ParticipantJoined", "ParticipantLeft", "N
 TYPING = "Typing"
 
 
+# Built once: json.dumps with non-default options makes a new encoder per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def encode(messages: list[Message]) -> str:
-    return json.dumps(messages, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(messages)
 
 
 def decode(text: str) -> list[Message]:
