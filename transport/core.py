@@ -75,6 +75,8 @@ from transport.wire import ConnectionType, Operation, Reconnect
 UNKNOWN_CLIENT = int(wire.BayeuxError.UNKNOWN_CLIENT)
 RESTORE = "restore"
 CATCH_UP = "catch-up"
+# Deliveries kept while a login is outstanding (a bound on a misbehaving server).
+MAX_EARLY = 1000
 # Codes after which retrying a login is pointless.
 FATAL_LOGIN_CODES = frozenset({1, 2, 3, int(ErrorCode.LOGIN_FAILED)})
 # wire.encode's exact output, from one encoder built once (json.dumps with
@@ -148,6 +150,9 @@ class ClientCore:
         self.chat: Chat | None = None
         self.transcript = Transcript()
         self.outbox = Outbox()
+        # Chat deliveries that overtook the requestChat result (reorder): kept until
+        # the result names their chat, since the server counts them as delivered.
+        self.early_deliveries: list[wire.Message] = []
         self.need_restore = False
         self.typing_queued = False
         self.draining = False
@@ -492,6 +497,7 @@ class ClientCore:
         self.session_retry_at = None
         self.bayeux.connection_gone()
         self.outbox.connection_gone()
+        self.early_deliveries.clear()  # the login they preceded died with the connection
 
     def _session_works(self, now: float, trigger: Trigger, event: AppEvent | None) -> None:
         """The chat works (again): leave the lost states, tell the app, flush the outbox."""
@@ -844,6 +850,13 @@ class ClientCore:
             State.RESTORING: Trigger.RESTORED,
         }.get(self.state, Trigger.RECONNECTED)
         self._session_works(now, trigger, Ready(self.chat.chat_id))
+        self._take_early_deliveries(now)
+
+    def _take_early_deliveries(self, now: float) -> None:
+        """Deliver what arrived for this chat before the requestChat result did."""
+        early, self.early_deliveries = self.early_deliveries, []
+        for msg in early:
+            self._on_delivery(msg, now)
 
     def _on_restored(self, result: dict[str, Any], now: float) -> None:
         if not self.need_restore:
@@ -859,7 +872,11 @@ class ClientCore:
             self.server_index = self.servers.index(alias)
 
     def _on_delivery(self, msg: wire.Message, now: float) -> None:
-        if self.chat is None or msg["channel"] != wire.chat_channel(self.chat.chat_id):
+        if self.chat is None:
+            if self._pending_purpose("login") and len(self.early_deliveries) < MAX_EARLY:
+                self.early_deliveries.append(msg)
+            return
+        if msg["channel"] != wire.chat_channel(self.chat.chat_id):
             return
         data = msg["data"]
         index = data.get("index")

@@ -4,7 +4,7 @@ server core over the simulated network (`sim.world.World`), judged like a run.
 
 from __future__ import annotations
 
-from sim.faults import Blackhole
+from sim.faults import Blackhole, Direction, NotReady, Outage, Reorder
 from sim.runner import drain_limit, judge_invariants
 from sim.scenario import parse_scenario
 from sim.world import World
@@ -62,3 +62,34 @@ def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
     assert [(r.data["id"], r.data["code"]) for r in failed] == [(message_id, 100)]
     assert failed[0].t <= 0.1 + client.spec.max_network_delay
     assert of(records, "ack") == []
+
+
+# -- bug 2: transcript deliveries that overtake the requestChat result -------------------
+def test_deliveries_that_overtake_the_login_result_are_kept() -> None:
+    # Not ready at first: the login is retried while a connect is held, so its result
+    # and the held connect's reply (indexes 1, 2) leave the server together; the
+    # reorder lets the deliveries arrive first, before the client knows its chatId.
+    w = world()
+    w.inject(NotReady(at=0, duration=0.5))
+    w.inject(Reorder(at=0.5, duration=0.05, p=1.0, direction=Direction.DOWN))
+    w.run_until(1.0)
+    assert any(r.kind == "hold" for r in w.records)
+    client = w.client("c1")
+    assert client.view.state == "ready" and client.view.delivered == [1, 2]
+    client.send("after")
+    records = drain_and_judge(w)
+    assert client.view.delivered == [1, 2, 3] and len(of(records, "ack")) == 1
+
+
+def test_property_machine_repro_reorder_outages_not_ready() -> None:
+    # The shrunk program: inject reorder, two outages and not_ready at t=0 (seed 1).
+    w = world(duration=10_000.0)
+    w.inject(Reorder(at=0, duration=2.2, p=0.05))
+    w.inject(Outage(at=0, duration=0.1))
+    w.inject(Outage(at=0, duration=0.1))
+    w.inject(NotReady(at=0, duration=2.1))
+    drain_and_judge(w)
+    chat_id = w.client("c1").view.chat_id
+    assert chat_id is not None
+    assert w.client("c1").view.delivered == [e.index for e in w.accepted(chat_id)]
+
