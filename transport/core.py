@@ -22,7 +22,8 @@ session works again it hears `continued(duration)`. Shorter outages stay silent.
 
 Recovery: the same instance is retried with backoff (`Timers.backoff`); after
 `failover_after` failed attempts on one instance the next of `servers` is
-tried (EventError 100 notice, `failover` -> restoring). A server that forgot
+tried (with a chat: EventError 100 notice, `failover` -> restoring; before
+the first chat: silently, no session to restore). A server that forgot
 the client (402) gets a new handshake (`rehandshake` -> restoring). Restoring
 means handshake + subscribe + `requestNotifications` from the saved position;
 a session gone on the server (50) ends it with EventError 152.
@@ -464,16 +465,23 @@ class ClientCore:
             self.retry_at = now + self._backoff_delay(self.failures)
 
     def _failover(self, now: float) -> None:
+        """Move to the next instance; a chat moves with it (100 notice, then restore).
+
+        Before a chat exists there is no session to move or restore: the next
+        instance is simply where the handshake and login are tried (the outage
+        rules still tell the application about a long loss).
+        """
         old = self.instance
         self.server_index = (self.server_index + 1) % len(self.servers)
         self.instance_failures = 0
+        self.bayeux.forget()
+        if self.chat is None:
+            return
         notice = {"from": old, "to": self.instance}
         self._emit(now, EventError.of(ErrorCode.SERVER_UNAVAILABLE, notice))
-        self.bayeux.forget()
-        if self.chat is not None:
-            self.need_restore = True
-            if self.chart.can(Trigger.FAILOVER):
-                self._fire(Trigger.FAILOVER, now)
+        self.need_restore = True
+        if self.chart.can(Trigger.FAILOVER):
+            self._fire(Trigger.FAILOVER, now)
 
     def _rehandshake(self, now: float) -> None:
         """The server no longer knows this client: handshake again, restore the chat."""

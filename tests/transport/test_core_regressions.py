@@ -4,7 +4,7 @@ server core over the simulated network (`sim.world.World`), judged like a run.
 
 from __future__ import annotations
 
-from sim.faults import Blackhole, Direction, NotReady, Outage, Reorder
+from sim.faults import Blackhole, Crash, Direction, NotReady, Outage, Reorder
 from sim.runner import drain_limit, judge_invariants
 from sim.scenario import parse_scenario
 from sim.world import World
@@ -93,3 +93,12 @@ def test_property_machine_repro_reorder_outages_not_ready() -> None:
     assert chat_id is not None
     assert w.client("c1").view.delivered == [e.index for e in w.accepted(chat_id)]
 
+
+def test_failing_over_before_any_chat_is_silent_and_logs_in_on_the_next_instance() -> None:
+    w = world()
+    w.inject(Crash(at=0, duration=5.0, instance="i1"))
+    records = drain_and_judge(w)
+    assert [r for r in of(records, "error") if r.data["code"] == 100] == []
+    states = [r.data["to"] for r in of(records, "state")]
+    assert "restoring" not in states and states[-1] == "ready"
+    assert of(records, "ready")[0].t < 1.0 and w.client("c1").view.delivered == [1, 2]
