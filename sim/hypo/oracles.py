@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
+from sim.hypo.program import Program
 from statecharts.checker import Checker, CheckSettings, Violation
 from statecharts.trace import TraceRecord
 
@@ -39,9 +40,17 @@ class Broken:
 class InvariantError(AssertionError):
     """Raised by the property machine; the message lists what broke."""
 
-    def __init__(self, broken: Sequence[Broken]) -> None:
+    def __init__(
+        self, broken: Sequence[Broken], program: Program | None = None, seed: int | None = None
+    ) -> None:
         self.broken = tuple(broken)
-        super().__init__("; ".join(str(b) for b in broken))
+        self.program = program
+        self.seed = seed
+        text = "; ".join(str(b) for b in broken)
+        if program is not None:
+            steps = program.show().replace("\n", "\n  ") or "(no steps)"
+            text += f"\nprogram (world seed {seed}):\n  {steps}"
+        super().__init__(text)
 
 
 def _from_violation(v: Violation, records: Sequence[TraceRecord]) -> Broken:
@@ -60,6 +69,7 @@ class TraceOracle:
     broken: list[Broken] = field(default_factory=list)
     acks: Counter[tuple[str, str]] = field(default_factory=Counter)
     failed: set[tuple[str, str]] = field(default_factory=set)
+    codes: Counter[tuple[str, int]] = field(default_factory=Counter)  # errors per client
     _reported: int = 0
 
     def __post_init__(self) -> None:
@@ -93,7 +103,9 @@ class TraceOracle:
         if client is None:
             return
         self.checker._judge(rec)
-        if rec.kind == "ack":
+        if rec.kind == "error":
+            self.codes[(client, int(rec.data.get("code", 0)))] += 1
+        elif rec.kind == "ack":
             self._ack(client, rec)
         elif rec.kind == "send_failed":
             key = (client, str(rec.data.get("id")))

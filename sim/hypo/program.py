@@ -6,6 +6,10 @@ clock, the others act at the current time. Faults in an `Inject` step carry
 `at` as an offset from the moment of injection, so a program shrinks without
 its times going stale. `to_scenario` turns a program into absolute times (the
 form `chatsim run` reads), and `to_yaml` writes that scenario file.
+
+User and agent steps become scenario `actions`, played by the same
+`World.act` the stepwise machine calls, so a program and its scenario file
+do the same things at the same virtual times.
 """
 
 from __future__ import annotations
@@ -16,12 +20,11 @@ from typing import Any
 
 import yaml
 
-from sim.faults import Fault, Reload
-from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec, Scenario
+from sim.faults import Fault
+from sim.scenario import Action, ClientSpec, ClusterSpec, NetworkSpec, Scenario, TrafficSpec
 
-# After the last step the world runs this long without new faults or actions,
-# so that in-flight messages land and outages heal before the final checks.
-SETTLE_SECONDS = 90.0
+# A scenario needs a positive duration even when a program never waits.
+MIN_DURATION = 1.0
 
 
 class Step:
@@ -29,6 +32,10 @@ class Step:
 
     def show(self) -> str:
         raise NotImplementedError
+
+    def action(self, at: float) -> Action | None:
+        """The scenario action this step is at time `at` (None: not an action)."""
+        return None
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,9 @@ class Send(Step):
     def show(self) -> str:
         return f"send({self.client}, {self.text!r})"
 
+    def action(self, at: float) -> Action:
+        return Action(at, "send", self.client, self.text)
+
 
 @dataclass(frozen=True)
 class Typing(Step):
@@ -65,6 +75,9 @@ class Typing(Step):
 
     def show(self) -> str:
         return f"typing({self.client})"
+
+    def action(self, at: float) -> Action:
+        return Action(at, "typing", self.client, None)
 
 
 @dataclass(frozen=True)
@@ -74,6 +87,9 @@ class ReloadPage(Step):
     def show(self) -> str:
         return f"reload({self.client})"
 
+    def action(self, at: float) -> Action:
+        return Action(at, "reload", self.client, None)
+
 
 @dataclass(frozen=True)
 class End(Step):
@@ -81,6 +97,9 @@ class End(Step):
 
     def show(self) -> str:
         return f"end({self.client})"
+
+    def action(self, at: float) -> Action:
+        return Action(at, "end", self.client, None)
 
 
 @dataclass(frozen=True)
@@ -91,6 +110,9 @@ class AgentSay(Step):
 
     def show(self) -> str:
         return f"agent_say({self.text!r})"
+
+    def action(self, at: float) -> Action:
+        return Action(at, "agent", None, self.text)
 
 
 def _value(v: object) -> str:
@@ -107,6 +129,7 @@ class FlowConfig:
     client: ClientSpec = field(default_factory=ClientSpec)
     cluster: ClusterSpec = field(default_factory=ClusterSpec)
     network: NetworkSpec = field(default_factory=NetworkSpec)
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
 
     def scenario(self, name: str = "property", seed: int = 0, duration: float = 1.0) -> Scenario:
         return Scenario(
@@ -116,6 +139,7 @@ class FlowConfig:
             cluster=self.cluster,
             clients=(self.client,),
             network=self.network,
+            traffic=self.traffic,
         )
 
 
@@ -130,7 +154,7 @@ class Program:
     @property
     def length(self) -> float:
         """Virtual seconds the steps span."""
-        return sum(s.dt for s in self.steps if isinstance(s, Wait))
+        return round(sum(s.dt for s in self.steps if isinstance(s, Wait)), 6)
 
 
 def absolute_fault(fault: Fault, now: float) -> Fault:
@@ -138,39 +162,33 @@ def absolute_fault(fault: Fault, now: float) -> Fault:
     return replace(fault, at=round(now + fault.at, 6))
 
 
-@dataclass(frozen=True)
-class TimedAction:
-    at: float
-    step: Step
-
-
-def timeline(steps: Iterable[Step], start: float = 0.0) -> tuple[list[Fault], list[TimedAction]]:
-    """Faults with absolute times and the user/agent actions with their times."""
+def timeline(steps: Iterable[Step], start: float = 0.0) -> tuple[list[Fault], list[Action]]:
+    """The faults and actions of the steps, at absolute virtual times."""
     now = start
     faults: list[Fault] = []
-    actions: list[TimedAction] = []
+    actions: list[Action] = []
     for step in steps:
         if isinstance(step, Wait):
             now = round(now + step.dt, 6)
         elif isinstance(step, Inject):
             faults.append(absolute_fault(step.fault, now))
-        elif isinstance(step, ReloadPage):
-            faults.append(Reload(at=now, client=step.client))
         else:
-            actions.append(TimedAction(now, step))
+            action = step.action(now)
+            if action is not None:
+                actions.append(action)
     return faults, actions
 
 
 def to_scenario(program: Program, seed: int, name: str = "fuzz repro") -> Scenario:
-    faults, _ = timeline(program.steps)
-    scenario = program.config.scenario(name, seed, program.length + SETTLE_SECONDS)
-    return replace(scenario, faults=tuple(faults))
+    """The scenario `chatsim run` plays for this program: the steps' span, then the drain."""
+    faults, actions = timeline(program.steps)
+    scenario = program.config.scenario(name, seed, max(program.length, MIN_DURATION))
+    return replace(scenario, faults=tuple(faults), actions=tuple(actions))
 
 
 def to_yaml(program: Program, seed: int, name: str = "fuzz repro") -> str:
-    """A scenario file for `chatsim run` (user actions go in as comments for now)."""
+    """A scenario file for `chatsim run` that replays the program."""
     scenario = to_scenario(program, seed, name)
-    _, actions = timeline(program.steps)
     doc: dict[str, Any] = {
         "name": scenario.name,
         "seed": seed,
@@ -179,15 +197,26 @@ def to_yaml(program: Program, seed: int, name: str = "fuzz repro") -> str:
         "client": _client_dict(scenario.client),
         "network": {"latency": scenario.network.latency},
     }
+    traffic = {k: v for k, v in vars(scenario.traffic).items() if v is not None}
+    if traffic:
+        doc["traffic"] = traffic
     if scenario.faults:
         doc["faults"] = [fault_dict(f) for f in scenario.faults]
+    if scenario.actions:
+        doc["actions"] = [_action_dict(a) for a in scenario.actions]
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
     lines = ["# Found by chatsim fuzz. Replay: chatsim run <this file>", "# Steps:"]
     lines += [f"#   {step.show()}" for step in program.steps]
-    if actions:
-        lines.append("# User/agent actions (no scenario key yet; times are absolute):")
-        lines += [f"#   at {a.at:g}: {a.step.show()}" for a in actions]
     return "\n".join(lines) + "\n" + text
+
+
+def _action_dict(action: Action) -> dict[str, Any]:
+    out: dict[str, Any] = {"at": action.at, "do": action.do}
+    if action.client is not None:
+        out["client"] = action.client
+    if action.text is not None:
+        out["text"] = action.text
+    return out
 
 
 def fault_dict(fault: Fault) -> dict[str, Any]:

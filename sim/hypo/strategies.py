@@ -11,14 +11,15 @@ Public entry points:
 - `faults(kind=None, instances=..., clients=...)`: one fault of any DESIGN §6
   kind (or of the kinds named), `at` relative (offset from injection);
 - `fault_schedules(horizon)`: a sorted list of faults with absolute `at`;
-- `user_actions()`, `waits()`, `steps()`, `programs()`;
-- `client_specs()`, `cluster_specs()`, `network_specs()`, `flow_configs()`.
+- `user_actions()`, `waits()`, `steps()`, `programs()`, `scenario_programs()`;
+- `client_specs()`, `cluster_specs()`, `network_specs()`, `traffic_specs()`, `flow_configs()`.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from hypothesis import strategies as st
@@ -54,7 +55,7 @@ from sim.hypo.program import (
     Typing,
     Wait,
 )
-from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec
+from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec, TrafficSpec
 from transport.wire import ConnectionType
 
 ALL_KINDS: tuple[str, ...] = tuple(FAULT_TYPES)
@@ -67,6 +68,10 @@ DEFAULT_CLIENTS = ("c1",)
 def tenths(low: float, high: float) -> st.SearchStrategy[float]:
     """Decimal seconds on a 0.1 grid in [low, high], shrinking to `low`."""
     lo, hi = round(low * 10), round(high * 10)
+    if lo == hi:
+        # A one-value integer range still leaves a choice behind, and such
+        # choices stop Hypothesis from deleting stateful steps while shrinking.
+        return st.just(lo / 10)
     return st.integers(lo, hi).map(lambda n: n / 10)
 
 
@@ -75,8 +80,20 @@ def probabilities(high: float = 0.5) -> st.SearchStrategy[float]:
     return st.integers(0, round(high * 20)).map(lambda n: n / 20)
 
 
+# Durations that tell a story about a 3 s interruption threshold, simplest first:
+# a shrunk failure says "a 5 s outage" rather than "eight outages of 0.1 s".
+TELLING_SECONDS = (5.0, 1.0, 3.0, 0.5, 10.0, 2.0)
+
+
+def seconds(low: float, high: float) -> st.SearchStrategy[float]:
+    """Telling values first (shrink target 5 s), then any tenth in [low, high]."""
+    values = _seconds_table(low, high)
+    # One integer draw over an ordered table rather than a one_of (see `optional`).
+    return st.integers(0, len(values) - 1).map(values.__getitem__)
+
+
 def durations(high: float = 10.0) -> st.SearchStrategy[float]:
-    return tenths(0.1, high)
+    return seconds(0.1, high)
 
 
 def directions() -> st.SearchStrategy[Direction]:
@@ -90,21 +107,32 @@ def _common(
     return {
         "at": tenths(0.0, horizon),
         "direction": directions(),
-        "client": st.none() | st.sampled_from(list(clients)) if clients else st.none(),
-        "instance": st.none() | st.sampled_from(list(instances)) if instances else st.none(),
+        "client": optional(clients),
+        "instance": optional(instances),
     }
 
 
-def _optional_duration(high: float) -> st.SearchStrategy[float | None]:
-    return st.one_of(durations(high), st.none())
+def optional(values: Sequence[str]) -> st.SearchStrategy[str | None]:
+    """None first, then one of `values`.
+
+    An index into a table, never a `one_of`: a `one_of` drawn after another
+    value in a rule's arguments stops Hypothesis from deleting stateful steps
+    while shrinking (seen with Hypothesis 6.170), so these strategies avoid it.
+    """
+    table: list[str | None] = [None, *values]
+    if len(table) == 1:
+        return st.none()
+    return st.integers(0, len(table) - 1).map(table.__getitem__)
 
 
 def _kind_fields(
     instances: Sequence[str], max_duration: float
 ) -> dict[str, dict[str, st.SearchStrategy[Any]]]:
     """Per kind, the strategies of its own fields (beyond the common ones)."""
+    # Every lasting fault gets a duration, so that runs heal and a fault reads
+    # the same in a program and in its scenario file.
     need = durations(max_duration)
-    some = _optional_duration(max_duration)
+    some = need
     return {
         Outage.kind: {"duration": need},
         Blackhole.kind: {"duration": need},
@@ -158,10 +186,133 @@ def faults(
         raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
     common = _common(instances, clients, horizon)
     own = _kind_fields(instances, max_duration)
-    options = [
-        st.builds(FAULT_TYPES[kind], **{**common, **own[kind]}) for kind in chosen
+    builders = {kind: st.builds(FAULT_TYPES[kind], **{**common, **own[kind]}) for kind in chosen}
+    # Kind first, then its fields: every kind equally likely (a plain one_of
+    # favours kinds with many fields) and shrinking goes to the first kind.
+    return st.sampled_from(chosen).flatmap(builders.__getitem__)
+
+
+def fault_templates(
+    kinds: Sequence[str] | None = None, instances: Sequence[str] = DEFAULT_INSTANCES
+) -> list[Fault]:
+    """A few telling variants of each fault kind, the first of each kind first."""
+    both, down, up = Direction.BOTH, Direction.DOWN, Direction.UP
+    variants: dict[str, list[Fault]] = {
+        Outage.kind: [Outage(), *(Outage(instance=i) for i in instances)],
+        Blackhole.kind: [Blackhole(), Blackhole(direction=down), Blackhole(direction=up)],
+        Latency.kind: [Latency(ms=500.0), Latency(ms=2000.0, jitter=500.0), Latency(ms=100.0)],
+        Loss.kind: [Loss(p=1.0), Loss(p=0.5), Loss(p=0.5, direction=down)],
+        Duplicate.kind: [Duplicate(p=1.0), Duplicate(p=0.5, direction=down)],
+        Reorder.kind: [Reorder(p=0.5), Reorder(p=1.0, direction=down)],
+        Corrupt.kind: [
+            *(Corrupt(mode=m) for m in CorruptMode),
+            Corrupt(count=3),
+            Corrupt(direction=both),
+        ],
+        Crash.kind: [*(Crash(instance=i) for i in instances), Crash()],
+        Expire.kind: [Expire()],
+        Reload.kind: [Reload()],
+        NotReady.kind: [NotReady()],
+        CommandError.kind: [CommandError(code=c) for c in SERVER_CODES],
+        Slow.kind: [Slow(ms=500.0), Slow(ms=3000.0)],
+    }
+    chosen = list(kinds) if kinds is not None else list(ALL_KINDS)
+    unknown = [k for k in chosen if k not in FAULT_TYPES]
+    if unknown:
+        raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
+    firsts = [variants[k][0] for k in chosen]
+    rest = [f for k in chosen for f in variants[k][1:]]
+    return firsts + rest
+
+
+# Kinds that take no duration: instantaneous, or spent by a count.
+UNTIMED = frozenset({Expire.kind, Reload.kind, CommandError.kind, Corrupt.kind})
+
+
+def rule_faults(
+    kinds: Sequence[str] | None = None,
+    *,
+    instances: Sequence[str] = DEFAULT_INSTANCES,
+    max_duration: float = 10.0,
+) -> st.SearchStrategy[Fault]:
+    """Faults for stateful rules: a template and a duration, two choices in all.
+
+    Hypothesis (6.170) does not delete stateful steps that take more than a
+    few choices while shrinking, so rules draw faults from `fault_templates`
+    (shrinking to a 5 s outage) rather than from the free-form `faults()`.
+    """
+    templates = fault_templates(kinds, instances)
+    table = _seconds_table(0.1, max_duration)
+
+    def build(pair: tuple[int, int]) -> Fault:
+        template = templates[pair[0]]
+        if template.kind in UNTIMED:
+            return template
+        return replace(template, duration=table[pair[1]])
+
+    return st.tuples(st.integers(0, len(templates) - 1), st.integers(0, len(table) - 1)).map(build)
+
+
+STEP_ACTIONS = ("send", "agent_say", "typing", "reload", "end")
+
+
+def machine_steps(
+    kinds: Sequence[str] | None = None,
+    *,
+    actions: Sequence[str] = STEP_ACTIONS,
+    instances: Sequence[str] = DEFAULT_INSTANCES,
+    client: str = "c1",
+    max_seconds: float = 10.0,
+) -> st.SearchStrategy[Step]:
+    """One step of a stateful program, drawn with two choices: a category and an item.
+
+    Categories are wait, fault, then the actions in `actions`, equally likely;
+    the item indexes an ordered table (telling values first), so a step
+    shrinks to `wait(5)`. Few choices per step are what lets Hypothesis
+    delete stateful steps while shrinking (see `rule_faults`).
+    """
+    unknown = [a for a in actions if a not in STEP_ACTIONS]
+    if unknown:
+        raise ValueError(f"unknown actions: {', '.join(unknown)}")
+    waits_table: list[Step] = [Wait(v) for v in _seconds_table(0.1, max_seconds)]
+    faults_table: list[Step] = [
+        Inject(f) for f in _fault_table(fault_templates(kinds, instances), max_seconds)
     ]
-    return st.one_of(*options)
+    made: dict[str, Step] = {
+        "send": Send(client, "hi"),
+        "agent_say": AgentSay("hello"),
+        "typing": Typing(client),
+        "reload": ReloadPage(client),
+        "end": End(client),
+    }
+    tables: list[list[Step]] = [waits_table, faults_table]
+    tables += [[made[a]] for a in STEP_ACTIONS if a in actions]
+
+    def pick(pair: tuple[int, int]) -> Step:
+        table = tables[pair[0]]
+        return table[pair[1] % len(table)]
+
+    biggest = max(len(t) for t in tables)
+    return st.tuples(st.integers(0, len(tables) - 1), st.integers(0, biggest - 1)).map(pick)
+
+
+def _seconds_table(low: float, high: float) -> list[float]:
+    telling = [s for s in TELLING_SECONDS if low <= s <= high]
+    lo, hi = round(low * 10), round(high * 10)
+    return telling + [n / 10 for n in range(lo, hi + 1) if n / 10 not in telling]
+
+
+def _fault_table(templates: list[Fault], max_seconds: float) -> list[Fault]:
+    """Every template with every duration, ordered duration-major (5 s first)."""
+    untimed = [t for t in templates if t.kind in UNTIMED]
+    timed = [t for t in templates if t.kind not in UNTIMED]
+    out: list[Fault] = []
+    for duration in _seconds_table(0.1, max_seconds):
+        out += [replace(t, duration=duration) for t in timed]
+        if untimed:  # after the first row, so that a 5 s outage comes first
+            out += untimed
+            untimed = []
+    return out + untimed
 
 
 def fault_schedules(
@@ -179,8 +330,8 @@ def fault_schedules(
 
 # -- user actions and steps ----------------------------------------------------
 def waits(high: float = 10.0) -> st.SearchStrategy[Wait]:
-    """Clock steps; small ones first, with the interesting 3 s boundary reachable."""
-    return st.builds(Wait, tenths(0.1, high))
+    """Clock steps: telling values first, any tenth of a second up to `high`."""
+    return st.builds(Wait, seconds(0.1, high))
 
 
 def user_actions(clients: Sequence[str] = DEFAULT_CLIENTS) -> st.SearchStrategy[Step]:
@@ -200,23 +351,26 @@ def steps(
     kinds: Sequence[str] | None = None,
     instances: Sequence[str] = DEFAULT_INSTANCES,
     clients: Sequence[str] = DEFAULT_CLIENTS,
-    agent: bool = True,
+    timed: bool = True,
 ) -> st.SearchStrategy[Step]:
-    """Any step: waits, sends, agent messages, faults, then the rarer actions."""
+    """Any step: waits, faults, (timed: sends, agent messages, typing), reloads, ends.
+
+    `timed=False` leaves out single sends, agent messages and typing (for
+    flows that get their messages from periodic traffic).
+    """
     who = st.sampled_from(list(clients))
-    fault = faults(kinds, instances=instances, clients=clients)
-    options: list[st.SearchStrategy[Step]] = [
-        waits(),
-        st.builds(Send, who, st.just("hi")),
-    ]
-    if agent:
-        options.append(st.builds(AgentSay, st.just("hello")))
-    options += [
-        st.builds(Inject, fault),
-        st.builds(Typing, who),
-        st.builds(ReloadPage, who),
-        st.builds(End, who),
-    ]
+    wait = waits()
+    inject = st.builds(Inject, faults(kinds, instances=instances, clients=clients))
+    # Listed twice: waits and faults are drawn more often than the rest, so that
+    # programs get somewhere before an `end`; shrinking still goes to a wait.
+    options: list[st.SearchStrategy[Step]] = [wait, inject, wait, inject]
+    if timed:
+        options += [
+            st.builds(Send, who, st.just("hi")),
+            st.builds(AgentSay, st.just("hello")),
+            st.builds(Typing, who),
+        ]
+    options += [st.builds(ReloadPage, who), st.builds(End, who)]
     return st.one_of(*options)
 
 
@@ -253,8 +407,18 @@ def network_specs() -> st.SearchStrategy[NetworkSpec]:
     return st.builds(NetworkSpec, st.sampled_from([0.01, 0.0, 0.05, 0.3]))
 
 
-def flow_configs(max_instances: int = 3) -> st.SearchStrategy[FlowConfig]:
-    return st.builds(FlowConfig, client_specs(), cluster_specs(max_instances), network_specs())
+def traffic_specs(quiet: bool = True) -> st.SearchStrategy[TrafficSpec]:
+    """Periodic client and agent messages; `quiet` puts no traffic first."""
+    every = [None, 1.0, 2.0, 0.5] if quiet else [1.0, 2.0, 0.5, None]
+    return st.builds(TrafficSpec, st.sampled_from(every), st.sampled_from(every))
+
+
+def flow_configs(max_instances: int = 3, *, traffic: bool = False) -> st.SearchStrategy[FlowConfig]:
+    """Client, cluster and network settings; `traffic` adds periodic messages (on first)."""
+    traffics = traffic_specs(quiet=False) if traffic else st.just(TrafficSpec())
+    return st.builds(
+        FlowConfig, client_specs(), cluster_specs(max_instances), network_specs(), traffics
+    )
 
 
 def programs(
@@ -262,6 +426,7 @@ def programs(
     config: FlowConfig | st.SearchStrategy[FlowConfig] | None = None,
     max_steps: int = 20,
     kinds: Sequence[str] | None = None,
+    timed: bool = True,
 ) -> st.SearchStrategy[Program]:
     """A configuration and a list of steps that shrinks to the few that matter."""
     if config is None:
@@ -277,7 +442,7 @@ def programs(
     def build(draw: st.DrawFn) -> Program:
         cfg = draw(configs)
         names = tuple(cfg.cluster.names)
-        body = draw(_step_lists(chosen, names, max_steps))
+        body = draw(_step_lists(chosen, names, max_steps, timed))
         return Program(cfg, tuple(body))
 
     return build()
@@ -285,8 +450,14 @@ def programs(
 
 @functools.lru_cache(maxsize=64)
 def _step_lists(
-    kinds: tuple[str, ...] | None, instances: tuple[str, ...], max_steps: int
+    kinds: tuple[str, ...] | None, instances: tuple[str, ...], max_steps: int, timed: bool
 ) -> st.SearchStrategy[list[Step]]:
     # Built once per shape: building strategies is far dearer than drawing from them.
-    return st.lists(steps(kinds=kinds, instances=instances), max_size=max_steps)
+    return st.lists(steps(kinds=kinds, instances=instances, timed=timed), max_size=max_steps)
 
+
+def scenario_programs(
+    *, max_steps: int = 20, kinds: Sequence[str] | None = None
+) -> st.SearchStrategy[Program]:
+    """Programs for campaigns: periodic traffic on (shrinking towards it), all steps."""
+    return programs(config=flow_configs(traffic=True), max_steps=max_steps, kinds=kinds)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import HealthCheck, find, given, settings
 from hypothesis import strategies as st
@@ -11,25 +13,39 @@ from sim.hypo import strategies as cs
 from sim.hypo.program import FlowConfig, Inject, Program, Wait, fault_dict, to_scenario, to_yaml
 from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec, parse_scenario
 
-FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
-                suppress_health_check=[HealthCheck.too_slow])
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
-@pytest.mark.parametrize("kind", sorted(FAULT_TYPES))
-def test_every_fault_kind_is_generated(kind: str) -> None:
-    found = find(cs.faults(), lambda f: f.kind == kind, settings=FAST)
-    assert type(found) is FAULT_TYPES[kind]
+def test_every_fault_kind_is_generated() -> None:
+    seen: set[str] = set()
+
+    @settings(FAST, max_examples=1000)
+    @given(cs.faults())
+    def collect(fault: Fault) -> None:
+        assert type(fault) is FAULT_TYPES[fault.kind]
+        seen.add(fault.kind)
+
+    collect()
+    assert seen == set(FAULT_TYPES)
 
 
 def test_the_simplest_fault_starts_now_and_is_short() -> None:
     fault = find(cs.faults(), lambda f: True, settings=FAST)
     assert fault.at == 0.0
-    assert fault.duration in (None, 0.1)
+    assert fault.duration in (None, 5.0)
 
 
 def test_faults_shrink_to_the_boundary_that_matters() -> None:
     long = find(cs.faults(["outage"]), lambda f: (f.duration or 0) >= 3.0, settings=FAST)
-    assert long == Outage(at=0.0, duration=3.0)
+    assert long == Outage(at=0.0, duration=5.0)
+    short = find(cs.faults(["outage"]), lambda f: (f.duration or 9) < 1.0, settings=FAST)
+    assert short == Outage(at=0.0, duration=0.5)
 
 
 @FAST
@@ -65,8 +81,8 @@ def test_configurations_reach_long_polling_and_no_legacy_error() -> None:
     assert spec.interrupt_after == 3.0
 
 
-def test_waits_shrink_to_the_interruption_boundary() -> None:
-    assert find(cs.waits(), lambda w: w.dt >= 3.0, settings=FAST) == Wait(3.0)
+def test_waits_shrink_to_telling_values() -> None:
+    assert find(cs.waits(), lambda w: w.dt >= 3.0, settings=FAST) == Wait(5.0)
 
 
 @FAST
@@ -74,7 +90,9 @@ def test_waits_shrink_to_the_interruption_boundary() -> None:
 def test_programs_write_scenario_files_that_load(program: Program) -> None:
     text = to_yaml(program, seed=5)
     scenario = parse_scenario(text, source="repro.yaml")
-    assert scenario == to_scenario(program, seed=5, name="fuzz repro")
+    expected = to_scenario(program, seed=5, name="fuzz repro")
+    unlined = tuple(replace(a, line=0) for a in scenario.actions)
+    assert replace(scenario, actions=unlined) == expected
     names = set(program.config.cluster.names)
     for step in program.steps:
         if isinstance(step, Inject) and step.fault.instance is not None:
@@ -83,7 +101,7 @@ def test_programs_write_scenario_files_that_load(program: Program) -> None:
 
 def test_programs_shrink_to_the_steps_that_matter() -> None:
     program = find(
-        cs.programs(max_steps=20),
+        cs.programs(max_steps=8),
         lambda p: sum(isinstance(s, Inject) and s.fault.kind == "crash" for s in p.steps) >= 1,
         settings=settings(FAST, max_examples=500),
     )

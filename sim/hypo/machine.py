@@ -1,0 +1,263 @@
+"""A Hypothesis state machine over the simulated world, with I1-I8 as invariants.
+
+Rules are synchronous and move the virtual clock (Hypothesis has no async
+rules). The one rule, `step`, takes a step value: `Wait(dt)` runs the world
+for `dt` virtual seconds; `Inject(fault)`, `Send`, `Typing`, `ReloadPage`,
+`End` and `AgentSay` act at the current time through `World.inject` /
+`World.act`, the very calls a scenario file makes (an action the client
+cannot take now is skipped and traced, as in a scenario). One rule with a
+two-choice step, rather than a rule per action, is what lets Hypothesis
+delete steps while shrinking. After every step the trace so far is judged:
+
+- I1, I2, I3, I5, I6 (inbound order), I7 by `statecharts.checker`, fed
+  record by record (`oracles.TraceOracle`), plus "acknowledged at most once";
+- I4 (no error 151 without a corrupt frame) from the world's ground truth.
+
+At teardown the world drains (no new faults or actions; outages heal) and
+the runner's judges run on the whole trace (I1-I7 with server truth: every
+accepted transcript event delivered once, every message acknowledged once or
+failed); then I8 replays the recorded step program on a fresh world with the
+same seed and compares the trace bytes.
+
+Using it for your own client flow
+---------------------------------
+Subclass and set class attributes; expose the test case to pytest::
+
+    class MyTransport(ClientCore):          # your transport core, sans-I/O
+        ...
+
+    class MyFlow(ChatFlowMachine):
+        core_class = MyTransport            # the client under test
+        config = FlowConfig(client=ClientSpec(interrupt_after=5.0))
+        check_determinism = True            # I8 replay at teardown
+
+    TestMyFlow = MyFlow.TestCase
+    TestMyFlow.settings = settings(max_examples=50, stateful_step_count=20, deadline=None)
+
+`core_class` is any ClientCore subclass (its constructor takes client_id,
+config, servers, rng). `flow_machine(core, kinds=[...], actions=[...])`
+builds such a subclass that draws only some fault kinds and actions. Add
+your own `@rule`s (call `self.do(step)`) or `@invariant`s in the subclass;
+`self.world`, `self.client` and `self.steps` are there to use.
+The last program run (the shrunk one, after a failure) is in
+`MyFlow.last_program` with its seed in `MyFlow.last_seed`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import replace
+from typing import ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+from sim.faults import Fault
+from sim.hypo.oracles import Broken, InvariantError, TraceOracle
+from sim.hypo.program import (
+    FlowConfig,
+    Inject,
+    Program,
+    Step,
+    Wait,
+    absolute_fault,
+)
+from sim.hypo.strategies import STEP_ACTIONS, machine_steps
+from sim.runner import drain_limit, judge_invariants
+from sim.world import SimClient, World
+from statecharts.catalog import ErrorCode
+from statecharts.checker import settings_for
+from statecharts.trace import parse_trace
+from transport.core import ClientCore
+
+MAX_SEED = 2**16
+INSTANCES = ("i1", "i2", "i3")
+# A run's scenario duration: long enough that no fault is cut short by it.
+HORIZON = 10_000.0
+
+
+def build_world(config: FlowConfig, seed: int, core_class: type[ClientCore] = ClientCore) -> World:
+    """A world with one client that starts at t=0, no faults, no actions yet."""
+    return World.build(config.scenario("property", seed, HORIZON), seed, core_class)
+
+
+def fit_fault(fault: Fault, world: World) -> Fault:
+    """Faults name only instances and clients this world has."""
+    names = list(world.instances)
+    if fault.instance is not None and fault.instance not in names:
+        fault = replace(fault, instance=names[0])
+    if fault.client is not None and fault.client not in world.clients:
+        fault = replace(fault, client=next(iter(world.clients)))
+    return fault
+
+
+def apply_step(world: World, step: Step) -> None:
+    """Do one step to the world at its current time."""
+    if isinstance(step, Wait):
+        world.advance(step.dt)
+    elif isinstance(step, Inject):
+        world.inject(absolute_fault(step.fault, world.now))
+    else:
+        action = step.action(world.now)
+        if action is not None:
+            world.act(action)
+
+
+def replay(
+    program: Program, seed: int, core_class: type[ClientCore] = ClientCore, *, drain: bool = True
+) -> World:
+    """Run a program's steps on a fresh world (and drain it): the I8 replay."""
+    world = build_world(program.config, seed, core_class)
+    for step in program.steps:
+        apply_step(world, step)
+    if drain:
+        drain_world(world)
+    return world
+
+
+def drain_world(world: World) -> bool:
+    world.traffic_until = min(world.traffic_until, world.now)
+    return world.drain(drain_limit(world.scenario))
+
+
+class ChatFlowMachine(RuleBasedStateMachine):
+    """Stateful property test of one chat client in the simulated world."""
+
+    core_class: ClassVar[type[ClientCore]] = ClientCore
+    config: ClassVar[FlowConfig] = FlowConfig()
+    check_determinism: ClassVar[bool] = True
+    client_id: ClassVar[str] = "c1"
+    last_program: ClassVar[Program | None] = None
+    last_seed: ClassVar[int | None] = None
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world: World | None = None
+        self.seed = 0
+        self.steps: list[Step] = []
+        self.oracle: TraceOracle | None = None
+        self.failed = False
+
+    # -- setup -------------------------------------------------------------------------
+    @initialize(seed=st.integers(0, MAX_SEED))
+    def start(self, seed: int) -> None:
+        self.seed = seed
+        self.world = build_world(self.config, seed, self.core_class)
+        header = self.world.trace.header
+        self.oracle = TraceOracle(settings_for(parse_trace([header.to_json()])))
+        self._remember()
+
+    @property
+    def client(self) -> SimClient:
+        assert self.world is not None
+        return self.world.client(self.client_id)
+
+    def _remember(self) -> None:
+        cls = type(self)
+        cls.last_program = Program(self.config, tuple(self.steps))
+        cls.last_seed = self.seed
+
+    def do(self, step: Step) -> None:
+        """Record a step and apply it (rules of subclasses may call this too)."""
+        assert self.world is not None
+        if isinstance(step, Inject):
+            step = Inject(fit_fault(step.fault, self.world))
+        self.steps.append(step)
+        self._remember()
+        apply_step(self.world, step)
+
+    # -- the rule ------------------------------------------------------------------------
+    @rule(step=machine_steps(instances=INSTANCES))
+    def step(self, step: Step) -> None:
+        """Any step: wait, a fault, or an action (skipped and traced when the client cannot)."""
+        self.do(step)
+
+    # -- invariants ------------------------------------------------------------------------
+    @invariant()
+    def invariants_hold(self) -> None:
+        if self.world is None or self.oracle is None:
+            return
+        broken = self.oracle.feed(self.world.records)
+        broken += self._i4_so_far()
+        self._raise(broken)
+
+    def _i4_so_far(self) -> list[Broken]:
+        assert self.world is not None
+        counts: Counter[str] = self._errors_151()
+        out = []
+        for cid, client in self.world.clients.items():
+            corrupt = len(client.view.foreign_frames)
+            if counts[cid] > corrupt:
+                out.append(
+                    Broken(
+                        "I4",
+                        f"client {cid}: {counts[cid]} error 151 but only {corrupt} "
+                        "invalid frames reached it",
+                        self.world.now,
+                    )
+                )
+        return out
+
+    def _errors_151(self) -> Counter[str]:
+        assert self.oracle is not None
+        return Counter(
+            {
+                c: n
+                for (c, code), n in self.oracle.codes.items()
+                if code == ErrorCode.INVALID_RESPONSE
+            }
+        )
+
+    def _raise(self, broken: list[Broken]) -> None:
+        if broken:
+            self.failed = True
+            program = Program(self.config, tuple(self.steps))
+            raise InvariantError(broken, program, self.seed)
+
+    def teardown(self) -> None:
+        world = self.world
+        if world is None or self.failed:
+            return
+        drain_world(world)
+        text = world.trace.text()
+        trace = parse_trace(text.splitlines())
+        failures = judge_invariants(world, trace)
+        if failures:
+            self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
+        if self.check_determinism:
+            program = Program(self.config, tuple(self.steps))
+            again = replay(program, self.seed, self.core_class).trace.text()
+            if again != text:
+                self._raise([Broken("I8", _first_difference(text, again), world.now)])
+
+
+def _first_difference(a: str, b: str) -> str:
+    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
+        if x != y:
+            return f"a replay with the same seed differs at trace line {n}: {x!r} vs {y!r}"
+    return f"a replay with the same seed differs in length ({len(a)} vs {len(b)} bytes)"
+
+
+def flow_machine(
+    core_class: type[ClientCore] = ClientCore,
+    *,
+    kinds: Sequence[str] | None = None,
+    actions: Sequence[str] = STEP_ACTIONS,
+    config: FlowConfig | None = None,
+    check_determinism: bool = True,
+    name: str | None = None,
+) -> type[ChatFlowMachine]:
+    """A ChatFlowMachine subclass for this core, with only these fault kinds and actions."""
+    steps = machine_steps(kinds, actions=actions, instances=INSTANCES)
+
+    class Flow(ChatFlowMachine):
+        @rule(step=steps)
+        def step(self, step: Step) -> None:
+            self.do(step)
+
+    Flow.core_class = core_class
+    Flow.config = config if config is not None else FlowConfig()
+    Flow.check_determinism = check_determinism
+    Flow.__name__ = Flow.__qualname__ = name or f"{core_class.__name__}Flow"
+    return Flow
