@@ -6,7 +6,9 @@ with `sim.runner.run_scenario`, which judges I1-I7 after the world drained.
 I8 (a second run gives the same bytes) is checked on a deterministic sample
 of the examples: those whose world seed is a multiple of `i8_every`, so a
 shrink replays the same check. Hypothesis shrinks a failure to a minimal
-program; that program's scenario file reproduces it with `chatsim run`.
+program (within `shrink_budget` runs: after that every other candidate
+passes untried, so Hypothesis stops at the smallest failure found); that
+program's scenario file reproduces it with `chatsim run`.
 
 Coverage of the statechart is collected from the traces of the examples
 generated before the first failure (shrinking replays are not counted).
@@ -31,6 +33,8 @@ from transport.core import ClientCore
 
 MAX_WORLD_SEED = 2**16
 DEFAULT_I8_EVERY = 8
+# Runs spent shrinking before the campaign settles for the smallest failure so far.
+DEFAULT_SHRINK_BUDGET = 300
 
 
 def run_program(
@@ -88,6 +92,13 @@ class _Books:
         self.coverage = Coverage()
         self.last_failure: FoundFailure | None = None
 
+    def over_budget(self, program: Program, seed: int, budget: int) -> bool:
+        """Shrinking has had its runs: anything but the best failure now passes untried."""
+        best = self.last_failure
+        if best is None or self.runs - self.examples < budget:
+            return False
+        return (best.program, best.seed) != (program, seed)
+
     def ran(self, result: RunResult | None) -> None:
         self.runs += 1
         shrinking = self.last_failure is not None
@@ -106,6 +117,7 @@ def run_campaign(
     core_class: type[ClientCore] = ClientCore,
     max_steps: int = 20,
     i8_every: int = DEFAULT_I8_EVERY,
+    shrink_budget: int = DEFAULT_SHRINK_BUDGET,
     progress: Progress | None = None,
 ) -> CampaignResult:
     """Run up to `examples` generated programs; shrink and return the first failure."""
@@ -125,6 +137,8 @@ def run_campaign(
     @hypothesis_seed(seed)
     @given(scenario_programs(max_steps=max_steps), st.integers(0, MAX_WORLD_SEED))
     def example(program: Program, world_seed: int) -> None:
+        if books.over_budget(program, world_seed, shrink_budget):
+            return
         twice = i8_every > 0 and world_seed % i8_every == 0
         try:
             result = run_program(program, world_seed, core_class=core_class, twice=twice)

@@ -59,6 +59,7 @@ from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec, TrafficSpec
 from transport.wire import ConnectionType
 
 ALL_KINDS: tuple[str, ...] = tuple(FAULT_TYPES)
+LOSS_KINDS = ("outage", "crash", "blackhole")
 # Server error codes a `command_error` fault may force (DESIGN §3).
 SERVER_CODES = (52, 1, 2, 3, 50, 51, 100, 101)
 DEFAULT_INSTANCES = ("i1", "i2")
@@ -184,12 +185,14 @@ def faults(
     unknown = [k for k in chosen if k not in FAULT_TYPES]
     if unknown:
         raise ValueError(f"unknown fault kinds: {', '.join(unknown)}")
+    # Lost connections drive most of the statechart: draw them more often.
+    weighted = chosen + [k for k in LOSS_KINDS if k in chosen] * 2
     common = _common(instances, clients, horizon)
     own = _kind_fields(instances, max_duration)
     builders = {kind: st.builds(FAULT_TYPES[kind], **{**common, **own[kind]}) for kind in chosen}
     # Kind first, then its fields: every kind equally likely (a plain one_of
     # favours kinds with many fields) and shrinking goes to the first kind.
-    return st.sampled_from(chosen).flatmap(builders.__getitem__)
+    return st.sampled_from(weighted).flatmap(builders.__getitem__)
 
 
 def fault_templates(
@@ -266,7 +269,7 @@ def machine_steps(
 ) -> st.SearchStrategy[Step]:
     """One step of a stateful program, drawn with two choices: a category and an item.
 
-    Categories are wait, fault, then the actions in `actions`, equally likely;
+    Categories are wait and fault (twice as likely), then the actions in `actions`;
     the item indexes an ordered table (telling values first), so a step
     shrinks to `wait(5)`. Few choices per step are what lets Hypothesis
     delete stateful steps while shrinking (see `rule_faults`).
@@ -285,7 +288,9 @@ def machine_steps(
         "reload": ReloadPage(client),
         "end": End(client),
     }
-    tables: list[list[Step]] = [waits_table, faults_table]
+    # Waits and faults twice: programs spend time and break things more often
+    # than they act; a shrunk step is still a wait (category 0, item 0).
+    tables: list[list[Step]] = [waits_table, faults_table, waits_table, faults_table]
     tables += [[made[a]] for a in STEP_ACTIONS if a in actions]
 
     def pick(pair: tuple[int, int]) -> Step:
@@ -385,7 +390,8 @@ def client_specs(
         interrupt_after=st.sampled_from([3.0, 1.0, 0.5, 5.0]),
         interruption_error=st.sampled_from([True, False]),
         max_network_delay=st.sampled_from([10.0, 2.0, 5.0]),
-        backoff_increment=st.sampled_from([1.0, 0.0, 0.5, 2.0]),
+        # No 0: with no latency either, retries would take no virtual time at all.
+        backoff_increment=st.sampled_from([1.0, 0.5, 2.0]),
         max_backoff=st.sampled_from([60.0, 5.0, 10.0]),
         jitter=st.sampled_from([False, True]),
         transport=st.sampled_from(list(transports)),
@@ -403,8 +409,8 @@ def cluster_specs(max_instances: int = 3) -> st.SearchStrategy[ClusterSpec]:
 
 
 def network_specs() -> st.SearchStrategy[NetworkSpec]:
-    """One-way latency: 10 ms first, then none and up to 300 ms."""
-    return st.builds(NetworkSpec, st.sampled_from([0.01, 0.0, 0.05, 0.3]))
+    """One-way latency: 10 ms first, then 1 ms up to 300 ms (never 0: time must pass)."""
+    return st.builds(NetworkSpec, st.sampled_from([0.01, 0.001, 0.05, 0.3]))
 
 
 def traffic_specs(quiet: bool = True) -> st.SearchStrategy[TrafficSpec]:
@@ -459,5 +465,25 @@ def _step_lists(
 def scenario_programs(
     *, max_steps: int = 20, kinds: Sequence[str] | None = None
 ) -> st.SearchStrategy[Program]:
-    """Programs for campaigns: periodic traffic on (shrinking towards it), all steps."""
-    return programs(config=flow_configs(traffic=True), max_steps=max_steps, kinds=kinds)
+    """Programs for campaigns: periodic traffic (on first) and table-drawn steps.
+
+    Steps come from `machine_steps` (telling fault variants and durations,
+    shrinking to a wait), the same steps the stateful machine takes.
+    """
+    configs = flow_configs(traffic=True)
+    chosen = tuple(kinds) if kinds is not None else None
+
+    @st.composite
+    def build(draw: st.DrawFn) -> Program:
+        cfg = draw(configs)
+        body = draw(_table_step_lists(chosen, tuple(cfg.cluster.names), max_steps))
+        return Program(cfg, tuple(body))
+
+    return build()
+
+
+@functools.lru_cache(maxsize=64)
+def _table_step_lists(
+    kinds: tuple[str, ...] | None, instances: tuple[str, ...], max_steps: int
+) -> st.SearchStrategy[list[Step]]:
+    return st.lists(machine_steps(kinds, instances=instances), min_size=1, max_size=max_steps)
