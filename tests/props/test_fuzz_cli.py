@@ -12,6 +12,7 @@ from sim.cli import main as chatsim
 from sim.commands import fuzz
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
+from statecharts.errors import UsageError
 from tests.props import bugs
 
 
@@ -58,7 +59,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     ],
 )
 def test_bad_core_specs_are_refused(spec: str, reason: str) -> None:
-    with pytest.raises(fuzz.UsageError, match=reason):
+    with pytest.raises(UsageError, match=reason):
         fuzz.load_core(spec)
 
 
