@@ -205,7 +205,10 @@ class SimClient:
 
     def frame_received(self, text: str, now: float) -> None:
         self.frames_received += 1
-        if text not in self._texts_from_server and self.view.alive:
+        # An ended core still reads replies while it drains (acks on the way), so it
+        # judges them too: a corrupt one then gives its 151 as well.
+        judged = self.view.alive or self.core.draining
+        if judged and text not in self._texts_from_server:
             self.view.foreign_frames.append(now)
         self.core.frame_received(text, now)
         self.pump()

@@ -4,7 +4,16 @@ server core over the simulated network (`sim.world.World`), judged like a run.
 
 from __future__ import annotations
 
-from sim.faults import Blackhole, Crash, Direction, NotReady, Outage, Reorder
+from sim.faults import (
+    Blackhole,
+    Corrupt,
+    CorruptMode,
+    Crash,
+    Direction,
+    NotReady,
+    Outage,
+    Reorder,
+)
 from sim.runner import drain_limit, judge_invariants
 from sim.scenario import parse_scenario
 from sim.world import World
@@ -62,6 +71,21 @@ def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
     assert [(r.data["id"], r.data["code"]) for r in failed] == [(message_id, 100)]
     assert failed[0].t <= 0.1 + client.spec.max_network_delay
     assert of(records, "ack") == []
+
+
+
+def test_a_corrupt_reply_while_draining_after_end_is_judged_like_any_other() -> None:
+    # Found by the fuzz sweep: the ended core still reads (and judges) replies while
+    # it drains, so the world must count the corrupt frame it gets then (I4).
+    w = world()
+    w.run_until(1.0)
+    client = w.client("c1")
+    w.inject(Corrupt(at=1.0, count=1, mode=CorruptMode.SCHEMA, direction=Direction.DOWN))
+    client.end()
+    w.advance(1.0)  # nothing of its own to settle: let the drain play out
+    records = drain_and_judge(w)
+    assert [r.data["code"] for r in of(records, "error")] == [151]
+    assert len(client.view.foreign_frames) == 1
 
 
 # -- bug 2: transcript deliveries that overtake the requestChat result -------------------
