@@ -15,3 +15,11 @@ with contextlib.suppress(ImportError):
         chatsim_live_server,
         chatsim_live_server_factory,
     )
+
+# Simulated-world fixtures for property tests of client flows (sim/hypo/fixtures.py).
+from sim.hypo.fixtures import (  # noqa: F401 - re-exported fixtures
+    chatsim_cluster,
+    fault_injector,
+    run_client_flow_fixture,
+    virtual_clock,
+)
