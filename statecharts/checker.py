@@ -25,6 +25,7 @@ from typing import Any
 
 from statecharts.catalog import ErrorCode
 from statecharts.chart import LOST, State, Trigger, dest_of
+from statecharts.events import APP_KINDS
 from statecharts.trace import Trace, TraceRecord
 
 RULES = {
@@ -112,7 +113,9 @@ class Checker:
     # -- per event -------------------------------------------------------
     def _judge(self, rec: TraceRecord) -> None:
         client = self.clients.setdefault(rec.src, _Client(rec.src))
-        if client.finished_by_152 and not _ends_session(rec):
+        # I5 concerns what the application sees; diagnostics (a send_failed for
+        # a message the ended session could not deliver) may still follow.
+        if client.finished_by_152 and rec.kind in APP_KINDS and not _ends_session(rec):
             self._fail(rec, "I5", "only ended or a state change to ended/failed after error 152")
         handler = getattr(self, "_on_" + rec.kind.replace(".", "_"), None)
         if handler is not None:

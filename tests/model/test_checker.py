@@ -246,3 +246,13 @@ def test_trace_round_trip() -> None:
     again = parse_trace([trace.header.to_json(), *(r.to_json() for r in trace.records)])
     assert [r.to_json() for r in again.records] == [r.to_json() for r in trace.records]
     assert trace.records[4].event().kind == "interrupted"
+
+
+def test_diagnostics_after_152_are_not_i5() -> None:
+    lines = [
+        TraceRecord(1.0, "client:c", "error", {"code": 152, "description": "x"}),
+        TraceRecord(1.0, "client:c", "send_failed", {"id": "c-m1", "code": 152}),
+        TraceRecord(1.0, "client:c", "action.skipped", {"do": "send"}),
+        TraceRecord(1.0, "client:c", "ended"),
+    ]
+    assert rules(renumber(lines)) == set()
