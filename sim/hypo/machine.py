@@ -135,6 +135,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
         super().__init__()
         self.world: World | None = None
         self.seed = 0
+        self.flow_config = self.config
         self.steps: list[Step] = []
         self.oracle: TraceOracle | None = None
         self.failed = False
@@ -142,8 +143,13 @@ class ChatFlowMachine(RuleBasedStateMachine):
     # -- setup -------------------------------------------------------------------------
     @initialize(seed=st.integers(0, MAX_SEED))
     def start(self, seed: int) -> None:
+        self.begin(seed, self.config)
+
+    def begin(self, seed: int, config: FlowConfig) -> None:
+        """Build the world for this example (an `initialize` rule calls it once)."""
         self.seed = seed
-        self.world = build_world(self.config, seed, self.core_class)
+        self.flow_config = config
+        self.world = build_world(config, seed, self.core_class)
         header = self.world.trace.header
         self.oracle = TraceOracle(settings_for(parse_trace([header.to_json()])))
         self._remember()
@@ -155,7 +161,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
 
     def _remember(self) -> None:
         cls = type(self)
-        cls.last_program = Program(self.config, tuple(self.steps))
+        cls.last_program = Program(self.flow_config, tuple(self.steps))
         cls.last_seed = self.seed
 
     def do(self, step: Step) -> None:
@@ -212,7 +218,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
     def _raise(self, broken: list[Broken]) -> None:
         if broken:
             self.failed = True
-            program = Program(self.config, tuple(self.steps))
+            program = Program(self.flow_config, tuple(self.steps))
             raise InvariantError(broken, program, self.seed)
 
     def teardown(self) -> None:
@@ -226,7 +232,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
         if failures:
             self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
         if self.check_determinism:
-            program = Program(self.config, tuple(self.steps))
+            program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
             if again != text:
                 self._raise([Broken("I8", _first_difference(text, again), world.now)])
@@ -245,16 +251,32 @@ def flow_machine(
     kinds: Sequence[str] | None = None,
     actions: Sequence[str] = STEP_ACTIONS,
     config: FlowConfig | None = None,
+    configs: st.SearchStrategy[FlowConfig] | None = None,
     check_determinism: bool = True,
     name: str | None = None,
 ) -> type[ChatFlowMachine]:
-    """A ChatFlowMachine subclass for this core, with only these fault kinds and actions."""
+    """A ChatFlowMachine subclass for this core, with only these fault kinds and actions.
+
+    `configs` (e.g. `strategies.flow_configs()`) draws the settings per example;
+    otherwise every example runs under `config` (default: the DESIGN defaults).
+    """
     steps = machine_steps(kinds, actions=actions, instances=INSTANCES)
 
-    class Flow(ChatFlowMachine):
+    class Stepping(ChatFlowMachine):
         @rule(step=steps)
         def step(self, step: Step) -> None:
             self.do(step)
+
+    Flow: type[ChatFlowMachine] = Stepping
+    if configs is not None:
+        drawn: st.SearchStrategy[FlowConfig] = configs
+
+        class Drawn(Stepping):
+            @initialize(seed=st.integers(0, MAX_SEED), config=drawn)
+            def start(self, seed: int, config: FlowConfig) -> None:
+                self.begin(seed, config)
+
+        Flow = Drawn
 
     Flow.core_class = core_class
     Flow.config = config if config is not None else FlowConfig()

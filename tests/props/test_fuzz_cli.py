@@ -10,6 +10,7 @@ import pytest
 
 from sim.cli import main as chatsim
 from sim.commands import fuzz
+from sim.hypo.campaign import run_campaign
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from statecharts.errors import UsageError
@@ -74,3 +75,10 @@ def test_progress_bar_draws_on_one_line() -> None:
     assert text.count("\n") == 1 and text.count("\r") == 3
     assert "[" + "#" * fuzz.BAR_WIDTH + "] 4/4 examples" in text
     assert "shrinking (run 5)" in text
+
+
+def test_the_built_in_core_holds_a_short_campaign() -> None:
+    result = run_campaign(25, seed=1)
+    assert result.ok, result.failure and result.failure.describe()
+    assert result.examples == 25 and result.coverage.runs == 25
+    assert ("idle", "start", "connecting") in result.coverage.reached_edges

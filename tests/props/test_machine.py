@@ -58,3 +58,18 @@ def test_the_built_in_transport_holds_under_the_machine() -> None:
     assert machine.last_program is not None and machine.last_program is not (
         ChatFlowMachine.last_program
     )
+
+
+def test_configurations_can_be_drawn_per_example() -> None:
+    seen: set[FlowConfig] = set()
+    machine = flow_machine(kinds=["outage"], configs=cs.flow_configs(), check_determinism=False)
+    original = machine.teardown
+
+    def remember(self: ChatFlowMachine) -> None:
+        seen.add(self.flow_config)
+        original(self)
+
+    machine.teardown = remember  # type: ignore[method-assign]
+    run_state_machine_as_test(machine, settings=QUICK)
+    assert len(seen) > 1
+    assert machine.last_program is not None and machine.last_program.config in seen
