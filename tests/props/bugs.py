@@ -58,6 +58,18 @@ class Error150Twice(ClientCore):
         return out
 
 
+class InvalidReplyTwice(ClientCore):
+    """Reports each invalid server reply (error 151) twice."""
+
+    def take_events(self) -> Events:
+        out: Events = []
+        for t, e in super().take_events():
+            out.append((t, e))
+            if isinstance(e, EventError) and e.code == ErrorCode.INVALID_RESPONSE:
+                out.append((t, e))
+        return out
+
+
 class InterruptsEarly(ClientCore):
     """Times interruptions with half the configured interrupt_after."""
 

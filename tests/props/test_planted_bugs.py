@@ -38,6 +38,7 @@ CASES = [
     (bugs.Error150Twice, "I3", ["outage"], ["send"]),
     (bugs.InterruptsEarly, "I2", ["outage"], ["send"]),
     (bugs.LosesMessageOnFailover, "I6", ["crash"], ["agent_say"]),
+    (bugs.InvalidReplyTwice, "I4", ["corrupt"], ["send", "agent_say"]),
 ]
 
 
