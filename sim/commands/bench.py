@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sim.faults import Outage, Reload
+from sim.hypo import bench as hypo_bench
 from sim.runner import play
 from sim.scenario import ClientSpec, ClusterSpec, Scenario, TrafficSpec
 from sim.world import World
@@ -169,12 +170,23 @@ def rows(quick: bool) -> list[Row | str]:
     hours = 0.5 if quick else 4.0
     measured = measure(long_run(hours))
     out.extend(_scenario_rows(f"{hours:g} h with outages", measured))
+    out.append(_fuzz_row(quick))
     n = 50_000 if quick else 300_000
     for label, fn in _micro():
         unit = "frames/s" if "network" in label else "events/s"
         target = EVENTS_TARGET if "kernel" in label else None
         out.append(Row(label, fn(n), unit, target))
     return out
+
+
+FUZZ_TARGET = 200.0
+
+
+def _fuzz_row(quick: bool) -> Row:
+    """Hypothesis stateful examples of 50 steps per second (DESIGN §10)."""
+    examples = 40 if quick else 200
+    return Row("fuzz: stateful examples of 50 steps", hypo_bench.examples_per_second(examples, 50),
+               "examples/s", FUZZ_TARGET)
 
 
 def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:

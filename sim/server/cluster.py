@@ -193,6 +193,14 @@ class Cluster:
                 client.chats.discard(chat_id)
         self.emit(now, instance, "session.end", {"chatId": chat_id})
 
+    def _long_polled(self, chat_id: str) -> bool:
+        """Whether a client bound to this chat holds a connect right now."""
+        for key in self._bound.get(chat_id, {}):
+            client = self._client(key)
+            if client is not None and client.held is not None:
+                return True
+        return False
+
     def touch_chats(self, client: BayeuxClient, now: float) -> None:
         for chat_id in client.chats:
             self.store.touch(chat_id, now)
@@ -279,6 +287,10 @@ class Cluster:
             if session is None:
                 continue
             due = session.last_contact + self.session_ttl
+            if due <= now and self._long_polled(chat_id):
+                # A held connect is an open line to the client: that is contact.
+                self.store.touch(chat_id, now)
+                due = now + self.session_ttl
             if due <= now:
                 self._expire_session(session, now, "ttl")
             else:
