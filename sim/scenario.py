@@ -20,7 +20,7 @@ import yaml
 from sim.faults import Fault, parse_fault
 from statecharts.chart import Timers
 from statecharts.dialects import DIALECTS
-from statecharts.errors import BadInput
+from statecharts.errors import BadInput, UsageError
 from transport.wire import ConnectionType
 
 _TOP_KEYS = (
@@ -95,6 +95,12 @@ class ClusterSpec:
 @dataclass(frozen=True)
 class NetworkSpec:
     latency: float = 0.01  # one way, seconds
+
+    def __post_init__(self) -> None:
+        # Every round trip must cost virtual time, or immediate retries could
+        # run forever at one instant.
+        if not self.latency > 0:
+            raise UsageError(f"network latency must be positive, got {self.latency}")
 
 
 @dataclass(frozen=True)
@@ -223,6 +229,10 @@ class _Doc:
 
 
 # -- typed field readers ----------------------------------------------------
+def _positive(doc: _Doc, node: yaml.Node, key: str) -> float:
+    return _number(doc, node, key, positive=True)
+
+
 def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> float:
     value = doc.plain(node)
     if isinstance(value, str) and _looks_numeric(value):
@@ -364,7 +374,7 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
 
 
 def _network(doc: _Doc, node: yaml.Node) -> NetworkSpec:
-    return NetworkSpec(**_section(doc, node, "network", {"latency": _number}))
+    return NetworkSpec(**_section(doc, node, "network", {"latency": _positive}))
 
 
 def _traffic(doc: _Doc, node: yaml.Node) -> TrafficSpec:
