@@ -133,6 +133,7 @@ class ClientCore:
         if not servers:
             raise UsageError("ClientCore needs at least one server instance")
         self.client_id = client_id
+        self.login_key: str | None = None
         self.config = config or ClientConfig()
         self.timers = self.config.timers
         self.servers = list(servers)
@@ -572,12 +573,21 @@ class ClientCore:
             return
         if self.chat is None:
             if not self._pending_purpose("login"):
-                params: dict[str, Any] = {"nickname": self.config.nickname}
+                params: dict[str, Any] = {
+                    "nickname": self.config.nickname,
+                    "clientRequestId": self._login_key(),
+                }
                 if self.config.subject is not None:
                     params["subject"] = self.config.subject
                 self._send([self._publish(Operation.REQUEST_CHAT, params, now, purpose="login")])
         elif self.need_restore and not self._pending_purpose(RESTORE):
             self._send(self._notifications(now, RESTORE))
+
+    def _login_key(self) -> str:
+        """One id for this login and all its retries: the server opens one chat, not two."""
+        if self.login_key is None:
+            self.login_key = f"{self.client_id}-{self.rng.getrandbits(48):012x}"
+        return self.login_key
 
     def _notifications(self, now: float, purpose: str) -> list[wire.Message]:
         """Ask for every transcript event past our position, then subscribe to the chat."""

@@ -28,7 +28,11 @@ LoginPolicy = Callable[[str, dict[str, Any]], str | None]
 
 _SESSION = (("chatId", str, True), ("secureKey", str, True))
 _PARAMS: dict[Operation, tuple[tuple[str, type, bool], ...]] = {
-    Operation.REQUEST_CHAT: (("nickname", str, True), ("subject", str, False)),
+    Operation.REQUEST_CHAT: (
+        ("nickname", str, True),
+        ("subject", str, False),
+        ("clientRequestId", str, False),
+    ),
     Operation.SEND_MESSAGE: (*_SESSION, ("text", str, True), ("clientMessageId", str, True)),
     Operation.SEND_TYPING: _SESSION,
     Operation.REQUEST_NOTIFICATIONS: (*_SESSION, ("transcriptPosition", int, True)),
@@ -81,6 +85,8 @@ class ChatService:
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
         self._chat_counter = 0
+        # clientRequestId -> chatId: a retried requestChat finds its chat again
+        self._logins: dict[str, str] = {}
 
     def force_errors(self, code: int, count: int) -> None:
         self._forced_code = ErrorCode(code)
@@ -153,6 +159,9 @@ class ChatService:
         if now < cluster.not_ready_until:
             retry_after = round(cluster.not_ready_until - now, 6)
             raise Refused(ErrorCode.SERVER_UNAVAILABLE, {"retryAfter": retry_after})
+        earlier = self._login_of(data.get("clientRequestId"))
+        if earlier is not None:
+            return self._rejoin(earlier, instance, client)
         if self.login_policy is not None:
             reason = self.login_policy(data["nickname"], data)
             if reason is not None:
@@ -166,10 +175,30 @@ class ChatService:
             last_contact=now,
         )
         cluster.start_session(session, instance, client, now)
+        if "clientRequestId" in data:
+            self._logins[data["clientRequestId"]] = session.chat_id
         return {
             "chatId": session.chat_id,
             "secureKey": session.secure_key,
             "instance": instance,
+            "position": 0,
+        }
+
+    def _login_of(self, request_id: object) -> ChatSession | None:
+        """The live chat an earlier requestChat with this clientRequestId opened."""
+        if not isinstance(request_id, str) or request_id not in self._logins:
+            return None
+        return self.cluster.store.get(self._logins[request_id])
+
+    def _rejoin(self, session: ChatSession, instance: str, client: BayeuxClient) -> dict[str, Any]:
+        """A retried login (its reply was lost): the same chat, its transcript from the start."""
+        self.cluster.bind(session.chat_id, instance, client)
+        events = [e.as_data() for e in session.since(0)]
+        self.cluster.deliver_to(instance, client, session.chat_id, events)
+        return {
+            "chatId": session.chat_id,
+            "secureKey": session.secure_key,
+            "instance": session.instance,
             "position": 0,
         }
 

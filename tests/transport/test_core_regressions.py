@@ -126,3 +126,25 @@ def test_failing_over_before_any_chat_is_silent_and_logs_in_on_the_next_instance
     states = [r.data["to"] for r in of(records, "state")]
     assert "restoring" not in states and states[-1] == "ready"
     assert of(records, "ready")[0].t < 1.0 and w.client("c1").view.delivered == [1, 2]
+
+
+# -- a lost requestChat reply must not open a second chat --------------------------------
+def test_a_retried_login_opens_one_chat() -> None:
+    # The requestChat reply (on the wire from t=0.05) is corrupted: the client drops it
+    # (151) and logs in again with the same clientRequestId; the server answers with
+    # the chat it already opened, and replays its transcript from the start.
+    w = world()
+    w.inject(Corrupt(at=0.045, count=1, mode=CorruptMode.INVALID_JSON, direction=Direction.DOWN))
+    w.run_until(1.0)
+    client = w.client("c1")
+    records = drain_and_judge(w)
+    assert [r.data["code"] for r in of(records, "error")] == [151]
+    starts = [r for r in records if r.kind == "session.start"]
+    assert len(starts) == 1
+    assert client.view.state == "ready" and client.view.delivered[:2] == [1, 2]
+    logins = [
+        r
+        for r in records
+        if r.src == "server:i1" and r.kind == "command" and r.data["operation"] == "requestChat"
+    ]
+    assert [r.data["chatId"] for r in logins] == ["chat-1", "chat-1"]

@@ -331,7 +331,7 @@ class ChatSession(_Session):
     async def connect(
         cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
         timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
-        client_id: str = "c1", seed: int = 0,
+        client_id: str = "c1", seed: int | None = None,
     ) -> ChatSession:
         """Start a chat; `url` is one endpoint or {instance: endpoint} for failover."""
         urls = _urls(url)
@@ -376,7 +376,7 @@ class BayeuxSession(_Session):
     async def connect(
         cls, url: str | Mapping[str, str], channels: Sequence[str], *,
         transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
-        interruption_error: bool = True, client_id: str = "b1", seed: int = 0,
+        interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
         core = BayeuxCore(
