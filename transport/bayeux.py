@@ -78,11 +78,29 @@ class BayeuxClient:
         return str(self._next_id)
 
     # -- requests ----------------------------------------------------------
+    def offered(self) -> list[str]:
+        """Every type we can speak, the one in use first (our preference)."""
+        rest = [t.value for t in ConnectionType if t is not self.connection_type]
+        return [self.connection_type.value, *rest]
+
+    def negotiate(self, server_types: object) -> bool:
+        """Adopt the first type we prefer that the server also supports.
+
+        A reply that lists no types keeps ours (older servers leave it out).
+        """
+        if not isinstance(server_types, list):
+            return True
+        for name in self.offered():
+            if name in server_types:
+                self.connection_type = ConnectionType(name)
+                return True
+        return False
+
     def handshake(self, now: float) -> Message:
         msg: Message = {
             "channel": wire.META_HANDSHAKE,
             "version": wire.BAYEUX_VERSION,
-            "supportedConnectionTypes": [self.connection_type.value],
+            "supportedConnectionTypes": self.offered(),
             "id": self.new_id(),
             "ext": {"ack": True},
         }

@@ -583,6 +583,10 @@ class ClientCore:
         elif self.need_restore and not self._pending_purpose(RESTORE):
             self._send(self._notifications(now, RESTORE))
 
+    def set_transport(self, kind: ConnectionType) -> None:
+        """Use another connection type from the next handshake on (an adapter's fallback)."""
+        self.bayeux.connection_type = kind
+
     def _login_key(self) -> str:
         """One id for this login and all its retries: the server opens one chat, not two."""
         if self.login_key is None:
@@ -735,6 +739,9 @@ class ClientCore:
                 self._fail(now, "handshake refused")
             else:
                 self._on_failure(now, "handshake refused", close=True)
+            return
+        if not self.bayeux.negotiate(msg.get("supportedConnectionTypes")):
+            self._fail(now, "no connection type in common with the server")
             return
         self.bayeux.client_id = msg["clientId"]
         self.bayeux.ack = -1

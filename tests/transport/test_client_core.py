@@ -56,8 +56,29 @@ def test_handshake_offers_the_configured_connection_type(kind: wire.ConnectionTy
     script.core.connection_made(0.01)
     hs = script.take_sent()[0]
     assert hs["channel"] == wire.META_HANDSHAKE
-    assert hs["supportedConnectionTypes"] == [kind.value]
+    offered = hs["supportedConnectionTypes"]
+    assert offered[0] == kind.value  # preferred first, then every other type we speak
+    assert sorted(offered) == sorted(t.value for t in wire.ConnectionType)
     assert hs["ext"] == {"ack": True}
+
+
+@pytest.mark.parametrize(
+    ("server_types", "chosen"),
+    [
+        (["long-polling", "websocket"], "websocket"),  # our preference wins when both work
+        (["long-polling", "callback-polling"], "long-polling"),
+        (None, "websocket"),  # a reply without the list keeps ours
+    ],
+)
+def test_negotiation_adopts_a_type_the_server_supports(
+    server_types: list[str] | None, chosen: str
+) -> None:
+    from transport.bayeux import Advice, BayeuxClient
+
+    bayeux = BayeuxClient(wire.ConnectionType.WEBSOCKET, 10.0, Advice())
+    assert bayeux.negotiate(server_types)
+    assert bayeux.connection_type.value == chosen
+    assert not bayeux.negotiate(["callback-polling"])
 
 
 def test_connect_loop_acknowledges_the_last_batch() -> None:

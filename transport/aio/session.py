@@ -167,7 +167,7 @@ class Driver:
                 self._link = None
                 if self._should_fall_back(failure):
                     self.transport = ConnectionType.LONG_POLLING
-                    self.core.bayeux.connection_type = ConnectionType.LONG_POLLING
+                    self.core.set_transport(ConnectionType.LONG_POLLING)
                 reason = str(failure)
                 self.call(lambda now: self.core.connection_failed(now, reason))
             await link.close("failed")
