@@ -10,7 +10,7 @@ two can never disagree.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -394,24 +394,8 @@ def _faults(
         if not isinstance(item, yaml.MappingNode):
             raise doc.bad(item, "faults", "a mapping like {at: 10, kind: outage, duration: 5}")
         fault = _fault(doc, item)
-        if fault.instance is not None and fault.instance not in instances:
-            line = _key_line(item, "instance")
-            raise BadInput(
-                doc.source,
-                f"one of {', '.join(instances)}",
-                line=line,
-                field="instance",
-                got=fault.instance,
-            )
-        if fault.client is not None and fault.client not in clients:
-            line = _key_line(item, "client")
-            raise BadInput(
-                doc.source,
-                f"one of {', '.join(clients)}",
-                line=line,
-                field="client",
-                got=fault.client,
-            )
+        _known_name(doc, item, "instance", fault.instance, instances)
+        _known_name(doc, item, "client", fault.client, clients)
         out.append(fault)
     return tuple(out)
 
@@ -428,6 +412,15 @@ def _fault(doc: _Doc, item: yaml.MappingNode) -> Fault:
         # Point at the offending key's own line when the item spans several.
         line = _key_line(item, exc.field) or exc.line
         raise BadInput(doc.source, exc.expected, line=line, field=exc.field, got=exc.got) from None
+
+
+def _known_name(
+    doc: _Doc, item: yaml.MappingNode, key: str, name: str | None, known: Sequence[str]
+) -> None:
+    """A fault's instance/client must name one the scenario has."""
+    if name is not None and name not in known:
+        line = _key_line(item, key)
+        raise BadInput(doc.source, f"one of {', '.join(known)}", line=line, field=key, got=name)
 
 
 def _key_line(item: yaml.MappingNode, key: str | None) -> int | None:
