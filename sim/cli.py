@@ -1,4 +1,4 @@
-"""The `chatsim` command line (DESIGN §9).
+"""The `chatsim` command line: simulate chat transport faults, check traces, fuzz client flows.
 
 Exit status: 0 everything held, 1 an expectation or invariant failed, 2 bad
 input or usage, with a one-line reason on stderr and never a traceback.
@@ -13,8 +13,10 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import NoReturn
 
+from sim.seed import SEED_RULE, is_seed
 from statecharts.errors import LocalError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -25,13 +27,36 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"chatsim: {message} (see chatsim --help)\n")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("chatsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def seed(text: str) -> int:
+    """A seed on the command line obeys the rule of a scenario file's `seed:`."""
+    try:
+        value: object = int(text)
+    except ValueError:
+        value = None
+    if not is_seed(value):
+        raise argparse.ArgumentTypeError(f"expected {SEED_RULE}, got {text!r}")
+    assert isinstance(value, int)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chatsim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"chatsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario file in virtual time")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--seed", type=seed, help="override the scenario's seed")
+    run.add_argument(
+        "--core", help="module:Class of a ClientCore subclass to run (default: the scenario's)"
+    )
     run.add_argument("--trace", help="write the JSON Lines trace to this file")
     run.add_argument("--report", help="write a self-contained HTML report to this file")
     run.add_argument("--quiet", action="store_true", help="print only the verdict")
@@ -57,11 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)
-    fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--seed", type=seed, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
-    fuzz.add_argument(
-        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
-    )
+    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")

@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sim import expect
+from sim.scenario import Scenario
 from statecharts.trace import TraceRecord
 
 WIDTH = 1000  # px of the time axis
@@ -55,6 +57,15 @@ class ReportInput:
     verdict: str
     failures: Sequence[str]
     timeline: str
+    # (what was expected, None when it held or why it did not), in file order
+    expectations: Sequence[tuple[str, str | None]] = ()
+
+
+def expectation_verdicts(
+    scenario: Scenario, records: Sequence[TraceRecord]
+) -> list[tuple[str, str | None]]:
+    """Each `expect` item of the scenario with why it failed (None: it held)."""
+    return [(exp.describe(), expect.judge(exp, records)) for exp in scenario.expect]
 
 
 class _Svg:
@@ -262,7 +273,13 @@ document.querySelectorAll('[data-tip]').forEach(function(el){
 
 
 _SUMMARY_HEAD = (
-    "client", "final state", "messages in", "messages out", "interrupted", "restored", "errors"
+    "client",
+    "final state",
+    "messages in",
+    "messages out",
+    "interrupted",
+    "restored",
+    "errors",
 )
 
 

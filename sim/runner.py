@@ -20,6 +20,7 @@ What is judged where:
 
 from __future__ import annotations
 
+import traceback
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
@@ -32,6 +33,7 @@ from statecharts.trace import Trace, TraceRecord, parse_trace
 from transport.core import ClientCore
 
 TIME_TOLERANCE = 1e-6
+CRASH = "crash"  # the rule of a Failure raised by a core instead of judged
 
 
 @dataclass(frozen=True)
@@ -68,8 +70,8 @@ class RunResult:
             held = ", ".join(self.checked)
             return f"PASS: {self.expectations} expectation(s) and {held} held"
         failed_expect = sum(1 for f in self.failures if f.rule == "expect")
-        broken = sorted({f.rule for f in self.failures if f.rule != "expect"})
-        parts = []
+        broken = sorted({f.rule for f in self.failures if f.rule not in ("expect", CRASH)})
+        parts = [f"the run crashed {f.message}" for f in self.failures if f.rule == CRASH]
         if failed_expect:
             parts.append(f"{failed_expect} of {self.expectations} expectation(s) failed")
         if broken:
@@ -100,16 +102,32 @@ def run_scenario(
     twice: bool = False,
     core_class: type[ClientCore] = ClientCore,
 ) -> RunResult:
-    world = play(scenario, seed, core_class)
+    world = World.build(scenario, seed, core_class)
+    crash = _play_guarded(world, scenario)
     text = world.trace.text()
     trace = parse_trace(text.splitlines(), source="<trace>")
-    failures = [*judge_expectations(scenario, trace.records), *judge_invariants(world, trace)]
     checked = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
+    if crash is not None:
+        # The trace up to the crash is the evidence; judging a half-run world is not.
+        return _result(scenario, world, text, trace, [crash], [])
+    failures = [*judge_expectations(scenario, trace.records), *judge_invariants(world, trace)]
     if twice:
         again = play(scenario, seed, core_class).trace.text()
         checked.append("I8")
         if again != text:
             failures.append(Failure("I8", _first_difference(text, again)))
+    return _result(scenario, world, text, trace, failures, checked)
+
+
+def _result(  # noqa: PLR0917 - one private helper of run_scenario
+    scenario: Scenario,
+    world: World,
+    text: str,
+    trace: Trace,
+    failures: list[Failure],
+    checked: list[str],
+) -> RunResult:
+    crashed = any(f.rule == CRASH for f in failures)
     return RunResult(
         scenario=scenario,
         seed=world.seed,
@@ -118,9 +136,29 @@ def run_scenario(
         failures=tuple(failures),
         expectations=len(scenario.expect),
         events=world.kernel.executed,
-        settled=world.settled(),
+        settled=not crashed and world.settled(),
         checked=tuple(checked),
     )
+
+
+def _play_guarded(world: World, scenario: Scenario) -> Failure | None:
+    """Play and drain; an exception from a core (or the world) is a failure, not a crash."""
+    try:
+        world.run_until(scenario.duration)
+        world.drain(drain_limit(scenario))
+    except Exception as exc:  # a user's core may raise anything; report it with the trace
+        return Failure(CRASH, f"at t={world.now:g}: {crash_text(exc)}")
+    return None
+
+
+def crash_text(exc: BaseException) -> str:
+    """`Type: message (file:line in function)`, naming the innermost frame."""
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" ({last.filename}:{last.lineno} in {last.name})"
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 def _first_difference(a: str, b: str) -> str:

@@ -10,6 +10,7 @@ import pytest
 
 from sim.cli import main as chatsim
 from sim.commands import fuzz
+from sim.cores import load_core
 from sim.hypo.campaign import run_campaign
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
@@ -61,7 +62,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 )
 def test_bad_core_specs_are_refused(spec: str, reason: str) -> None:
     with pytest.raises(UsageError, match=reason):
-        fuzz.load_core(spec)
+        load_core(spec)
 
 
 def test_progress_bar_draws_on_one_line() -> None:
