@@ -31,8 +31,8 @@ Subclass and set class attributes; expose the test case to pytest::
         config = FlowConfig(client=ClientSpec(interrupt_after=5.0))
         check_determinism = True            # I8 replay at teardown
 
-    TestMyFlow = MyFlow.TestCase
-    TestMyFlow.settings = settings(max_examples=50, stateful_step_count=20, deadline=None)
+    TestMyFlow = MyFlow.TestCase            # FLOW_SETTINGS: seconds, not minutes
+    # more examples: TestMyFlow.settings = settings(FLOW_SETTINGS, max_examples=500)
 
 `core_class` is any ClientCore subclass (its constructor takes client_id,
 config, servers, rng). `flow_machine(core, kinds=[...], actions=[...])`
@@ -50,6 +50,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
@@ -75,6 +76,16 @@ MAX_SEED = 2**16
 INSTANCES = ("i1", "i2", "i3")
 # A run's scenario duration: long enough that no fault is cut short by it.
 HORIZON = 10_000.0
+# Defaults of every ChatFlowMachine's TestCase: a planted bug is found and shrunk in
+# seconds. Hypothesis's "explain" phase would replay the shrunk program many more
+# times to annotate it, for minutes; our report (program, seed, broken rule) says more.
+FLOW_SETTINGS = settings(
+    max_examples=100,
+    stateful_step_count=20,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def build_world(config: FlowConfig, seed: int, core_class: type[ClientCore] = ClientCore) -> World:
@@ -121,8 +132,13 @@ def drain_world(world: World) -> bool:
     return world.drain(drain_limit(world.scenario))
 
 
+@FLOW_SETTINGS
 class ChatFlowMachine(RuleBasedStateMachine):
-    """Stateful property test of one chat client in the simulated world."""
+    """Stateful property test of one chat client in the simulated world.
+
+    `TestCase.settings` of this class and of every subclass start as
+    `FLOW_SETTINGS`; derive your own from it: `settings(FLOW_SETTINGS, max_examples=500)`.
+    """
 
     core_class: ClassVar[type[ClientCore]] = ClientCore
     config: ClassVar[FlowConfig] = FlowConfig()
@@ -130,6 +146,10 @@ class ChatFlowMachine(RuleBasedStateMachine):
     client_id: ClassVar[str] = "c1"
     last_program: ClassVar[Program | None] = None
     last_seed: ClassVar[int | None] = None
+
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = FLOW_SETTINGS
 
     def __init__(self) -> None:
         super().__init__()
@@ -258,7 +278,7 @@ def flow_machine(
     """A ChatFlowMachine subclass for this core, with only these fault kinds and actions.
 
     `configs` (e.g. `strategies.flow_configs()`) draws the settings per example;
-    otherwise every example runs under `config` (default: the DESIGN defaults).
+    otherwise every example runs under `config` (default: the documented defaults).
     """
     steps = machine_steps(kinds, actions=actions, instances=INSTANCES)
 
