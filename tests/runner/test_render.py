@@ -53,7 +53,7 @@ def test_report_is_one_self_contained_file() -> None:
     assert page.startswith("<!DOCTYPE html>") and "<svg" in page and "<script>" in page
     assert "demo &lt;run&gt;" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page)
-    assert "client c1" in page and "server i1" in page and "i1 down 30-35s" in page
+    assert "client c1" in page and "server i1" in page and "i1 crashed 30-35s" in page
 
 
 def test_expectations_match_kind_fields_and_time() -> None:
