@@ -1,4 +1,4 @@
-"""`chatsim bench`: measure the virtual-time performance targets (DESIGN §10).
+"""`chatsim bench`: measure the virtual-time performance targets.
 
 Without --live: the speed-up (virtual seconds per wall second) of the 60 s
 standard lifecycle scenario and of a long run (hours of virtual time with
@@ -183,7 +183,7 @@ FUZZ_TARGET = 200.0
 
 
 def _fuzz_row(quick: bool) -> Row:
-    """Hypothesis stateful examples of 50 steps per second (DESIGN §10)."""
+    """Hypothesis stateful examples of 50 steps per second (target: 200)."""
     examples = 40 if quick else 200
     return Row(
         "fuzz: stateful examples of 50 steps",

@@ -1,6 +1,6 @@
 """Benchmark of the property machine: stateful examples per wall-clock second.
 
-DESIGN §10 target: at least 200 examples of 50 steps per second. The standard
+Target: at least 200 examples of 50 steps per second. The standard
 machine is `ChatFlowMachine` (all fault kinds and actions, I1-I7 after every
 step, the drain and the runner's judges at teardown); `check_determinism`
 adds the I8 replay. Broken invariants are counted, not raised, so that a
