@@ -46,7 +46,7 @@ The last program run (the shrunk one, after a failure) is in
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
@@ -54,6 +54,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from sim import timeline
 from sim.faults import Fault
 from sim.hypo.oracles import Broken, InvariantError, TraceOracle
 from sim.hypo.program import (
@@ -65,7 +66,7 @@ from sim.hypo.program import (
     absolute_fault,
 )
 from sim.hypo.strategies import STEP_ACTIONS, machine_steps
-from sim.runner import drain_limit, judge_invariants
+from sim.runner import CRASH, crash_text, drain_limit, judge_invariants
 from sim.world import SimClient, World
 from statecharts.catalog import ErrorCode
 from statecharts.checker import settings_for
@@ -191,7 +192,16 @@ class ChatFlowMachine(RuleBasedStateMachine):
             step = Inject(fit_fault(step.fault, self.world))
         self.steps.append(step)
         self._remember()
-        apply_step(self.world, step)
+        world = self.world
+        self._guarded(lambda: apply_step(world, step))
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        """A core that raises is reported like a broken rule: what, where, and the timeline."""
+        try:
+            action()
+        except Exception as exc:  # a user's core may raise anything
+            now = self.world.now if self.world is not None else 0.0
+            self._raise([Broken(CRASH, f"at t={now:g}: {crash_text(exc)}", now)])
 
     # -- the rule ------------------------------------------------------------------------
     @rule(step=machine_steps(instances=INSTANCES))
@@ -239,13 +249,16 @@ class ChatFlowMachine(RuleBasedStateMachine):
         if broken:
             self.failed = True
             program = Program(self.flow_config, tuple(self.steps))
-            raise InvariantError(broken, program, self.seed)
+            error = InvariantError(broken, program, self.seed)
+            if self.world is not None:
+                error.add_note("timeline:\n" + timeline.render_text(self.world.records))
+            raise error
 
     def teardown(self) -> None:
         world = self.world
         if world is None or self.failed:
             return
-        drain_world(world)
+        self._guarded(lambda: drain_world(world))
         text = world.trace.text()
         trace = parse_trace(text.splitlines())
         failures = judge_invariants(world, trace)
