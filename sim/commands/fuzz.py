@@ -142,3 +142,5 @@ def _report_failure(
         print(f"trace: {trace}")
         print("timeline:")
         print(text, end="")
+    else:
+        print("timeline: none (the core raised while the world was being built)")

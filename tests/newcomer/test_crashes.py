@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from sim.cli import main as chatsim
 from sim.faults import Outage
 from sim.hypo.fixtures import FlowResult
 from sim.hypo.machine import flow_machine
@@ -49,3 +51,18 @@ def test_the_machine_reports_a_crash_with_the_timeline() -> None:
     assert "crash at t=" in str(caught.value) and "IllegalTransition" in str(caught.value)
     notes = "\n".join(getattr(caught.value, "__notes__", []))
     assert "timeline:" in notes and "fault.start outage" in notes
+
+
+class CrashOnInit(ClientCore):
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("no config file")
+
+
+def test_fuzz_reports_a_core_that_cannot_even_start(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["fuzz", "--examples", "3", "--out", str(tmp_path)]
+    assert chatsim([*argv, "--core", "tests.newcomer.test_crashes:CrashOnInit"]) == 1
+    out = capsys.readouterr().out
+    assert "crash: RuntimeError: no config file" in out
+    assert "timeline: none (the core raised while the world was being built)" in out
