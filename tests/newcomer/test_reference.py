@@ -20,6 +20,8 @@ from statecharts.chart import State
 from statecharts.events import APP_KINDS
 from tests.newcomer.docblocks import ROOT, blocks
 
+# Commands whose every option the reference lists; the others' are in their --help.
+DETAILED = ("run", "check", "fuzz", "diagram", "codes")
 REFERENCE = (ROOT / "docs" / "REFERENCE.md").read_text(encoding="utf-8")
 
 
@@ -44,6 +46,8 @@ def test_every_scenario_key_and_command_is_there() -> None:
         assert f"`{key}`" in REFERENCE
     for name, command in _subcommands().items():
         assert f"`chatsim {name}" in REFERENCE
+        if name not in DETAILED:
+            continue  # the reference sends readers to `chatsim NAME --help`
         for action in command._actions:
             for option in action.option_strings:
                 if option not in ("-h", "--help"):
