@@ -166,19 +166,8 @@ class Slow(Fault):
 FAULT_TYPES: dict[str, type[Fault]] = {
     t.kind: t
     for t in (
-        Outage,
-        Blackhole,
-        Latency,
-        Loss,
-        Duplicate,
-        Reorder,
-        Corrupt,
-        Crash,
-        Expire,
-        Reload,
-        NotReady,
-        CommandError,
-        Slow,
+        Outage, Blackhole, Latency, Loss, Duplicate, Reorder, Corrupt,
+        Crash, Expire, Reload, NotReady, CommandError, Slow,
     )
 }
 NETWORK_KINDS = frozenset(

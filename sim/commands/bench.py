@@ -185,12 +185,8 @@ FUZZ_TARGET = 200.0
 def _fuzz_row(quick: bool) -> Row:
     """Hypothesis stateful examples of 50 steps per second (target: 200)."""
     examples = 40 if quick else 200
-    return Row(
-        "fuzz: stateful examples of 50 steps",
-        hypo_bench.examples_per_second(examples, 50),
-        "examples/s",
-        FUZZ_TARGET,
-    )
+    return Row("fuzz: stateful examples of 50 steps", hypo_bench.examples_per_second(examples, 50),
+               "examples/s", FUZZ_TARGET)
 
 
 def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:

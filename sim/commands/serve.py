@@ -37,10 +37,7 @@ async def _serve(args: argparse.Namespace) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     async with live_server(
-        args.instances,
-        host=args.host,
-        port=args.port,
-        session_ttl=args.session_ttl,
+        args.instances, host=args.host, port=args.port, session_ttl=args.session_ttl,
         token=args.token,
     ) as srv:
         print(

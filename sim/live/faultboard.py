@@ -68,12 +68,8 @@ class FaultBoard:
     def add(self, raw: Mapping[str, Any], now: float) -> Posted:
         fault = parse_fault(raw, SOURCE)
         if isinstance(fault, Reload):
-            raise BadInput(
-                SOURCE,
-                "a server or network fault (reload happens in the browser)",
-                field="kind",
-                got="reload",
-            )
+            raise BadInput(SOURCE, "a server or network fault (reload happens in the browser)",
+                           field="kind", got="reload")
         posted = Posted(self._next_id, replace(fault, at=now + fault.at))
         self._next_id += 1
         self._posted[posted.id] = posted
@@ -100,8 +96,7 @@ class FaultBoard:
     def ended(self, now: float) -> list[Posted]:
         """Take the faults whose time is over (or whose corrupt count is used up) off the board."""
         gone = [
-            p
-            for p in self._posted.values()
+            p for p in self._posted.values()
             if (p.fault.end is not None and now >= p.fault.end)
             or self._corrupt_left.get(p.id, 1) <= 0
         ]
@@ -111,17 +106,11 @@ class FaultBoard:
 
     # -- judging connections and frames -------------------------------------
     def _matching(
-        self,
-        now: float,
-        instance: str,
-        names: Sequence[str],
-        way: Direction | None = None,
+        self, now: float, instance: str, names: Sequence[str], way: Direction | None = None,
     ) -> list[Posted]:
         return [
-            p
-            for p in self._posted.values()
-            if p.fault.kind in NETWORK_KINDS
-            and p.fault.active(now)
+            p for p in self._posted.values()
+            if p.fault.kind in NETWORK_KINDS and p.fault.active(now)
             and (p.fault.instance is None or p.fault.instance == instance)
             and (p.fault.client is None or p.fault.client in names)
             and (way is None or p.fault.direction.covers(way))
@@ -134,11 +123,7 @@ class FaultBoard:
         return any(isinstance(p.fault, Outage) for p in self._matching(now, instance, names))
 
     def frame(
-        self,
-        now: float,
-        way: Direction,
-        where: tuple[str, Sequence[str], str],
-        text: str,
+        self, now: float, way: Direction, where: tuple[str, Sequence[str], str], text: str,
     ) -> list[Delivery]:
         """What becomes of one frame: nothing (dropped), itself, edited, delayed or doubled.
 
@@ -150,11 +135,7 @@ class FaultBoard:
         return out
 
     def _apply(
-        self,
-        posted: Posted,
-        out: list[Delivery],
-        way: Direction,
-        conn_key: str,
+        self, posted: Posted, out: list[Delivery], way: Direction, conn_key: str,
     ) -> list[Delivery]:
         fault = posted.fault
         if isinstance(fault, Outage | Blackhole):
@@ -183,10 +164,7 @@ class FaultBoard:
         return replace(delivery, text=corrupt_frame(delivery.text, fault.mode))
 
     def _reorder(
-        self,
-        fault: Reorder,
-        out: list[Delivery],
-        key: tuple[str, Direction],
+        self, fault: Reorder, out: list[Delivery], key: tuple[str, Direction],
     ) -> list[Delivery]:
         result: list[Delivery] = []
         for delivery in out:

@@ -75,55 +75,30 @@ class RunningServer:
 
 
 def build_server(
-    instances: int = 1,
-    *,
-    session_ttl: float = 60.0,
-    client_timeout: float = 10.0,
-    hold: float = 30.0,
-    seed: int = 0,
-    token: str | None = None,
-    websocket: bool = True,
+    instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
+    hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402)."""
     names = instance_names(instances)
     cluster = Cluster(
-        names,
-        MemoryStore(),
-        session_ttl=session_ttl,
-        hold=hold,
-        max_interval=min(client_timeout, session_ttl),
-        rng=random.Random(seed),
+        names, MemoryStore(), session_ttl=session_ttl, hold=hold,
+        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed),
     )
     return LiveServer(cluster, seed=seed, token=token, websocket=websocket)
 
 
 @asynccontextmanager
 async def live_server(
-    instances: int = 1,
-    *,
-    host: str = LOOPBACK,
-    port: int = 0,
-    session_ttl: float = 60.0,
-    client_timeout: float = 10.0,
-    hold: float = 30.0,
-    seed: int = 0,
-    token: str | None = None,
+    instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
+    client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
     websocket: bool = True,
 ) -> AsyncIterator[RunningServer]:
     server = build_server(
-        instances,
-        session_ttl=session_ttl,
-        client_timeout=client_timeout,
-        hold=hold,
-        seed=seed,
-        token=token,
-        websocket=websocket,
+        instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
+        seed=seed, token=token, websocket=websocket,
     )
     runner = web.AppRunner(
-        server.app(),
-        access_log=None,
-        handle_signals=False,
-        shutdown_timeout=1.0,
+        server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
     )
     await runner.setup()
     site = web.TCPSite(runner, host, port)

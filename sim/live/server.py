@@ -73,13 +73,8 @@ class Conn:
 
 class LiveServer:
     def __init__(
-        self,
-        cluster: ClusterPort,
-        *,
-        seed: int = 0,
-        token: str | None = None,
-        max_frame: int = MAX_FRAME_BYTES,
-        websocket: bool = True,
+        self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
+        max_frame: int = MAX_FRAME_BYTES, websocket: bool = True,
     ) -> None:
         """`websocket=False` serves long-polling only, like a proxy that strips upgrades."""
         self.cluster = cluster
@@ -144,10 +139,7 @@ class LiveServer:
             return
         self._learn_chat_from_reply(conn, text)
         deliveries = self.faults.frame(
-            self.now(),
-            Direction.DOWN,
-            (conn.instance, conn.names, conn.id),
-            text,
+            self.now(), Direction.DOWN, (conn.instance, conn.names, conn.id), text,
         )
         self._end_used_up()
         if conn.reply is not None and not deliveries:
@@ -178,9 +170,8 @@ class LiveServer:
         if conn.outbox is not None:
             conn.outbox.put_nowait(None)
         if conn.ws is not None:
-            task = asyncio.create_task(
-                conn.ws.close(code=WSCloseCode.GOING_AWAY, message=reason[:120].encode())
-            )
+            task = asyncio.create_task(conn.ws.close(code=WSCloseCode.GOING_AWAY,
+                                                     message=reason[:120].encode()))
             conn.tasks.add(task)
             task.add_done_callback(conn.tasks.discard)
 
@@ -216,10 +207,7 @@ class LiveServer:
             self._drop(conn, "outage")
             return None
         for delivery in self.faults.frame(
-            now,
-            Direction.UP,
-            (conn.instance, conn.names, conn.id),
-            text,
+            now, Direction.UP, (conn.instance, conn.names, conn.id), text,
         ):
             self._after(delivery.delay, functools.partial(self._receive, conn, delivery.text))
         return None
@@ -253,8 +241,7 @@ class LiveServer:
 
     # -- HTTP handlers ------------------------------------------------------------
     def _instance_handler(
-        self,
-        instance: str,
+        self, instance: str,
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
             if request.method == "GET":
@@ -290,29 +277,22 @@ class LiveServer:
     async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
         async for msg in ws:
             if msg.type is WSMsgType.TEXT and len(msg.data) > self._max_frame:
-                await ws.close(
-                    code=WSCloseCode.MESSAGE_TOO_BIG,
-                    message=f"frame over {self._max_frame} bytes".encode(),
-                )
+                await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG,
+                               message=f"frame over {self._max_frame} bytes".encode())
             elif msg.type is WSMsgType.TEXT:
                 refused = self._frame_up(conn, msg.data)
                 if refused:
                     log.info("conn %s %s: %s", conn.id, conn.instance, refused)
-                    await ws.close(
-                        code=WSCloseCode.UNSUPPORTED_DATA, message=refused[:120].encode()
-                    )
+                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                                   message=refused[:120].encode())
             elif msg.type is WSMsgType.BINARY:
-                await ws.close(
-                    code=WSCloseCode.UNSUPPORTED_DATA, message=b"binary frames are not Bayeux"
-                )
+                await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
+                               message=b"binary frames are not Bayeux")
             elif msg.type is WSMsgType.ERROR:
                 log.info("conn %s %s: %s", conn.id, conn.instance, ws.exception())
 
     async def _ws_writer(
-        self,
-        conn: Conn,
-        ws: web.WebSocketResponse,
-        outbox: asyncio.Queue[str | None],
+        self, conn: Conn, ws: web.WebSocketResponse, outbox: asyncio.Queue[str | None],
     ) -> None:
         while (text := await outbox.get()) is not None:
             try:
@@ -364,7 +344,7 @@ class LiveServer:
             raw = await request.json()
             posted = self.add_fault(raw)
         except (json.JSONDecodeError, UnicodeDecodeError):
-            return _json({"error": 'the body must be a JSON object like {"kind": ...}'}, 400)
+            return _json({"error": "the body must be a JSON object like {\"kind\": ...}"}, 400)
         except BadInput as exc:
             return _json({"error": str(exc)}, 400)
         return _json(posted.as_dict(self.now()), 201)
