@@ -7,9 +7,10 @@ CometD JS client appends the message type); `/cometd` is the first instance.
 A WebSocket upgrade carries frames both ways; a POST is one long-poll request:
 it becomes a short-lived core connection whose first reply is the response.
 
-Faults (`sim.live.faultboard`) are applied per frame and per connection:
-outage closes matching connections and refuses new ones, blackhole/loss drop
-frames, corrupt edits them, latency delays them; crash, expire, not_ready,
+Faults (`sim.live.faultboard`, on the one fault engine the simulator uses)
+are applied per frame and per connection: outage closes matching connections
+and refuses new ones, blackhole holds frames until it ends, loss drops them,
+corrupt edits them, latency delays them (in order); crash, expire, not_ready,
 command_error and slow are handed to the cluster. The control API is
 `/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import json
 import logging
@@ -33,8 +33,9 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from sim.fault_engine import Link
 from sim.faults import Direction, Fault
-from sim.live.faultboard import FaultBoard, Posted
+from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import BadInput, ProtocolViolation
@@ -70,6 +71,10 @@ class Conn:
         """What a fault's `client` may name: the Bayeux clientId or the chatId."""
         return tuple(n for n in (self.client_id, self.chat_id) if n is not None)
 
+    @property
+    def link(self) -> Link:
+        return Link(self.id, self.instance, client=self.client_id, chat=self.chat_id)
+
 
 class LiveServer:
     def __init__(
@@ -79,6 +84,12 @@ class LiveServer:
         """`websocket=False` serves long-polling only, like a proxy that strips upgrades."""
         self.cluster = cluster
         self.faults = FaultBoard(random.Random(seed))
+        self.fault_path = FaultPath(
+            self.faults,
+            self._arrive,
+            lambda delay, action: asyncio.get_running_loop().call_later(delay, action),
+            self.now,
+        )
         self._token = token
         self._max_frame = max_frame
         self._ws_enabled = websocket
@@ -138,14 +149,19 @@ class LiveServer:
         if conn.reply is not None and conn.reply.done():
             return
         self._learn_chat_from_reply(conn, text)
-        deliveries = self.faults.frame(
-            self.now(), Direction.DOWN, (conn.instance, conn.names, conn.id), text,
-        )
+        # A dropped or held long-poll reply leaves the request hanging, as on a real network.
+        self.fault_path.send(self.now(), Direction.DOWN, conn.link, text)
         self._end_used_up()
-        if conn.reply is not None and not deliveries:
-            return  # a blackholed long-poll reply: the request hangs, as on a real network
-        for delivery in deliveries:
-            self._after(delivery.delay, functools.partial(self._write, conn, delivery.text))
+
+    def _arrive(self, conn_id: str, way: Direction, text: str) -> None:
+        """A frame through the fault path reaches its end of the connection."""
+        conn = self._conns.get(conn_id)
+        if conn is None:
+            return
+        if way is Direction.UP:
+            self._receive(conn, text)
+        else:
+            self._write(conn, text)
 
     def _write(self, conn: Conn, text: str) -> None:
         if conn.reply is not None:
@@ -153,12 +169,6 @@ class LiveServer:
                 conn.reply.set_result(text)
         elif conn.outbox is not None and not conn.closing:
             conn.outbox.put_nowait(text)
-
-    def _after(self, delay: float, action: Callable[[], None]) -> None:
-        if delay <= 0:
-            action()
-        else:
-            asyncio.get_running_loop().call_later(delay, action)
 
     def _drop(self, conn: Conn, reason: str) -> None:
         if conn.closing:
@@ -178,7 +188,7 @@ class LiveServer:
     # -- frames from clients ----------------------------------------------------
     def _open(self, instance: str, peer: str, ws: web.WebSocketResponse | None) -> Conn | None:
         conn = Conn(f"{instance}-{next(self._ids)}", instance, peer, ws=ws)
-        if self.faults.refuses(self.now(), instance):
+        if self.faults.refuses(self.now(), conn.link):
             return None
         if not self._instance(instance).open(conn.id, self.now()):
             self._pump()
@@ -190,7 +200,7 @@ class LiveServer:
     def _close(self, conn: Conn) -> None:
         if self._conns.pop(conn.id, None) is None:
             return
-        self.faults.forget_connection(conn.id)
+        self.fault_path.forget(conn.id)
         self._instance(conn.instance).closed(conn.id, self.now())
         self._pump()
 
@@ -203,13 +213,11 @@ class LiveServer:
         for message in messages:
             self._learn_names(conn, message)
         now = self.now()
-        if self.faults.refuses(now, conn.instance, conn.names):
+        if self.faults.closes(now, conn.link):
             self._drop(conn, "outage")
             return None
-        for delivery in self.faults.frame(
-            now, Direction.UP, (conn.instance, conn.names, conn.id), text,
-        ):
-            self._after(delivery.delay, functools.partial(self._receive, conn, delivery.text))
+        self.fault_path.send(now, Direction.UP, conn.link, text)
+        self._end_used_up()
         return None
 
     def _learn_names(self, conn: Conn, message: dict[str, Any]) -> None:
@@ -392,7 +400,7 @@ class LiveServer:
         log.info("fault %d start: %s", posted.id, fault.kind)
         if fault.kind == "outage":
             for conn in list(self._conns.values()):
-                if self.faults.refuses(now, conn.instance, conn.names):
+                if self.faults.closes(now, conn.link):
                     self._drop(conn, "outage")
         elif fault.kind in SERVER_KINDS:
             self._cluster_fault(fault, now, start=True)
@@ -413,6 +421,7 @@ class LiveServer:
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
         if posted.fault.kind in SERVER_KINDS and posted.fault.at <= self.now():
             self._cluster_fault(posted.fault, self.now(), start=False)
+        self.fault_path.flush(self.now())  # what a blackhole held goes on its way
 
     def _cluster_fault(self, fault: Fault, now: float, *, start: bool) -> None:
         cluster, data = self.cluster, fault.as_dict()
