@@ -281,12 +281,14 @@ def _convert(kind: str, key: str, value: Any, bad: Any) -> Any:
         return value
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise bad(key, "a number", value)
-    if (isinstance(value, int) and abs(value) > 10**15) or not math.isfinite(value):
+    if isinstance(value, float) and not math.isfinite(value):
         raise bad(key, "a finite number", value)
-    if key in _PROBABILITY_FIELDS and not 0.0 <= value <= 1.0:
-        raise bad(key, "a probability between 0 and 1", value)
-    top = _UPPER.get(key)
-    if top is not None and not 0.0 <= value <= top:
+    if key in _PROBABILITY_FIELDS:
+        if not 0.0 <= value <= 1.0:
+            raise bad(key, "a probability between 0 and 1", value)
+        return float(value)
+    top = _UPPER[key]  # every other numeric key is bounded (a huge int included)
+    if not 0.0 <= value <= top:
         unit = "ms" if key in ("ms", "jitter") else "s"
         raise bad(key, f"a number from 0 to {top:g} {unit}", value)
     return float(value)

@@ -34,7 +34,7 @@ from typing import Any
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.fault_engine import Link
-from sim.faults import Direction, Fault
+from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, Slow
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.outputs import Drop, Reply
@@ -367,7 +367,7 @@ class LiveServer:
         if request.method == "DELETE":
             posted = self.faults.remove(fault_id)
             if posted is not None:
-                self._end_fault(posted)
+                self._end_fault(posted, removed=True)
         else:
             posted = self.faults.get(fault_id)
         if posted is None:
@@ -375,7 +375,10 @@ class LiveServer:
         return _json(posted.as_dict(self.now()))
 
     def add_fault(self, raw: Any) -> Posted:
-        posted = self.faults.add(raw, self.now())
+        """Validate (BadInput names the field) and schedule a fault; `at` is seconds from now."""
+        posted = self.faults.add(
+            raw, self.now(), instances=list(self.cluster.instances), clients=self._client_names(),
+        )
         loop = asyncio.get_running_loop()
         start = max(0.0, posted.fault.at - self.now())
         handles = [loop.call_later(start, self._start_fault, posted)]
@@ -385,25 +388,39 @@ class LiveServer:
         log.info("fault %d added: %s", posted.id, posted.fault.as_dict())
         return posted
 
+    def _client_names(self) -> set[str]:
+        """What a fault's `client` may name: clientIds and chatIds this server has seen."""
+        names = set(self._chats) | set(self._chats.values())
+        names.update(n for conn in self._conns.values() for n in conn.names)
+        return names
+
     def remove_fault(self, fault_id: int) -> bool:
         posted = self.faults.remove(fault_id)
         if posted is not None:
-            self._end_fault(posted)
+            self._end_fault(posted, removed=True)
         return posted is not None
 
     def clear_faults(self) -> None:
+        """Every fault off the board and its effect undone, even if one of them fails."""
         for posted in self.faults.clear():
-            self._end_fault(posted)
+            self._end_fault(posted, removed=True)
 
     def _start_fault(self, posted: Posted) -> None:
         fault, now = posted.fault, self.now()
         log.info("fault %d start: %s", posted.id, fault.kind)
-        if fault.kind == "outage":
-            for conn in list(self._conns.values()):
-                if self.faults.closes(now, conn.link):
-                    self._drop(conn, "outage")
-        elif fault.kind in SERVER_KINDS:
-            self._cluster_fault(fault, now, start=True)
+        try:
+            if fault.kind == "outage":
+                for conn in list(self._conns.values()):
+                    if self.faults.closes(now, conn.link):
+                        self._drop(conn, "outage")
+            elif fault.kind in SERVER_KINDS:
+                self._cluster_fault(fault, now, start=True)
+        except Exception as exc:  # reported and undone, never left half-applied
+            log.warning("fault %d could not start: %s", posted.id, exc)
+            self.faults.engine.remove(posted.id)
+            self._undo(posted, removed=True)
+            self.faults.failed(posted.id, f"could not start: {exc}")
+            return
         if fault.kind in INSTANT_KINDS and fault.duration is None:
             self._expire(posted)  # done once handed to the cluster
 
@@ -415,28 +432,38 @@ class LiveServer:
         if self.faults.remove(posted.id) is not None:
             self._end_fault(posted)
 
-    def _end_fault(self, posted: Posted) -> None:
+    def _end_fault(self, posted: Posted, *, removed: bool = False) -> None:
+        """`removed`: taken off through the API (a pending command_error count is cancelled)."""
         for handle in self._timers.pop(posted.id, []):
             handle.cancel()
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
-        if posted.fault.kind in SERVER_KINDS and posted.fault.at <= self.now():
-            self._cluster_fault(posted.fault, self.now(), start=False)
+        self._undo(posted, removed=removed)
         self.fault_path.flush(self.now())  # what a blackhole held goes on its way
 
-    def _cluster_fault(self, fault: Fault, now: float, *, start: bool) -> None:
-        cluster, data = self.cluster, fault.as_dict()
+    def _undo(self, posted: Posted, *, removed: bool) -> None:
+        if posted.fault.kind not in SERVER_KINDS or posted.fault.at > self.now():
+            return
+        try:
+            self._cluster_fault(posted.fault, self.now(), start=False, removed=removed)
+        except Exception as exc:  # one failing undo must not stop the others
+            log.warning("fault %d could not be undone: %s", posted.id, exc)
+
+    def _cluster_fault(
+        self, fault: Fault, now: float, *, start: bool, removed: bool = False,
+    ) -> None:
+        cluster = self.cluster
         names = [fault.instance] if fault.instance else list(cluster.instances)
-        if fault.kind == "crash":
+        if isinstance(fault, Crash):
             for name in names:
                 (cluster.crash if start else cluster.recover)(name, now)
-        elif fault.kind == "expire" and start:
+        elif isinstance(fault, Expire) and start:
             cluster.expire(fault.client, now)
-        elif fault.kind == "not_ready" and start and fault.end is not None:
-            cluster.not_ready(fault.end)
-        elif fault.kind == "command_error" and start:
-            cluster.command_errors(int(data.get("code", 52)), int(data.get("count", 1)))
-        elif fault.kind == "slow":
-            cluster.slow(float(data.get("ms", 0.0)) if start else 0.0)
+        elif isinstance(fault, NotReady) and fault.end is not None:
+            cluster.not_ready(fault.end if start else now)
+        elif isinstance(fault, CommandError) and (start or removed):
+            cluster.command_errors(fault.code, fault.count if start else 0)
+        elif isinstance(fault, Slow):
+            cluster.slow(fault.ms if start else 0.0)
         self._pump()
 
     # -- the application ------------------------------------------------------------
