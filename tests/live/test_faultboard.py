@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Callable
 
 import pytest
 
@@ -12,6 +11,7 @@ from sim.fault_engine import Delivery, Link
 from sim.faults import Direction
 from sim.live.faultboard import FaultBoard, FaultPath
 from statecharts.errors import BadInput
+from tests.live.fake_timers import FakeTimers
 
 FRAME = '[{"channel":"/meta/connect","successful":true,"id":"1"}]'
 UP, DOWN = Direction.UP, Direction.DOWN
@@ -111,39 +111,8 @@ def test_reorder_holds_a_frame_back_behind_the_next_or_for_a_bounded_time() -> N
     assert [d.text for d in b.engine.decide("B", DOWN, 0.0, link())] == ["B", "A"]
     assert b.engine.decide("C", DOWN, 1.0, link()) == ()
     assert b.engine.next_deadline() == pytest.approx(1.1)
-    assert [r.delivery for r in b.engine.due(1.1)] == [Delivery(pytest.approx(1.1), "C")]
-
-
-class FakeTimers:
-    """call_later for FaultPath, run by hand."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.timers: list[tuple[float, Callable[[], None], list[bool]]] = []
-
-    def call_later(self, delay: float, action: Callable[[], None]) -> FakeTimers.Handle:
-        cancelled = [False]
-        self.timers.append((self.now + delay, action, cancelled))
-        return FakeTimers.Handle(cancelled)
-
-    class Handle:
-        def __init__(self, flag: list[bool]) -> None:
-            self.flag = flag
-
-        def cancel(self) -> None:
-            self.flag[0] = True
-
-    def run_until(self, t: float) -> None:
-        while True:
-            live = sorted((w, i) for i, (w, _a, c) in enumerate(self.timers) if not c[0])
-            if not live or live[0][0] > t:
-                break
-            when, i = live[0]
-            self.now = max(self.now, when)
-            _, action, flag = self.timers[i]
-            flag[0] = True
-            action()
-        self.now = t
+    ((at, text),) = [(r.delivery.at, r.delivery.text) for r in b.engine.due(1.1)]
+    assert (at, text) == (pytest.approx(1.1), "C")
 
 
 def path_with_log() -> tuple[FaultPath, FakeTimers, list[tuple[float, str, str]]]:
