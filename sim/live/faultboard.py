@@ -9,23 +9,24 @@ client runs; the server-side kinds are handed to the cluster by
 `sim.live.server`. Times are the live server's clock in seconds; nothing here
 reads it, so both classes can be driven with plain numbers and a fake timer.
 
-`FaultPath` carries frames through the engine: each one is handed on at the
-time the engine gives (at once when that is now), first in first out per
-connection and direction, and what a blackhole or reorder held comes out on
-time through one timer.
+The server carries frames through the engine with
+`statecharts.fault_path.FaultPath` (re-exported here), as the aio client's
+own faulty links do.
 """
 
 from __future__ import annotations
 
 import random
-from collections import deque
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from typing import Any
 
-from sim.fault_engine import Delivery, FaultEngine, Link
-from sim.faults import Direction, Fault, Reload, parse_fault
+from sim.fault_engine import FaultEngine, Link
+from sim.faults import Fault, Reload, parse_fault
 from statecharts.errors import BadInput
+from statecharts.fault_path import FaultPath
+
+__all__ = ["SOURCE", "FaultBoard", "FaultPath", "Posted"]
 
 SOURCE = "fault API"
 
@@ -115,80 +116,3 @@ class FaultBoard:
     def closes(self, now: float, link: Link) -> bool:
         """An open connection must close (an outage covers it)."""
         return self.engine.closes(now, link)
-
-
-class Timer(Protocol):
-    def cancel(self) -> None: ...
-
-
-Deliver = Callable[[str, Direction, str], None]  # (connection id, direction, frame text)
-CallLater = Callable[[float, Callable[[], None]], Timer]
-
-
-class FaultPath:
-    """Frames through the board's engine to `deliver`, each at its time, FIFO per link."""
-
-    def __init__(
-        self,
-        board: FaultBoard,
-        deliver: Deliver,
-        call_later: CallLater,
-        clock: Callable[[], float],
-    ) -> None:
-        self.board = board
-        self._deliver = deliver
-        self._call_later = call_later
-        self._clock = clock
-        self._queues: dict[tuple[str, Direction], deque[Delivery]] = {}
-        self._timer: Timer | None = None
-        self._timer_at: float | None = None
-
-    def send(self, now: float, way: Direction, link: Link, text: str) -> None:
-        """One frame leaves now on `link` in direction `way`."""
-        for delivery in self.board.engine.decide(text, way, now, link):
-            self._queue(link.conn, way, delivery)
-        self.flush(now)
-
-    def flush(self, now: float) -> None:
-        """Hand on everything due by `now` (held frames released included), re-arm the timer."""
-        for released in self.board.engine.due(now):
-            self._queue(released.link.conn, released.way, released.delivery)
-        for key in list(self._queues):
-            queue = self._queues.get(key)
-            while queue and queue[0].at <= now:
-                text = queue.popleft().text
-                if not queue:
-                    del self._queues[key]
-                self._deliver(key[0], key[1], text)
-        self._arm(now)
-
-    def forget(self, conn: str) -> None:
-        """The connection is gone: nothing more is handed on for it."""
-        for way in (Direction.UP, Direction.DOWN):
-            self._queues.pop((conn, way), None)
-        self.board.engine.forget(conn, discard=True)
-
-    def pending(self) -> int:
-        return sum(len(q) for q in self._queues.values())
-
-    def _queue(self, conn: str, way: Direction, delivery: Delivery) -> None:
-        self._queues.setdefault((conn, way), deque()).append(delivery)
-
-    def _arm(self, now: float) -> None:
-        times = [q[0].at for q in self._queues.values()]
-        deadline = self.board.engine.next_deadline()
-        if deadline is not None:
-            times.append(deadline)
-        when = min(times) if times else None
-        if when == self._timer_at:
-            return
-        if self._timer is not None:
-            self._timer.cancel()
-        self._timer = self._timer_at = None
-        if when is not None:
-            self._timer_at = when
-            self._timer = self._call_later(max(0.0, when - now), self._wake)
-
-    def _wake(self) -> None:
-        self._timer = self._timer_at = None
-        self.flush(self._clock())

@@ -85,7 +85,7 @@ class LiveServer:
         self.cluster = cluster
         self.faults = FaultBoard(random.Random(seed))
         self.fault_path = FaultPath(
-            self.faults,
+            self.faults.engine,
             self._arrive,
             lambda delay, action: asyncio.get_running_loop().call_later(delay, action),
             self.now,

@@ -124,7 +124,7 @@ def live(faults: list[Fault]) -> list[Arrival]:
     log: list[Arrival] = []
     board = FaultBoard(random.Random(SEED))
     path = FaultPath(
-        board,
+        board.engine,
         lambda _conn, way, text: log.append((timers.now, way.value, text)),
         timers.call_later,
         lambda: timers.now,

@@ -116,22 +116,22 @@ def test_reorder_holds_a_frame_back_behind_the_next_or_for_a_bounded_time() -> N
     assert at == pytest.approx(1.1)
 
 
-def path_with_log() -> tuple[FaultPath, FakeTimers, list[tuple[float, str, str]]]:
+def path_with_log() -> tuple[FaultPath, FaultBoard, FakeTimers, list[tuple[float, str, str]]]:
     timers = FakeTimers()
     log: list[tuple[float, str, str]] = []
     b = board()
     path = FaultPath(
-        b,
+        b.engine,
         lambda conn, way, text: log.append((timers.now, way.value, text)),
         timers.call_later,
         lambda: timers.now,
     )
-    return path, timers, log
+    return path, b, timers, log
 
 
 def test_a_live_blackhole_holds_frames_and_delivers_them_when_it_ends() -> None:
-    path, timers, log = path_with_log()
-    path.board.add({"kind": "blackhole", "duration": 5}, now=0.0)
+    path, b, timers, log = path_with_log()
+    b.add({"kind": "blackhole", "duration": 5}, now=0.0)
     for i in range(3):
         timers.run_until(1.0 + i)
         path.send(timers.now, DOWN, link(), f"f{i}")
@@ -141,18 +141,18 @@ def test_a_live_blackhole_holds_frames_and_delivers_them_when_it_ends() -> None:
 
 
 def test_removing_a_blackhole_releases_what_it_held_at_once() -> None:
-    path, timers, log = path_with_log()
-    posted = path.board.add({"kind": "blackhole", "duration": 60}, now=0.0)
+    path, b, timers, log = path_with_log()
+    posted = b.add({"kind": "blackhole", "duration": 60}, now=0.0)
     path.send(0.5, UP, link(), "held")
     timers.run_until(2.0)
-    path.board.remove(posted.id)
+    b.remove(posted.id)
     path.flush(timers.now)
     assert log == [(2.0, "up", "held")]
 
 
 def test_the_path_keeps_frames_in_order_under_latency() -> None:
-    path, timers, log = path_with_log()
-    path.board.add({"kind": "latency", "ms": 100, "jitter": 100, "duration": 1}, now=0.0)
+    path, b, timers, log = path_with_log()
+    b.add({"kind": "latency", "ms": 100, "jitter": 100, "duration": 1}, now=0.0)
     for i in range(20):
         timers.run_until(i * 0.01)
         path.send(timers.now, DOWN, link(), str(i))
