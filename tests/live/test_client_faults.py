@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from sim.live.runner import live_server
@@ -73,3 +75,16 @@ def test_server_faults_are_not_client_faults() -> None:
     with pytest.raises(BadInput) as info:
         ClientFaults([{"kind": "crash", "duration": 1}])
     assert info.value.field == "kind"
+
+
+@pytest.mark.asyncio
+async def test_client_faults_can_run_on_a_clock_of_their_own() -> None:
+    loop = asyncio.get_running_loop()
+    run_started = loop.time() - 100.0  # a load run that began 100 s ago
+    faults = ClientFaults([Outage(at=99.0, duration=1.8)], clock=lambda: loop.time() - run_started)
+    async with (
+        live_server() as srv,
+        await ChatSession.connect(srv.url, timers=FAST, faults=faults) as chat,
+    ):
+        await chat.ready(timeout=5.0)
+        assert chat.now() >= 0.7  # refused until the outage (run time 99..100.8) ended

@@ -10,8 +10,9 @@ without a proxy:
         ...
         faults.add({"kind": "latency", "ms": 200, "duration": 10}, chat.now())
 
-Times are the session's clock (seconds since it started): a fault's `at` in
-the constructor counts from there. Network kinds only (outage, blackhole,
+Times are the session's clock (seconds since it started; a fault's `at` in
+the constructor counts from there), or `clock` when given (e.g. seconds since
+a load run started, shared by many sessions). Network kinds only (outage, blackhole,
 latency, loss, duplicate, reorder, corrupt); `up` is client→server. An outage
 refuses new links and closes the open one; a blackhole holds frames both
 ways until it ends; the others act per frame as everywhere else. `seed` makes
@@ -49,9 +50,11 @@ class ClientFaults:
         *,
         seed: int | None = None,
         name: str = "client",
+        clock: Clock | None = None,
     ) -> None:
         self.engine = FaultEngine(random.Random(seed))
         self.name = name
+        self._clock = clock
         self._path: FaultPath | None = None
         self._links: dict[str, FaultyLink] = {}
         self._ids = count(1)
@@ -85,6 +88,7 @@ class ClientFaults:
         clock: Clock,
     ) -> FaultyLink:
         """Wrap the link `make` builds so that its frames go through the faults."""
+        clock = self._clock or clock
         if self._path is None:
             loop = asyncio.get_running_loop()
             self._path = FaultPath(self.engine, self._deliver, loop.call_later, clock)
