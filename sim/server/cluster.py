@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -46,7 +47,9 @@ class Cluster:
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
+        secret_ids: bool = False,
     ) -> None:
+        """`secret_ids`: Bayeux clientIds from `secrets` (live), not a counter (simulation)."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -68,6 +71,8 @@ class Cluster:
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
+        self._secret_ids = secret_ids
+        self._client_counts: dict[str, int] = {}
 
     # -- driver API -------------------------------------------------------------------
     def take_events(self) -> list[ServerEvent]:
@@ -138,6 +143,13 @@ class Cluster:
     def set_login_policy(self, fn: LoginPolicy | None) -> None:
         """fn(nickname, data) -> reason to refuse requestChat (error 101), or None."""
         self.chat.login_policy = fn
+
+    def new_client_id(self, instance: str) -> str:
+        """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""
+        if self._secret_ids:
+            return f"{instance}-{secrets.token_urlsafe(18)}"
+        count = self._client_counts[instance] = self._client_counts.get(instance, 0) + 1
+        return f"{instance}-{count}"
 
     # -- the agent -------------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str, now: float) -> int | None:
