@@ -32,7 +32,7 @@ from statecharts.errors import UsageError
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
-_JOIN, _SAY = "join", "say"
+_JOIN, _SAY, _CHATTER = "join", "say", "chatter"
 
 
 class Cluster:
@@ -196,6 +196,8 @@ class Cluster:
             self._agent_join(session)
         elif join_after is not None:
             self._agent_job(now + join_after, _JOIN, session.chat_id)
+        if self.agent.say_every is not None:
+            self._agent_job(now + self.agent.say_every, _CHATTER, session.chat_id, "1")
 
     def end_session(self, chat_id: str, instance: str, now: float) -> None:
         self.store.delete(chat_id)
@@ -314,6 +316,9 @@ class Cluster:
                 continue
             if kind == _JOIN:
                 self._agent_join(session)
+            elif kind == _CHATTER and self.agent.say_every is not None:
+                self.agent_say(chat_id, self.agent.chatter(int(text)), now)
+                self._agent_job(now + self.agent.say_every, _CHATTER, chat_id, str(int(text) + 1))
             else:
                 self.agent_say(chat_id, text, now)
 
