@@ -99,6 +99,8 @@ def _preflight(request: web.Request, origin: str, policy: OriginPolicy) -> web.R
 
 
 def _not_allowed(origin: str) -> str:
+    if origin == "null":
+        return "pages of an opaque origin (null) may use this server only with --allow-origin '*'"
     return f"pages from {origin} may not use this server; start it with --allow-origin {origin}"
 
 
