@@ -10,6 +10,7 @@ import aiohttp
 import pytest
 
 from sim.live.browsers import COOKIE, MULTI_INTERVAL_MS
+from sim.live.origins import normalise_origin
 from sim.live.runner import live_server
 from sim.server import AgentPolicy
 
@@ -247,8 +248,6 @@ async def test_the_agent_answers_each_message_after_a_delay() -> None:
 
 
 def test_the_origin_flag_is_checked() -> None:
-    from sim.live.origins import normalise_origin  # noqa: PLC0415
-
     assert normalise_origin("HTTP://Example.com:8080/") == "http://example.com:8080"
     with pytest.raises(ValueError, match="scheme://host"):
         normalise_origin("example.com")
