@@ -15,6 +15,7 @@ cannot inject faults (CSRF).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -22,6 +23,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
+log = logging.getLogger("chatsim.live")
 ANY = "*"
 CONTROL_PREFIXES = ("/faults", "/agent")
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
@@ -74,6 +76,7 @@ def _cors_headers(origin: str) -> dict[str, str]:
 
 
 def _refusal(status: int, reason: str) -> web.Response:
+    log.info("refused (%d): %s", status, reason)
     return web.json_response({"error": reason}, status=status)
 
 
