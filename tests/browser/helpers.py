@@ -8,7 +8,6 @@ from urllib.parse import urlencode
 from playwright.async_api import BrowserContext, Page
 
 
-
 async def open_widget(
     context: BrowserContext, page_origin: str, cometd_url: str, **options: Any,
 ) -> Page:

@@ -92,16 +92,15 @@ async def test_fifty_websocket_tabs_chat_for_a_minute_without_a_drop(browser: Br
 
 @pytest.mark.asyncio
 async def test_long_polling_from_another_origin_works_with_allow_origin(browser: Browser) -> None:
-    async with foreign_site() as site:
-        async with chatsim_with_pages(allow_origins=[site]) as srv:
-            context = await browser.new_context()
-            page = await open_widget(context, site, srv.url, transport="long-polling",
-                                     mode="publish", every=500, mnd=MND_MS)
-            await wait_chat(page)
-            await asyncio.sleep(1.5)
-            await stop_and_settle([page], MND_MS / 1000 + 1.0)
-            seen = await stats(page)
-            await context.close()
+    async with foreign_site() as site, chatsim_with_pages(allow_origins=[site]) as srv:
+        context = await browser.new_context()
+        page = await open_widget(context, site, srv.url, transport="long-polling",
+                                 mode="publish", every=500, mnd=MND_MS)
+        await wait_chat(page)
+        await asyncio.sleep(1.5)
+        await stop_and_settle([page], MND_MS / 1000 + 1.0)
+        seen = await stats(page)
+        await context.close()
     assert_clean(seen, "long-polling")
     assert seen["publishCallbacks"] == 1 + len(seen["sent"])
 
