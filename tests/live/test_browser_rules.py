@@ -9,7 +9,13 @@ from typing import Any
 import aiohttp
 import pytest
 
-from sim.live.browsers import COOKIE, MULTI_INTERVAL_MS
+from sim.live.browsers import (
+    COOKIE,
+    MULTI_INTERVAL_MS,
+    advise_multiple_clients,
+    ask_no_hold,
+    connects_in,
+)
 from sim.live.origins import normalise_origin
 from sim.live.runner import live_server
 from sim.server import AgentPolicy
@@ -251,3 +257,22 @@ def test_the_origin_flag_is_checked() -> None:
     assert normalise_origin("HTTP://Example.com:8080/") == "http://example.com:8080"
     with pytest.raises(ValueError, match="scheme://host"):
         normalise_origin("example.com")
+
+
+def test_multiple_clients_advice_leaves_broken_frames_and_other_advice_alone() -> None:
+    assert advise_multiple_clients("not json") == "not json"
+    assert advise_multiple_clients('{"a": 1}') == '{"a": 1}'
+    refused = [{"channel": "/meta/connect", "successful": False,
+                "advice": {"reconnect": "handshake"}}]
+    assert json.loads(advise_multiple_clients(json.dumps(refused))) == refused
+    ok = [{"channel": "/meta/connect", "successful": True, "advice": {"reconnect": "retry"}}]
+    assert json.loads(advise_multiple_clients(json.dumps(ok)))[0]["advice"] == {
+        "reconnect": "retry", "multiple-clients": True, "interval": MULTI_INTERVAL_MS,
+    }
+
+
+def test_only_connects_are_asked_not_to_hold() -> None:
+    frame = [{"channel": "/meta/connect", "advice": {"timeout": 30000}}, {"channel": "/x"}]
+    assert ask_no_hold(frame) == [{"channel": "/meta/connect", "advice": {"timeout": 0}},
+                                  {"channel": "/x"}]
+    assert connects_in(json.dumps(frame)) and not connects_in("[/meta/connect")
