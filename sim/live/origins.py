@@ -10,7 +10,8 @@ The Bayeux endpoints serve a foreign page only if its origin was allowed
 answer then names that origin and allows credentials (CometD sends cookies),
 never `*`. The control endpoints (`/faults`, `/agent`) take only JSON bodies and
 serve a foreign page only with the bearer token, so a page in the same browser
-cannot inject faults (CSRF).
+cannot inject faults (CSRF). Routes under `/chatsim` (the widget recorder and
+pages) set their own cross-origin rules and are left alone here.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from aiohttp.typedefs import Handler, Middleware
 log = logging.getLogger("chatsim.live")
 ANY = "*"
 CONTROL_PREFIXES = ("/faults", "/agent")
+# Routes that set their own cross-origin rules: the widget recorder and pages under /chatsim.
+OWN_RULES_PREFIXES = ("/chatsim",)
 ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
 FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
 
@@ -80,8 +83,8 @@ def _refusal(status: int, reason: str) -> web.Response:
     return web.json_response({"error": reason}, status=status)
 
 
-def _is_control(path: str) -> bool:
-    return any(path == p or path.startswith(p + "/") for p in CONTROL_PREFIXES)
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
 def _has_token(request: web.Request, token: str | None) -> bool:
@@ -121,6 +124,8 @@ def origin_middleware(policy: OriginPolicy, token: str | None) -> Middleware:
 
     @web.middleware
     async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _under(request.path, OWN_RULES_PREFIXES):
+            return await handler(request)
         origin = foreign_origin(request)
         if request.method == "OPTIONS":
             if origin is None:
@@ -128,7 +133,7 @@ def origin_middleware(policy: OriginPolicy, token: str | None) -> Middleware:
             return _preflight(request, origin, policy)
         if origin is not None and not policy.allows(origin):
             return _refusal(403, _not_allowed(origin))
-        if _is_control(request.path):
+        if _under(request.path, CONTROL_PREFIXES):
             reason = _control_refusal(request, origin, token)
             if reason is not None:
                 status = 415 if reason.endswith("application/json") else 403

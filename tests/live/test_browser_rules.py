@@ -276,3 +276,12 @@ def test_only_connects_are_asked_not_to_hold() -> None:
     assert ask_no_hold(frame) == [{"channel": "/meta/connect", "advice": {"timeout": 0}},
                                   {"channel": "/x"}]
     assert connects_in(json.dumps(frame)) and not connects_in("[/meta/connect")
+
+
+@pytest.mark.asyncio
+async def test_routes_under_chatsim_keep_their_own_cross_origin_rules() -> None:
+    async with live_server() as srv, aiohttp.ClientSession() as http:
+        async with http.get(f"{srv.base}/chatsim/none", headers={"Origin": FOREIGN}) as r:
+            assert r.status == 404  # reached the router: not refused as a foreign page
+        async with http.get(f"{srv.base}/chatsimulated", headers={"Origin": FOREIGN}) as r:
+            assert r.status == 403
