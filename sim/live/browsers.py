@@ -55,6 +55,20 @@ def browser_of(request: web.Request) -> BrowserId:
     return BrowserId(secrets.token_urlsafe(18), presented=False)
 
 
+def poll_key(request: web.Request, browser: BrowserId) -> str | None:
+    """Which browser a long-poll counts against for `multiple-clients` (None: not a browser).
+
+    The cookie when the browser sent it. A cross-site page's requests carry no
+    cookie (SameSite, third-party cookie blocking), so its tabs are told apart by
+    address, page origin and User-Agent; a client with no Origin is no browser."""
+    if browser.presented:
+        return browser.value
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return None
+    return f"{request.remote}|{origin}|{request.headers.get('User-Agent', '')}"
+
+
 def remember(response: web.StreamResponse, browser: BrowserId) -> None:
     """Set the cookie on a response (before it is prepared) when the browser had none."""
     if not browser.presented:

@@ -353,9 +353,9 @@ class LiveServer:
             return web.Response(status=503, text=f"{instance} is not available\n")
         conn.browser = browser
         conn.reply = asyncio.get_running_loop().create_future()
-        connects = bx.connects_in(body)
-        if connects:
-            conn.multi = self.browsers.begin_poll(browser.value)
+        polls = bx.poll_key(request, browser) if bx.connects_in(body) else None
+        if polls is not None:
+            conn.multi = self.browsers.begin_poll(polls)
         try:
             refused = self._frame_up(conn, body)
             if refused:
@@ -365,8 +365,8 @@ class LiveServer:
             except TimeoutError:
                 text = None
         finally:
-            if connects:
-                self.browsers.end_poll(browser.value)
+            if polls is not None:
+                self.browsers.end_poll(polls)
             self._close(conn)
         if text is None:
             # Dropped: cut the TCP connection, as a dying server would.

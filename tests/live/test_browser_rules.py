@@ -285,3 +285,21 @@ async def test_routes_under_chatsim_keep_their_own_cross_origin_rules() -> None:
             assert r.status == 404  # reached the router: not refused as a foreign page
         async with http.get(f"{srv.base}/chatsimulated", headers={"Origin": FOREIGN}) as r:
             assert r.status == 403
+
+
+@pytest.mark.asyncio
+async def test_cookieless_tabs_of_a_cross_site_page_are_recognised_by_origin() -> None:
+    async with live_server(hold=5.0, allow_origins=[FOREIGN]) as srv, \
+            aiohttp.ClientSession() as http:  # no cookie jar: as a cross-site page
+        page = {"Origin": FOREIGN, "User-Agent": "tab"}
+        ids = [(await post(http, srv.url, handshake(), page))[1][0]["clientId"] for _ in "ab"]
+        held = asyncio.create_task(post(http, srv.url, connect(ids[0]), page))
+        await asyncio.sleep(0.3)
+        _, reply, _ = await asyncio.wait_for(post(http, srv.url, connect(ids[1]), page), 2.0)
+        assert reply[-1]["advice"]["multiple-clients"] is True
+        other = {"User-Agent": "python"}  # no Origin: not a browser, never advised
+        _, reply, _ = await asyncio.wait_for(
+            post(http, srv.url, [{**connect(ids[1])[0], "advice": {"timeout": 0}}], other), 2.0,
+        )
+        assert "multiple-clients" not in reply[-1]["advice"]
+        held.cancel()
