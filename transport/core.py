@@ -42,7 +42,17 @@ from enum import StrEnum
 from typing import Any, TypeGuard
 
 from statecharts.catalog import ErrorCode, describe
-from statecharts.chart import LIVE, TERMINAL, Chart, State, Timers, Trigger
+from statecharts.chart import (
+    INTERRUPT_ARMED_IN,
+    LIVE,
+    LOST,
+    TERMINAL,
+    Chart,
+    State,
+    Timers,
+    Trigger,
+    works_again_trigger,
+)
 from statecharts.errors import ProtocolViolation, UsageError
 from statecharts.events import (
     Acked,
@@ -354,7 +364,7 @@ class ClientCore:
     def _interrupt_deadline(self) -> float | None:
         if self.lost_since is None or self.told:
             return None
-        if self.state not in (State.RECONNECTING, State.RESTORING):
+        if self.state not in INTERRUPT_ARMED_IN:
             return None
         return self.lost_since + self.timers.interrupt_after
 
@@ -453,8 +463,7 @@ class ClientCore:
         if self.lost_since is None:
             self.lost_since = now
             self._emit(now, Loss(reason))
-        if self.chart.can(Trigger.CONNECTION_LOST):
-            self._fire(Trigger.CONNECTION_LOST, now)
+        self._fire(Trigger.CONNECTION_LOST, now)
         self.failures += 1
         if self.attempting:
             self.instance_failures += 1
@@ -481,8 +490,7 @@ class ClientCore:
         notice = {"from": old, "to": self.instance}
         self._emit(now, EventError.of(ErrorCode.SERVER_UNAVAILABLE, notice))
         self.need_restore = True
-        if self.chart.can(Trigger.FAILOVER):
-            self._fire(Trigger.FAILOVER, now)
+        self._fire(Trigger.FAILOVER, now)
 
     def _rehandshake(self, now: float) -> None:
         """The server no longer knows this client: handshake again, restore the chat."""
@@ -492,8 +500,7 @@ class ClientCore:
         self.session_retry_at = None
         if self.chat is not None:
             self.need_restore = True
-            if self.chart.can(Trigger.REHANDSHAKE):
-                self._fire(Trigger.REHANDSHAKE, now)
+            self._fire(Trigger.REHANDSHAKE, now)
         if self.conn is Conn.OPEN:
             self._send([self.bayeux.handshake(now)])
         elif self.conn is Conn.NONE:
@@ -508,9 +515,9 @@ class ClientCore:
         self.outbox.connection_gone()
         self.early_deliveries.clear()  # the login they preceded died with the connection
 
-    def _session_works(self, now: float, trigger: Trigger, event: AppEvent | None) -> None:
+    def _session_works(self, now: float, trigger: Trigger | None, event: AppEvent | None) -> None:
         """The chat works (again): leave the lost states, tell the app, flush the outbox."""
-        if self.chart.can(trigger):
+        if trigger is not None:
             self._fire(trigger, now)
         if self.told and self.lost_since is not None:
             self._emit_continued(now, now - self.lost_since)
@@ -528,8 +535,7 @@ class ClientCore:
             self._settle_failed(now, message_id, ErrorCode.RESTORE_FAILED)
         chat_id = self.chat.chat_id if self.chat else None
         self._emit(now, EventError.of(ErrorCode.RESTORE_FAILED, {"chatId": chat_id}))
-        gone = Trigger.RESTORE_FAILED
-        self._fire(gone if self.chart.can(gone) else Trigger.FAIL, now)
+        self._fire(Trigger.RESTORE_FAILED, now)
         self._emit(now, Ended("restore_failed"))
         self._shutdown("restore failed")
 
@@ -563,8 +569,7 @@ class ClientCore:
     # == the session steps ==========================================================
     def _after_handshake(self, now: float) -> None:
         self._send([self.bayeux.connect(now, immediate=True)])
-        if self.state is State.CONNECTING:
-            self._fire(Trigger.HANDSHAKE_OK, now)
+        self._fire(Trigger.HANDSHAKE_OK, now)
         self._session_step(now)
 
     def _session_step(self, now: float) -> None:
@@ -761,7 +766,7 @@ class ClientCore:
             self._on_connect_refused(msg, now)
             return
         if self.chat is not None and not self.need_restore:
-            if self.state in (State.RECONNECTING, State.INTERRUPTED):
+            if self.state in LOST:
                 self._session_works(now, Trigger.RECONNECTED, None)
         elif self.state is not State.CONNECTING:
             self._session_step(now)  # log in or restore on a channel that works again
@@ -870,11 +875,7 @@ class ClientCore:
         self.transcript = Transcript(position=start)
         self.need_restore = False
         self._send([self.bayeux.subscribe(wire.chat_channel(self.chat.chat_id), now)])
-        trigger = {
-            State.OPENING: Trigger.SERVER_READY,
-            State.RESTORING: Trigger.RESTORED,
-        }.get(self.state, Trigger.RECONNECTED)
-        self._session_works(now, trigger, Ready(self.chat.chat_id))
+        self._session_works(now, works_again_trigger(self.state), Ready(self.chat.chat_id))
         self._take_early_deliveries(now)
 
     def _take_early_deliveries(self, now: float) -> None:
@@ -912,7 +913,11 @@ class ClientCore:
 
     # == plumbing ===================================================================
     def _fire(self, trigger: Trigger, now: float, **context: Any) -> None:
-        before, after = self.chart.fire(trigger, **context)
+        """Take `trigger`; a tolerated no-op of the chart changes nothing and says nothing."""
+        taken = self.chart.step(trigger, **context)
+        if taken is None:
+            return
+        before, after = taken
         self._state = after
         self._emit(now, StateChanged(before.value, after.value, trigger.value))
 

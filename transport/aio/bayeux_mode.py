@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from statecharts.catalog import ErrorCode
-from statecharts.chart import State, Trigger
+from statecharts.chart import State, Trigger, works_again_trigger
 from statecharts.errors import UsageError
 from statecharts.events import AppEvent, CommandDone, Ready
 from transport import wire
@@ -112,12 +112,8 @@ class BayeuxCore(ClientCore):
 
     def _subscriptions_done(self, now: float) -> None:
         self._subscribed_as = self.bayeux.client_id
-        trigger = {
-            State.OPENING: Trigger.SERVER_READY,
-            State.RESTORING: Trigger.RESTORED,
-        }.get(self.state, Trigger.RECONNECTED)
         first = self.state is State.OPENING
-        self._session_works(now, trigger, Ready(None) if first else None)
+        self._session_works(now, works_again_trigger(self.state), Ready(None) if first else None)
 
     # -- frames ----------------------------------------------------------------------
     _now_of_frame: float = 0.0
