@@ -34,9 +34,10 @@ from websockets.exceptions import InvalidStatus
 from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
-from transport.aio.bayeux_mode import BayeuxCore, Broadcast
 from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
-from transport.core import ClientConfig, ClientCore, CloseConnection, OpenConnection, SendFrame
+from transport.broadcast import Broadcast, BroadcastCore
+from transport.connection import CloseConnection, Connection, OpenConnection, SendFrame
+from transport.core import ClientConfig, ClientCore
 from transport.wire import ConnectionType
 
 TimedEvent = tuple[float, AppEvent]
@@ -49,7 +50,7 @@ class Driver:
     """Runs one client core over real links; see the module docstring."""
 
     def __init__(
-        self, core: ClientCore, urls: Mapping[str, str], transport: ConnectionType,
+        self, core: Connection, urls: Mapping[str, str], transport: ConnectionType,
     ) -> None:
         self.core = core
         self.urls = dict(urls)
@@ -325,7 +326,11 @@ def _urls(url: str | Mapping[str, str]) -> dict[str, str]:
 class ChatSession(_Session):
     """A chat over our server's chat service (`/service/chat`)."""
 
-    core: ClientCore
+    @property
+    def core(self) -> ClientCore:
+        core = self.driver.core
+        assert isinstance(core, ClientCore)
+        return core
 
     @classmethod
     async def connect(
@@ -349,7 +354,7 @@ class ChatSession(_Session):
     async def send_message(self, text: str, timeout: float = 10.0) -> Acked:
         """Send a chat message and wait until the server acknowledged it."""
         after = len(self.history)
-        message_id: str = self.driver.call(lambda now: self.driver.core.send_message(text, now))
+        message_id: str = self.driver.call(lambda now: self.core.send_message(text, now))
 
         def settled(event: AppEvent) -> bool:
             return isinstance(event, Acked | SendFailed) and event.id == message_id
@@ -361,7 +366,7 @@ class ChatSession(_Session):
         return event
 
     def send_typing(self) -> None:
-        self.driver.call(self.driver.core.send_typing)
+        self.driver.call(self.core.send_typing)
 
     async def end(self, timeout: float = 5.0) -> None:
         self.driver.call(self.driver.core.end)
@@ -379,7 +384,7 @@ class BayeuxSession(_Session):
         interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
-        core = BayeuxCore(
+        core = BroadcastCore(
             client_id, channels, _config(transport, timers, interruption_error), list(urls),
             random.Random(seed),
         )
@@ -390,9 +395,9 @@ class BayeuxSession(_Session):
         return session
 
     @property
-    def core(self) -> BayeuxCore:
+    def core(self) -> BroadcastCore:
         core = self.driver.core
-        assert isinstance(core, BayeuxCore)
+        assert isinstance(core, BroadcastCore)
         return core
 
     async def publish(self, channel: str, data: Any, timeout: float = 10.0) -> None:
