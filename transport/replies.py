@@ -145,6 +145,8 @@ def decode_frame(text: str) -> list[wire.Message]:
         messages = wire.decode(text)
     except RecursionError:
         raise ProtocolViolation("frame nests too deeply") from None
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        raise ProtocolViolation(f"frame is not JSON: {exc}") from None
     if not _shallow(messages):
         raise ProtocolViolation(f"frame nests deeper than {MAX_DEPTH}")
     return messages
@@ -175,7 +177,9 @@ def parse_advice(advice: object) -> AdviceUpdate | Invalid | None:
     if not isinstance(advice, dict):
         return Invalid("'advice' is not an object")
     reconnect = advice.get("reconnect")
-    if reconnect is not None and reconnect not in _RECONNECT_VALUES:
+    if reconnect is not None and (
+        not isinstance(reconnect, str) or reconnect not in _RECONNECT_VALUES
+    ):
         return Invalid("advice.reconnect is not retry, handshake or none")
     times: list[float | None] = []
     for key in ("interval", "timeout"):
