@@ -58,7 +58,7 @@ leaves = st.one_of(
     st.sampled_from([HUGE, -HUGE, 2**63, -1]),
     st.floats(allow_nan=True, allow_infinity=True),
     st.text(max_size=4),
-    st.sampled_from(list(wire.ConnectionType) + ["/meta/connect", "/chat/k1", "retry", "none"]),
+    st.sampled_from([*list(wire.ConnectionType), "/meta/connect", "/chat/k1", "retry", "none"]),
 )
 values = st.recursive(
     leaves,
