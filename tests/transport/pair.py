@@ -51,8 +51,8 @@ class Pair:
                 self.events.setdefault(client.client_id, []).extend(taken)
             server = self.cluster.take_outputs()
             moved |= bool(server)
-            for instance, out in server:
-                self._server_output(instance, out)
+            for instance, reply in server:
+                self._server_output(instance, reply)
             if not moved:
                 return
         raise AssertionError("the pair does not settle")
