@@ -23,7 +23,8 @@ from statecharts.errors import UsageError
 from statecharts.events import AppEvent, CommandDone, Ready
 from transport import wire
 from transport.bayeux import Pending, Purpose
-from transport.connection import ClientConfig, Connection
+from transport.connection import Connection
+from transport.outputs import ClientConfig
 from transport.replies import Delivery, MetaReply, OtherMessage, ServiceReply
 
 PUBLISH = "publish"

@@ -26,11 +26,10 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
-from enum import StrEnum
+from dataclasses import replace
 
 from statecharts.catalog import ErrorCode
-from statecharts.chart import LIVE, TERMINAL, Chart, State, Timers, Trigger
+from statecharts.chart import LIVE, TERMINAL, Chart, State, Trigger
 from statecharts.errors import UsageError
 from statecharts.events import (
     AppEvent,
@@ -42,49 +41,22 @@ from statecharts.events import (
     StateChanged,
 )
 from transport import recovery, wire
-from transport.bayeux import Advice, BayeuxLayer, Pending, RequestKind
+from transport.bayeux import Advice, BayeuxLayer
 from transport.frames import FrameReader
+from transport.outputs import (
+    ClientConfig,
+    CloseConnection,
+    LinkState,
+    OpenConnection,
+    Output,
+    SendFrame,
+)
 from transport.replies import MetaReply
 from transport.service import Service
 from transport.timers import TimerTable
 from transport.wire import ConnectionType, Reconnect
 
 UNKNOWN_CLIENT = int(wire.BayeuxError.UNKNOWN_CLIENT)
-
-
-# -- outputs -------------------------------------------------------------------
-@dataclass(frozen=True)
-class OpenConnection:
-    instance: str
-
-
-@dataclass(frozen=True)
-class SendFrame:
-    text: str
-
-
-@dataclass(frozen=True)
-class CloseConnection:
-    reason: str
-
-
-Output = OpenConnection | SendFrame | CloseConnection
-
-
-@dataclass(frozen=True)
-class ClientConfig:
-    timers: Timers = field(default_factory=Timers)
-    interruption_error: bool = True
-    transport: ConnectionType = ConnectionType.WEBSOCKET
-    failover_after: int = 2
-    nickname: str = "client"
-    subject: str | None = None
-
-
-class LinkState(StrEnum):
-    NONE = "none"
-    OPENING = "opening"
-    OPEN = "open"
 
 
 class Connection(FrameReader, TimerTable):
@@ -444,20 +416,6 @@ class Connection(FrameReader, TimerTable):
             self.fail(now, "server advised no reconnect")
         else:
             self.failure(now, f"connect refused: {reply.error}", close=True)
-
-    def recover(self, pending: Pending, now: float) -> None:
-        """A reply to `pending` was dropped as invalid: ask again so nothing is lost."""
-        if pending.kind is RequestKind.HANDSHAKE:
-            self.failure(now, "invalid handshake reply", close=True)
-        elif (
-            pending.kind is RequestKind.DISCONNECT or pending.operation is wire.Operation.DISCONNECT
-        ):
-            return
-        elif pending.kind is RequestKind.CONNECT:
-            self.connect_at = None
-            self.send([self.bayeux.resend(pending, now)])
-        else:
-            self.send([self.bayeux.resend(pending, now)])
 
     # == plumbing ===================================================================
     def listening(self) -> bool:

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from statecharts.chart import State, Trigger
 from statecharts.events import Message
 from transport.chat import ChatService
-from transport.connection import (
+from transport.connection import Connection
+from transport.outputs import (
     ClientConfig,
     CloseConnection,
-    Connection,
     OpenConnection,
     Output,
     SendFrame,

@@ -33,10 +33,15 @@ class Reader(Protocol):
 
     def listening(self) -> bool: ...
     def emit_invalid_reply(self, now: float, reason: str) -> None: ...
-    def recover(self, pending: Pending, now: float) -> None: ...
+
+    connect_at: float | None
+
+    def failure(self, now: float, reason: str, *, close: bool) -> None: ...
+    def send(self, messages: list[wire.Message]) -> None: ...
     def on_meta(self, reply: MetaReply, batch_ok: bool, now: float) -> None: ...
     def finish_drain(self, now: float) -> None: ...
     def recover_all(self, now: float) -> None: ...
+    def recover(self, pending: Pending, now: float) -> None: ...
     def handle(self, reply: Reply, now: float, *, batch_ok: bool) -> None: ...
 
 
@@ -47,6 +52,8 @@ def _parse(bayeux: BayeuxLayer, msg: wire.Message) -> tuple[Pending | None, Repl
 
 class FrameReader:
     """Mixin of the connection: frames in, typed replies to the right layer."""
+
+    connect_at: float | None  # the connection's CONNECT timer (a resent connect replaces it)
 
     def take_frame(self: Reader, text: str, now: float) -> None:
         try:
@@ -93,6 +100,20 @@ class FrameReader:
                 return
             if self.bayeux.pending.pop(ident, None) is not None:
                 self.recover(pending, now)
+
+    def recover(self: Reader, pending: Pending, now: float) -> None:
+        """A reply to `pending` was dropped as invalid: ask again so nothing is lost."""
+        if pending.kind is RequestKind.HANDSHAKE:
+            self.failure(now, "invalid handshake reply", close=True)
+        elif (
+            pending.kind is RequestKind.DISCONNECT or pending.operation is wire.Operation.DISCONNECT
+        ):
+            return
+        elif pending.kind is RequestKind.CONNECT:
+            self.connect_at = None
+            self.send([self.bayeux.resend(pending, now)])
+        else:
+            self.send([self.bayeux.resend(pending, now)])
 
     def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
         if self.draining:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 
 from sim.server import Cluster, Drop, Reply
 from statecharts.events import AppEvent
-from transport.connection import CloseConnection, Connection, OpenConnection, SendFrame
+from transport.connection import Connection
+from transport.outputs import CloseConnection, OpenConnection, SendFrame
 
 
 @dataclass

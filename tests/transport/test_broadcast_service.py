@@ -9,8 +9,8 @@ from statecharts.errors import UsageError
 from statecharts.events import CommandDone, Continued, StateChanged
 from tests.transport.pair import Pair
 from transport.broadcast import Broadcast, BroadcastCore
-from transport.connection import ClientConfig
 from transport.core import ClientCore
+from transport.outputs import ClientConfig
 
 CONFIG = ClientConfig(timers=Timers(backoff_increment=0.5, max_backoff=2.0))
 

@@ -73,7 +73,6 @@ def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
     assert of(records, "ack") == []
 
 
-
 def test_a_corrupt_reply_while_draining_after_end_is_judged_like_any_other() -> None:
     # Found by the fuzz sweep: the ended core still reads (and judges) replies while
     # it drains, so the world must count the corrupt frame it gets then (I4).

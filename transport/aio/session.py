@@ -36,8 +36,9 @@ from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
 from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
 from transport.broadcast import Broadcast, BroadcastCore
-from transport.connection import CloseConnection, Connection, OpenConnection, SendFrame
+from transport.connection import Connection
 from transport.core import ClientConfig, ClientCore
+from transport.outputs import CloseConnection, OpenConnection, SendFrame
 from transport.wire import ConnectionType
 
 TimedEvent = tuple[float, AppEvent]
@@ -50,7 +51,10 @@ class Driver:
     """Runs one client core over real links; see the module docstring."""
 
     def __init__(
-        self, core: Connection, urls: Mapping[str, str], transport: ConnectionType,
+        self,
+        core: Connection,
+        urls: Mapping[str, str],
+        transport: ConnectionType,
     ) -> None:
         self.core = core
         self.urls = dict(urls)
@@ -224,9 +228,14 @@ class Driver:
             self._queues.remove(queue)
 
     async def wait_for(
-        self, predicate: Callable[[AppEvent], bool], *, after: int = 0, timeout: float = 10.0,
+        self,
+        predicate: Callable[[AppEvent], bool],
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> TimedEvent:
         """The first event (from history index `after` on) that matches."""
+
         async def scan() -> TimedEvent:
             async with self._changed:
                 while True:
@@ -268,21 +277,34 @@ class _Session:
 
     @overload
     async def wait_for(
-        self, kind: type[E], predicate: Callable[[E], bool] = ..., *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: type[E],
+        predicate: Callable[[E], bool] = ...,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, E]: ...
 
     @overload
     async def wait_for(
-        self, kind: str, predicate: Callable[[AppEvent], bool] = ..., *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: str,
+        predicate: Callable[[AppEvent], bool] = ...,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, AppEvent]: ...
 
     async def wait_for(
-        self, kind: type[Any] | str, predicate: Callable[[Any], bool] = lambda _e: True, *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: type[Any] | str,
+        predicate: Callable[[Any], bool] = lambda _e: True,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, Any]:
         """The first event of `kind` (a class, or a trace kind like "interrupted")."""
+
         def match(event: AppEvent) -> bool:
             right_kind = event.kind == kind if isinstance(kind, str) else isinstance(event, kind)
             return right_kind and predicate(event)
@@ -308,10 +330,14 @@ class _Session:
 
 
 def _config(
-    transport: ConnectionType, timers: Timers | None, interruption_error: bool,
+    transport: ConnectionType,
+    timers: Timers | None,
+    interruption_error: bool,
 ) -> ClientConfig:
     return ClientConfig(
-        timers=timers or Timers(), interruption_error=interruption_error, transport=transport,
+        timers=timers or Timers(),
+        interruption_error=interruption_error,
+        transport=transport,
     )
 
 
@@ -334,15 +360,23 @@ class ChatSession(_Session):
 
     @classmethod
     async def connect(
-        cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
-        timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
-        client_id: str = "c1", seed: int | None = None,
+        cls,
+        url: str | Mapping[str, str],
+        *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None,
+        interruption_error: bool = True,
+        nickname: str = "client",
+        client_id: str = "c1",
+        seed: int | None = None,
     ) -> ChatSession:
         """Start a chat; `url` is one endpoint or {instance: endpoint} for failover."""
         urls = _urls(url)
         config = ClientConfig(
-            timers=timers or Timers(), interruption_error=interruption_error,
-            transport=transport, nickname=nickname,
+            timers=timers or Timers(),
+            interruption_error=interruption_error,
+            transport=transport,
+            nickname=nickname,
         )
         core = ClientCore(client_id, config, list(urls), random.Random(seed))
         driver = Driver(core, urls, transport)
@@ -379,13 +413,22 @@ class BayeuxSession(_Session):
 
     @classmethod
     async def connect(
-        cls, url: str | Mapping[str, str], channels: Sequence[str], *,
-        transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
-        interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
+        cls,
+        url: str | Mapping[str, str],
+        channels: Sequence[str],
+        *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None,
+        interruption_error: bool = True,
+        client_id: str = "b1",
+        seed: int | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
         core = BroadcastCore(
-            client_id, channels, _config(transport, timers, interruption_error), list(urls),
+            client_id,
+            channels,
+            _config(transport, timers, interruption_error),
+            list(urls),
             random.Random(seed),
         )
         driver = Driver(core, urls, transport)
