@@ -23,7 +23,7 @@ from statecharts.errors import UsageError
 from statecharts.events import AppEvent, CommandDone, Ready
 from transport import wire
 from transport.bayeux import Pending, Purpose
-from transport.connection import Connection
+from transport.connection import ClientConnection
 from transport.outputs import ClientConfig
 from transport.replies import Delivery, MetaReply, OtherMessage, ServiceReply
 
@@ -48,14 +48,14 @@ class BroadcastService:
                 raise UsageError(f"not a broadcast channel: {channel!r}")
         self.client_id = client_id
         self.channels = list(channels)
-        self.conn: Connection
+        self.conn: ClientConnection
         self.retry_at: float | None = None  # never armed: subscriptions retry by failure
         self._confirmed: set[str] = set()
         self._subscribed_as: str | None = None  # the clientId the subscriptions belong to
         self._queued: list[tuple[str, str, Any]] = []  # (command id, channel, data)
         self._publishes = 0
 
-    def bind(self, conn: Connection) -> None:
+    def bind(self, conn: ClientConnection) -> None:
         self.conn = conn
 
     def queue_publish(self, channel: str, data: Any, now: float) -> str:
@@ -163,7 +163,7 @@ class BroadcastService:
         pass
 
 
-class BroadcastCore(Connection):
+class BroadcastCore(ClientConnection):
     """A pure-Bayeux client: a connection running the broadcast service."""
 
     def __init__(

@@ -30,7 +30,7 @@ from statecharts.events import (
 )
 from transport import wire
 from transport.bayeux import Pending, Purpose
-from transport.connection import Connection
+from transport.connection import ClientConnection
 from transport.replies import (
     CommandError,
     Delivery,
@@ -60,7 +60,7 @@ class ChatService:
     def __init__(self, client_id: str, deliver: Deliver) -> None:
         self.client_id = client_id
         self.deliver = deliver  # the application hears a transcript event (a hook)
-        self.conn: Connection
+        self.conn: ClientConnection
         self.chat: Chat | None = None
         self.transcript = Transcript()
         self.outbox = Outbox()
@@ -74,7 +74,7 @@ class ChatService:
         self._messages = 0
         self._commands = 0
 
-    def bind(self, conn: Connection) -> None:
+    def bind(self, conn: ClientConnection) -> None:
         self.conn = conn
 
     # -- application commands (through the core) -----------------------------------

@@ -2,7 +2,7 @@
 
 Theory of operation
 -------------------
-A `Connection` drives one statechart (`statecharts.chart`) over one link at
+A `ClientConnection` drives one statechart (`statecharts.chart`) over one link at
 a time to a list of server instances. Inputs are network happenings
 (`connection_made`, `frame_received`, ...) and `tick`; every input takes
 `now`. Outputs are drained by the driver: `take_outputs()` (open/close a
@@ -59,7 +59,7 @@ from transport.wire import ConnectionType, Reconnect
 UNKNOWN_CLIENT = int(wire.BayeuxError.UNKNOWN_CLIENT)
 
 
-class Connection(FrameReader, TimerTable):
+class ClientConnection(FrameReader, TimerTable):
     """One client's connection; `service` gives the session its meaning."""
 
     def __init__(

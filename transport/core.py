@@ -1,6 +1,6 @@
 """The sans-I/O chat client core (ARCHITECTURE.md "Client core").
 
-`ClientCore` is a `transport.connection.Connection` (link, Bayeux channel,
+`ClientCore` is a `transport.connection.ClientConnection` (link, Bayeux channel,
 statechart, outage rules, timers) running the chat service
 (`transport.chat.ChatService`), with the chat's application commands:
 
@@ -17,7 +17,7 @@ advice), `frames` (a frame in, typed replies out), `timers` (the one timer
 table), `recovery` (backoff, failover, interruption deadline: pure), `connection`
 and the `service` seam with its two implementations, `chat` and `broadcast`.
 
-Subclasses may override the hooks of `Connection` and `deliver_transcript`
+Subclasses may override the hooks of `ClientConnection` and `deliver_transcript`
 (property tests plant bugs there).
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from statecharts.chart import State, Trigger
 from statecharts.events import Message
 from transport.chat import ChatService
-from transport.connection import Connection
+from transport.connection import ClientConnection
 from transport.outputs import (
     ClientConfig,
     CloseConnection,
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-class ClientCore(Connection):
+class ClientCore(ClientConnection):
     """One chat client: a sans-I/O transport core (see the module docstring)."""
 
     def __init__(

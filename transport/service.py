@@ -1,6 +1,6 @@
 """The seam between the connection and what runs over it (the chat, or pure Bayeux).
 
-`transport.connection.Connection` owns the statechart, the link, the Bayeux
+`transport.connection.ClientConnection` owns the statechart, the link, the Bayeux
 handshake/connect loop, the outage rules and every timer. A `Service` is what
 the session means on top of that channel: the chat service (`transport.chat`:
 login, restore, transcript, outbox) or the broadcast service

@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 from sim.server import Cluster, Drop, Reply
 from statecharts.events import AppEvent
-from transport.connection import Connection
+from transport.connection import ClientConnection
 from transport.outputs import CloseConnection, OpenConnection, SendFrame
 
 
 @dataclass
 class Pair:
     cluster: Cluster
-    clients: list[Connection] = field(default_factory=list)
+    clients: list[ClientConnection] = field(default_factory=list)
     now: float = 0.0
     events: dict[str, list[tuple[float, AppEvent]]] = field(default_factory=dict)
     _links: dict[str, tuple[str, str]] = field(default_factory=dict)  # client -> (instance, conn)
@@ -28,7 +28,7 @@ class Pair:
     _seq: int = 0
 
     @classmethod
-    def new(cls, *clients: Connection, instances: tuple[str, ...] = ("i1",)) -> Pair:
+    def new(cls, *clients: ClientConnection, instances: tuple[str, ...] = ("i1",)) -> Pair:
         cluster = Cluster(list(instances), rng=random.Random(1))
         return cls(cluster, list(clients))
 
@@ -37,7 +37,7 @@ class Pair:
             client.start(self.now)
         self.pump()
 
-    def of(self, client: Connection, kind: str) -> list[AppEvent]:
+    def of(self, client: ClientConnection, kind: str) -> list[AppEvent]:
         return [e for _, e in self.events.get(client.client_id, []) if e.kind == kind]
 
     def pump(self) -> None:
@@ -88,7 +88,7 @@ class Pair:
         known = [d for d in deadlines if d is not None]
         return min(known) if known else None
 
-    def _client_output(self, client: Connection, out: object) -> None:
+    def _client_output(self, client: ClientConnection, out: object) -> None:
         if isinstance(out, OpenConnection):
             self._seq += 1
             conn_id = f"{client.client_id}-conn{self._seq}"

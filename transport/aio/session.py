@@ -34,9 +34,9 @@ from websockets.exceptions import InvalidStatus
 from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
-from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
+from transport.aio.links import Link, LinkFailed, make_link
 from transport.broadcast import Broadcast, BroadcastCore
-from transport.connection import Connection
+from transport.connection import ClientConnection
 from transport.core import ClientConfig, ClientCore
 from transport.outputs import CloseConnection, OpenConnection, SendFrame
 from transport.wire import ConnectionType
@@ -52,7 +52,7 @@ class Driver:
 
     def __init__(
         self,
-        core: Connection,
+        core: ClientConnection,
         urls: Mapping[str, str],
         transport: ConnectionType,
     ) -> None:
@@ -151,11 +151,7 @@ class Driver:
                 self._link = None
                 self.call(lambda now: self.core.connection_closed(now, reason))
 
-        link: Link
-        if self.transport is ConnectionType.WEBSOCKET:
-            link = WebSocketLink(url, on_frame, on_closed)
-        else:
-            link = LongPollLink(url, on_frame, on_closed)
+        link = make_link(self.transport, url, on_frame, on_closed)
         self._link = link
         self._spawn(self._connect(link, epoch))
 
