@@ -24,6 +24,7 @@ from statecharts.events import (
     Ended,
     EventError,
     Message,
+    MessageDirection,
     Ready,
     Restored,
     SendFailed,
@@ -87,7 +88,7 @@ class ChatService:
         self._messages += 1
         message_id = f"{self.client_id}-m{self._messages}"
         self.outbox.add(message_id, text)
-        self.conn.emit(now, Message("out", id=message_id, text=text))
+        self.conn.emit(now, Message(MessageDirection.OUT, id=message_id, text=text))
         self.flush(now)
         return message_id
 

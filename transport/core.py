@@ -27,7 +27,7 @@ import random
 from collections.abc import Sequence
 
 from statecharts.chart import State, Trigger
-from statecharts.events import Message
+from statecharts.events import Message, MessageDirection
 from transport.chat import ChatService
 from transport.connection import ClientConnection
 from transport.outputs import (
@@ -69,7 +69,7 @@ class ClientCore(ClientConnection):
         self.emit(
             now,
             Message(
-                "in",
+                MessageDirection.IN,
                 index=item.index,
                 id=item.client_message_id,
                 party=item.party,
