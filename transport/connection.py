@@ -43,6 +43,7 @@ from statecharts.events import (
 from transport import recovery, wire
 from transport.bayeux import Advice, BayeuxLayer
 from transport.frames import FrameReader
+from transport.meta import MetaReplies
 from transport.outputs import (
     ClientConfig,
     CloseConnection,
@@ -51,15 +52,12 @@ from transport.outputs import (
     Output,
     SendFrame,
 )
-from transport.replies import MetaReply
 from transport.service import Service
 from transport.timers import TimerTable
-from transport.wire import ConnectionType, Reconnect
-
-UNKNOWN_CLIENT = int(wire.BayeuxError.UNKNOWN_CLIENT)
+from transport.wire import ConnectionType
 
 
-class ClientConnection(FrameReader, TimerTable):
+class ClientConnection(FrameReader, MetaReplies, TimerTable):
     """One client's connection; `service` gives the session its meaning."""
 
     def __init__(
@@ -354,68 +352,6 @@ class ClientConnection(FrameReader, TimerTable):
         self.drain_until = None
         self.retry_at = None
         self.service.shutdown()
-
-    # == Bayeux meta replies ==========================================================
-    def on_meta(self, reply: MetaReply, batch_ok: bool, now: float) -> None:
-        if reply.channel == wire.META_HANDSHAKE:
-            self._on_handshake(reply, now)
-        elif reply.channel == wire.META_CONNECT:
-            self._on_connect(reply, now, batch_ok=batch_ok)
-        elif reply.channel == wire.META_SUBSCRIBE:
-            pending = self.bayeux.resolve(reply.id)
-            if pending is not None:
-                self.service.subscribed(reply, pending, now)
-        else:
-            self.bayeux.resolve(reply.id)
-
-    def _on_handshake(self, reply: MetaReply, now: float) -> None:
-        if self.bayeux.resolve(reply.id) is None:
-            return
-        self.bayeux.advice.update(reply.advice)
-        if not reply.successful:
-            if self.bayeux.advice.reconnect is Reconnect.NONE:
-                self.fail(now, "handshake refused")
-            else:
-                self.failure(now, "handshake refused", close=True)
-            return
-        if not self.bayeux.negotiate(reply.connection_types):
-            self.fail(now, "no connection type in common with the server")
-            return
-        self.bayeux.client_id = reply.client_id
-        self.bayeux.ack = -1
-        self.attempting = False
-        self.outage = recovery.worked(self.outage)
-        self.send([self.bayeux.connect(now, immediate=True)])
-        self.fire(Trigger.HANDSHAKE_OK, now)
-        self.service.step(now)
-
-    def _on_connect(self, reply: MetaReply, now: float, *, batch_ok: bool) -> None:
-        if batch_ok:
-            self.bayeux.took_batch(reply.ack)
-        if self.bayeux.resolve(reply.id) is None:
-            return  # a stale or duplicated reply
-        self.bayeux.advice.update(reply.advice)
-        self.attempting = False
-        self.outage = recovery.worked(self.outage)
-        if not reply.successful:
-            self._on_connect_refused(reply, now)
-            return
-        self.service.connected(now)
-        if self.link is not LinkState.OPEN:
-            return
-        if self.bayeux.advice.interval > 0:
-            self.connect_at = now + self.bayeux.advice.interval
-        else:
-            self.send([self.bayeux.connect(now, immediate=False)])
-
-    def _on_connect_refused(self, reply: MetaReply, now: float) -> None:
-        reconnect = self.bayeux.advice.reconnect
-        if reply.error_code == UNKNOWN_CLIENT or reconnect is Reconnect.HANDSHAKE:
-            self.rehandshake(now)
-        elif reconnect is Reconnect.NONE:
-            self.fail(now, "server advised no reconnect")
-        else:
-            self.failure(now, f"connect refused: {reply.error}", close=True)
 
     # == plumbing ===================================================================
     def listening(self) -> bool:
