@@ -147,7 +147,8 @@ def decode_frame(text: str) -> list[wire.Message]:
         raise ProtocolViolation("frame nests too deeply") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise ProtocolViolation(f"frame is not JSON: {exc}") from None
-    if not _shallow(messages):
+    # Nesting needs brackets: a frame with fewer than MAX_DEPTH of them needs no walk.
+    if text.count("[") + text.count("{") > MAX_DEPTH and not _shallow(messages):
         raise ProtocolViolation(f"frame nests deeper than {MAX_DEPTH}")
     return messages
 
