@@ -283,6 +283,8 @@ TIMER_TABLE: Mapping[Timer, TimerSpec] = {
 }
 # Where the interruption timer runs (an outage not yet told to the application).
 INTERRUPT_ARMED_IN = TIMER_TABLE[Timer.INTERRUPT].armed_in
+# The same specs as a tuple, for readers that iterate them.
+TIMER_SPECS: tuple[TimerSpec, ...] = tuple(TIMER_TABLE.values())
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from websockets.exceptions import InvalidStatus
 from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
-from transport.aio.links import Link, LinkFailed, make_link
+from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
 from transport.broadcast import Broadcast, BroadcastCore
 from transport.connection import ClientConnection
 from transport.core import ClientConfig, ClientCore
@@ -51,10 +51,7 @@ class Driver:
     """Runs one client core over real links; see the module docstring."""
 
     def __init__(
-        self,
-        core: ClientConnection,
-        urls: Mapping[str, str],
-        transport: ConnectionType,
+        self, core: ClientConnection, urls: Mapping[str, str], transport: ConnectionType,
     ) -> None:
         self.core = core
         self.urls = dict(urls)
@@ -151,7 +148,11 @@ class Driver:
                 self._link = None
                 self.call(lambda now: self.core.connection_closed(now, reason))
 
-        link = make_link(self.transport, url, on_frame, on_closed)
+        link: Link
+        if self.transport is ConnectionType.WEBSOCKET:
+            link = WebSocketLink(url, on_frame, on_closed)
+        else:
+            link = LongPollLink(url, on_frame, on_closed)
         self._link = link
         self._spawn(self._connect(link, epoch))
 
@@ -224,14 +225,9 @@ class Driver:
             self._queues.remove(queue)
 
     async def wait_for(
-        self,
-        predicate: Callable[[AppEvent], bool],
-        *,
-        after: int = 0,
-        timeout: float = 10.0,
+        self, predicate: Callable[[AppEvent], bool], *, after: int = 0, timeout: float = 10.0,
     ) -> TimedEvent:
         """The first event (from history index `after` on) that matches."""
-
         async def scan() -> TimedEvent:
             async with self._changed:
                 while True:
@@ -273,34 +269,21 @@ class _Session:
 
     @overload
     async def wait_for(
-        self,
-        kind: type[E],
-        predicate: Callable[[E], bool] = ...,
-        *,
-        after: int = 0,
-        timeout: float = 10.0,
+        self, kind: type[E], predicate: Callable[[E], bool] = ..., *,
+        after: int = 0, timeout: float = 10.0,
     ) -> tuple[float, E]: ...
 
     @overload
     async def wait_for(
-        self,
-        kind: str,
-        predicate: Callable[[AppEvent], bool] = ...,
-        *,
-        after: int = 0,
-        timeout: float = 10.0,
+        self, kind: str, predicate: Callable[[AppEvent], bool] = ..., *,
+        after: int = 0, timeout: float = 10.0,
     ) -> tuple[float, AppEvent]: ...
 
     async def wait_for(
-        self,
-        kind: type[Any] | str,
-        predicate: Callable[[Any], bool] = lambda _e: True,
-        *,
-        after: int = 0,
-        timeout: float = 10.0,
+        self, kind: type[Any] | str, predicate: Callable[[Any], bool] = lambda _e: True, *,
+        after: int = 0, timeout: float = 10.0,
     ) -> tuple[float, Any]:
         """The first event of `kind` (a class, or a trace kind like "interrupted")."""
-
         def match(event: AppEvent) -> bool:
             right_kind = event.kind == kind if isinstance(kind, str) else isinstance(event, kind)
             return right_kind and predicate(event)
@@ -326,14 +309,10 @@ class _Session:
 
 
 def _config(
-    transport: ConnectionType,
-    timers: Timers | None,
-    interruption_error: bool,
+    transport: ConnectionType, timers: Timers | None, interruption_error: bool,
 ) -> ClientConfig:
     return ClientConfig(
-        timers=timers or Timers(),
-        interruption_error=interruption_error,
-        transport=transport,
+        timers=timers or Timers(), interruption_error=interruption_error, transport=transport,
     )
 
 
@@ -356,23 +335,15 @@ class ChatSession(_Session):
 
     @classmethod
     async def connect(
-        cls,
-        url: str | Mapping[str, str],
-        *,
-        transport: ConnectionType = ConnectionType.WEBSOCKET,
-        timers: Timers | None = None,
-        interruption_error: bool = True,
-        nickname: str = "client",
-        client_id: str = "c1",
-        seed: int | None = None,
+        cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
+        client_id: str = "c1", seed: int | None = None,
     ) -> ChatSession:
         """Start a chat; `url` is one endpoint or {instance: endpoint} for failover."""
         urls = _urls(url)
         config = ClientConfig(
-            timers=timers or Timers(),
-            interruption_error=interruption_error,
-            transport=transport,
-            nickname=nickname,
+            timers=timers or Timers(), interruption_error=interruption_error,
+            transport=transport, nickname=nickname,
         )
         core = ClientCore(client_id, config, list(urls), random.Random(seed))
         driver = Driver(core, urls, transport)
@@ -409,22 +380,13 @@ class BayeuxSession(_Session):
 
     @classmethod
     async def connect(
-        cls,
-        url: str | Mapping[str, str],
-        channels: Sequence[str],
-        *,
-        transport: ConnectionType = ConnectionType.WEBSOCKET,
-        timers: Timers | None = None,
-        interruption_error: bool = True,
-        client_id: str = "b1",
-        seed: int | None = None,
+        cls, url: str | Mapping[str, str], channels: Sequence[str], *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
+        interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
         core = BroadcastCore(
-            client_id,
-            channels,
-            _config(transport, timers, interruption_error),
-            list(urls),
+            client_id, channels, _config(transport, timers, interruption_error), list(urls),
             random.Random(seed),
         )
         driver = Driver(core, urls, transport)
