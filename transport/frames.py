@@ -116,11 +116,14 @@ class FrameReader:
             self.send([self.bayeux.resend(pending, now)])
 
     def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
+        ack_only = isinstance(reply, ServiceReply) and reply.ack_only  # the result follows
         if self.draining:
-            if isinstance(reply, ServiceReply):
+            if isinstance(reply, ServiceReply) and not ack_only:
                 self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
             if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
                 self.finish_drain(now)
+            return
+        if ack_only:
             return
         if isinstance(reply, MetaReply):
             self.on_meta(reply, batch_ok, now)

@@ -101,6 +101,7 @@ class ServiceReply:
     login: LoginResult | None = None  # requestChat's result
     index: int | None = None  # sendMessage's result
     replay: ReplayResult | None = None  # requestNotifications' result
+    ack_only: bool = False  # a publish ack without data: the result follows
 
     @property
     def error_code(self) -> int | None:
@@ -251,6 +252,9 @@ def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | I
     ident = _opt_str(msg.get("id"))
     if not successful:
         return ServiceReply(ident, False, _opt_str(msg.get("error")))
+    if "data" not in msg:
+        # The publish ack CometD servers send beside the result (same id, no data).
+        return ServiceReply(ident, True, None, ack_only=True)
     data = msg.get("data")
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         return Invalid("service reply: 'data' has neither 'result' nor 'error'")

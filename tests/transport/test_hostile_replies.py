@@ -267,3 +267,15 @@ def test_unparseable_frames_are_one_151(text: str) -> None:
     script.feed(text, 1.0)
     assert _errors151(script) == 1
     assert script.core.state is State.READY
+
+
+def test_a_publish_ack_without_data_waits_for_the_result() -> None:
+    """CometD servers answer a publish twice: an ack (no data), then the result."""
+    script = _ready_script()
+    sent = script.core.send_message("hi", 1.0)
+    publish = script.last(wire.SERVICE_CHAT, "sendMessage")
+    ack = {"channel": wire.SERVICE_CHAT, "id": publish["id"], "successful": True}
+    script.feed([ack], 1.1)
+    assert script.of("ack") == [] and _errors151(script) == 0
+    script.answer(publish, 1.2, result={"index": 3})
+    assert [e.id for _, e in script.of("ack")] == [sent]  # type: ignore[attr-defined]
