@@ -21,7 +21,9 @@ from statecharts.catalog import ErrorCode
 from statecharts.chart import State
 from statecharts.events import EventError
 from tests.transport.client_script import Script, connect_reply, service_reply
+from tests.transport.pair import Pair
 from transport import wire
+from transport.broadcast import BroadcastCore
 from transport.core import ClientConfig
 
 KEYS = (
@@ -279,3 +281,21 @@ def test_a_publish_ack_without_data_waits_for_the_result() -> None:
     assert script.of("ack") == [] and _errors151(script) == 0
     script.answer(publish, 1.2, result={"index": 3})
     assert [e.id for _, e in script.of("ack")] == [sent]  # type: ignore[attr-defined]
+
+
+@settings(
+    max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+@given(frames=st.lists(values.map(_dumps) | st.sampled_from(DEEP), min_size=1, max_size=5))
+def test_the_broadcast_core_takes_any_frame_too(frames: list[str]) -> None:
+    core = BroadcastCore("b1", ["/demo"])
+    pair = Pair.new(core)
+    pair.start()
+    assert core.state is State.READY
+    for text in frames:
+        core.frame_received(text, pair.now)
+        pair.pump()
+        pair.run_until(pair.now + 1.0)
+    invalid = [e for e in pair.of(core, "error") if isinstance(e, EventError)]
+    expected = {ErrorCode.INVALID_RESPONSE, ErrorCode.NETWORK_INTERRUPTED}
+    assert all(e.code in expected for e in invalid)
