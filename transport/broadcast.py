@@ -24,7 +24,7 @@ from statecharts.events import AppEvent, CommandDone, Ready
 from transport import wire
 from transport.bayeux import Pending, Purpose
 from transport.connection import ClientConnection
-from transport.outputs import ClientConfig
+from transport.outputs import ClientConfig, LinkState
 from transport.replies import Delivery, MetaReply, OtherMessage, ServiceReply
 
 PUBLISH = "publish"
@@ -127,7 +127,11 @@ class BroadcastService:
         pass
 
     def flush(self, now: float) -> None:
-        if self.conn.state is not State.READY or self.conn.link != "open" or not self._works():
+        if (
+            self.conn.state is not State.READY
+            or self.conn.link is not LinkState.OPEN
+            or not self._works()
+        ):
             return
         bayeux = self.conn.bayeux
         batch = [

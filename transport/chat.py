@@ -32,6 +32,7 @@ from statecharts.events import (
 from transport import wire
 from transport.bayeux import Pending, Purpose
 from transport.connection import ClientConnection
+from transport.outputs import LinkState
 from transport.replies import (
     CommandError,
     Delivery,
@@ -139,7 +140,7 @@ class ChatService:
         """A gap that the frame did not fill: ask the server to replay from our position."""
         if not self.transcript.has_gap or self.conn.state is not State.READY:
             return
-        if self.conn.link == "open" and not self.conn.bayeux.has_pending(Purpose.CATCH_UP):
+        if self.conn.link is LinkState.OPEN and not self.conn.bayeux.has_pending(Purpose.CATCH_UP):
             self.conn.send([self._replay_request(now, Purpose.CATCH_UP)])
 
     def flush(self, now: float) -> None:

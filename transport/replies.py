@@ -60,11 +60,7 @@ class MetaReply:
 
     @property
     def error_code(self) -> int | None:
-        """The numeric part of the Bayeux `error` ('402::Unknown client' -> 402)."""
-        if self.error is None:
-            return None
-        head = self.error.split(":", 1)[0]
-        return int(head) if head.isdigit() and len(head) < 6 else None
+        return bayeux_error_code(self.error)
 
 
 @dataclass(frozen=True)
@@ -105,7 +101,7 @@ class ServiceReply:
 
     @property
     def error_code(self) -> int | None:
-        return MetaReply("", None, False, self.error, None).error_code
+        return bayeux_error_code(self.error)
 
 
 @dataclass(frozen=True)
@@ -138,6 +134,14 @@ class OtherMessage:
 
 
 Reply = MetaReply | ServiceReply | Delivery | OtherMessage
+
+
+def bayeux_error_code(error: str | None) -> int | None:
+    """The numeric part of a Bayeux `error` ('402::Unknown client' -> 402)."""
+    if error is None:
+        return None
+    head = error.split(":", 1)[0]
+    return int(head) if head.isdigit() and len(head) < 6 else None
 
 
 def decode_frame(text: str) -> list[wire.Message]:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from transport.bayeux import BayeuxLayer
+from transport.outputs import LinkState
 from transport.service import Service
 
 
@@ -35,7 +36,7 @@ class Timed(Protocol):
     service: Service
 
     @property
-    def link(self) -> str: ...
+    def link(self) -> LinkState: ...
 
     def interrupt_deadline(self) -> float | None: ...
     def open_timed_out(self, now: float) -> None: ...
@@ -56,7 +57,7 @@ TIMER_TABLE: tuple[Row, ...] = (
     (Wake.DRAIN, lambda c: c.drain_until, lambda c, now: c.finish_drain(now)),
     (
         Wake.ATTEMPT,
-        lambda c: c.retry_at if c.link == "none" else None,
+        lambda c: c.retry_at if c.link is LinkState.NONE else None,
         lambda c, now: c.attempt(now),
     ),
     (Wake.CONNECT, lambda c: c.connect_at, lambda c, now: c.connect_due(now)),
