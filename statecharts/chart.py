@@ -111,6 +111,10 @@ def leaves(node: Node) -> tuple[State, ...]:
     return tuple(leaf for child in CHILDREN[node] for leaf in leaves(child))
 
 
+def leaves_of(nodes: tuple[Node, ...]) -> tuple[State, ...]:
+    return tuple(leaf for node in nodes for leaf in leaves(node))
+
+
 def parent_of(node: Node) -> Compound | None:
     for compound, children in CHILDREN.items():
         if node in children:
@@ -135,7 +139,7 @@ class Transition:
 
     @property
     def leaf_sources(self) -> tuple[State, ...]:
-        return tuple(leaf for source in self.sources for leaf in leaves(source))
+        return leaves_of(self.sources)
 
 
 TRANSITIONS: tuple[Transition, ...] = (
@@ -199,7 +203,7 @@ class Ignored:
 
     @property
     def leaf_sources(self) -> tuple[State, ...]:
-        return tuple(leaf for source in self.sources for leaf in leaves(source))
+        return leaves_of(self.sources)
 
 
 IGNORED: tuple[Ignored, ...] = (
