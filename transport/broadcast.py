@@ -141,7 +141,7 @@ class BroadcastService:
         self._queued.clear()
         self.conn.send(batch)
 
-    def connection_gone(self) -> None:
+    def connection_gone(self, now: float) -> None:
         self.retry_at = None
 
     def rehandshake(self, now: float) -> None:
@@ -151,7 +151,7 @@ class BroadcastService:
     def failover(self, now: float, old: str, new: str) -> None:
         pass  # no session on the server to move: the next handshake subscribes again
 
-    def reload(self) -> None:
+    def reload(self, now: float) -> None:
         self.retry_at = None
 
     def farewell(self, now: float) -> list[wire.Message]:
@@ -163,7 +163,7 @@ class BroadcastService:
     def settle_unsent(self, now: float, code: int) -> None:
         pass
 
-    def shutdown(self) -> None:
+    def shutdown(self, now: float) -> None:
         pass
 
 

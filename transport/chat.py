@@ -159,7 +159,7 @@ class ChatService:
             batch.append(self._publish(Operation.SEND_TYPING, self.chat.params(), now))
         self.conn.send(batch)
 
-    def connection_gone(self) -> None:
+    def connection_gone(self, now: float) -> None:
         self.retry_at = None
         self.outbox.connection_gone()
         self.early_deliveries.clear()  # the login they preceded died with the connection
@@ -179,7 +179,7 @@ class ChatService:
         self.need_restore = True
         self.conn.fire(Trigger.FAILOVER, now)
 
-    def reload(self) -> None:
+    def reload(self, now: float) -> None:
         self.transcript.forget_waiting()
         self.need_restore = self.chat is not None
         self.retry_at = None
@@ -197,7 +197,7 @@ class ChatService:
         for message_id, _text in self.outbox.unsent():
             self._settle_failed(now, message_id, code)
 
-    def shutdown(self) -> None:
+    def shutdown(self, now: float) -> None:
         self.chat = None
         self.need_restore = False
 
@@ -299,7 +299,7 @@ class ChatService:
         self.conn.emit(now, EventError.of(ErrorCode.RESTORE_FAILED, {"chatId": chat_id}))
         self.conn.fire(Trigger.RESTORE_FAILED, now)
         self.conn.emit(now, Ended("restore_failed"))
-        self.conn.shutdown("restore failed")
+        self.conn.shutdown(now, "restore failed")
 
     def _on_delivery(self, delivery: Delivery, now: float) -> None:
         if self.chat is None:

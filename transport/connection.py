@@ -141,9 +141,9 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             raise UsageError(f"reload needs a live session, the transport is {self.state}")
         if self.link is not LinkState.NONE:
             self._output(CloseConnection("reload"))
-        self._connection_gone()
+        self._connection_gone(now)
         self.bayeux.forget()
-        self.service.reload()
+        self.service.reload(now)
         self.outage = recovery.worked(self.outage)
         self.begin(Trigger.RELOAD, now)
 
@@ -273,11 +273,11 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
     def failure(self, now: float, reason: str, *, close: bool) -> None:
         """A failure observed: starts the loss (once), then schedules the next attempt."""
         if self.state in TERMINAL:
-            self.shutdown("")
+            self.shutdown(now, "")
             return
         if close and self.link is not LinkState.NONE:
             self._output(CloseConnection(reason))
-        self._connection_gone()
+        self._connection_gone(now)
         counted = recovery.after_failure(
             self.outage,
             now,
@@ -313,12 +313,12 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         elif self.link is LinkState.NONE:
             self.retry_at = now
 
-    def _connection_gone(self) -> None:
+    def _connection_gone(self, now: float) -> None:
         self.link = LinkState.NONE
         self.open_deadline = None
         self.connect_at = None
         self.bayeux.connection_gone()
-        self.service.connection_gone()
+        self.service.connection_gone(now)
 
     def session_works(self, now: float, trigger: Trigger | None, event: AppEvent | None) -> None:
         """The session works (again): leave the lost states, tell the app, flush."""
@@ -337,21 +337,21 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)
         self.fire(Trigger.FAIL, now)
         self.emit(now, Ended(reason))
-        self.shutdown(reason)
+        self.shutdown(now, reason)
 
     def finish_drain(self, now: float, *, close: bool = True) -> None:
         self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)
-        self.shutdown("end" if close else "")
+        self.shutdown(now, "end" if close else "")
 
-    def shutdown(self, reason: str) -> None:
+    def shutdown(self, now: float, reason: str) -> None:
         if reason and self.link is not LinkState.NONE:
             self._output(CloseConnection(reason))
-        self._connection_gone()
+        self._connection_gone(now)
         self.bayeux.forget()
         self.draining = False
         self.drain_until = None
         self.retry_at = None
-        self.service.shutdown()
+        self.service.shutdown(now)
 
     # == plumbing ===================================================================
     def listening(self) -> bool:

@@ -44,7 +44,7 @@ class Service(Protocol):
     def retry_due(self, now: float) -> None:
         """`retry_at` came."""
 
-    def connection_gone(self) -> None:
+    def connection_gone(self, now: float) -> None:
         """Every outstanding request died with the connection."""
 
     def rehandshake(self, now: float) -> None:
@@ -53,7 +53,7 @@ class Service(Protocol):
     def failover(self, now: float, old: str, new: str) -> None:
         """The connection moved to instance `new`; fire `failover` if a session moves along."""
 
-    def reload(self) -> None:
+    def reload(self, now: float) -> None:
         """Page reload: keep what the saved state keeps."""
 
     def farewell(self, now: float) -> list[dict[str, object]]:
@@ -65,5 +65,5 @@ class Service(Protocol):
     def settle_unsent(self, now: float, code: int) -> None:
         """`end()`: what was never sent fails with `code` (what is in flight may still land)."""
 
-    def shutdown(self) -> None:
+    def shutdown(self, now: float) -> None:
         """The session is finished; forget it."""
