@@ -38,6 +38,7 @@ from transport.replies import (
     Delivery,
     Invalid,
     LoginResult,
+    MetaReply,
     OtherMessage,
     ReplayResult,
     ServiceReply,
@@ -125,7 +126,7 @@ class ChatService:
     def retry_due(self, now: float) -> None:
         self.step(now)
 
-    def subscribed(self, reply: object, pending: Pending, now: float) -> None:
+    def subscribed(self, reply: MetaReply, pending: Pending, now: float) -> None:
         """A refused subscription is only retried through a new handshake (402)."""
 
     def on_reply(
