@@ -35,9 +35,12 @@ def _edges() -> list[tuple[Node, State, str]]:
     return edges
 
 
+def _ignored_items() -> list[str]:
+    return [f"{i.trigger.value} in {', '.join(s.value for s in i.sources)}" for i in IGNORED]
+
+
 def _ignored_note() -> str:
-    items = [f"{i.trigger.value} in {', '.join(s.value for s in i.sources)}" for i in IGNORED]
-    return "ignored (no-op): " + "; ".join(items)
+    return "ignored (no-op): " + "; ".join(_ignored_items())
 
 
 # -- Mermaid -------------------------------------------------------------------
@@ -88,7 +91,8 @@ def dot() -> str:
         elif isinstance(src, Compound):
             attrs += f", ltail=cluster_{src.value}"
         lines.append(f"    {tail} -> {dst.value} [{attrs}];")
-    lines.append(f'    __note [shape=note, fontsize=9, label="{_ignored_note()}"];')
+    note = "".join(f"{item}\\l" for item in ["ignored (no-op):", *_ignored_items()])
+    lines.append(f'    __note [shape=note, fontsize=9, label="{note}"];')
     lines.append("}")
     return "\n".join(lines) + "\n"
 
