@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable, Mapping
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from websockets.exceptions import InvalidStatus
 
@@ -38,14 +38,15 @@ from transport.wire import ConnectionType
 TimedEvent = tuple[float, AppEvent]
 Callback = Callable[[float, AppEvent], None]
 NO_WEBSOCKET_STATUSES = frozenset({400, 404, 405, 426, 501})
+C = TypeVar("C", bound=ClientConnection)  # the core a driver runs
 
 
-class Driver:
+class Driver(Generic[C]):
     """Runs one client core over real links; see the module docstring."""
 
     def __init__(
         self,
-        core: ClientConnection,
+        core: C,
         urls: Mapping[str, str],
         transport: ConnectionType,
         faults: ClientFaults | None = None,

@@ -16,12 +16,12 @@ from __future__ import annotations
 import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Self, TypeVar, overload
+from typing import Any, Generic, Self, TypeVar, overload
 
 from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
-from transport.aio.driver import Callback, Driver, TimedEvent
+from transport.aio.driver import C, Callback, Driver, TimedEvent
 from transport.aio.faulty import ClientFaults
 from transport.broadcast import Broadcast, BroadcastCore
 from transport.core import ClientConfig, ClientCore
@@ -32,10 +32,10 @@ __all__ = ["BayeuxSession", "ChatSession", "Driver"]
 E = TypeVar("E", bound=AppEvent)
 
 
-class _Session:
+class _Session(Generic[C]):
     """What both session kinds share: lifecycle, events, waiting."""
 
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver[C]) -> None:
         self.driver = driver
 
     @property
@@ -134,14 +134,12 @@ def _urls(url: str | Mapping[str, str]) -> dict[str, str]:
     return dict(url)
 
 
-class ChatSession(_Session):
+class ChatSession(_Session[ClientCore]):
     """A chat over our server's chat service (`/service/chat`)."""
 
     @property
     def core(self) -> ClientCore:
-        core = self.driver.core
-        assert isinstance(core, ClientCore)
-        return core
+        return self.driver.core
 
     @classmethod
     async def connect(
@@ -196,7 +194,7 @@ class ChatSession(_Session):
             await self.driver.wait_for(lambda e: e.kind == "ended", timeout=timeout)
 
 
-class BayeuxSession(_Session):
+class BayeuxSession(_Session[BroadcastCore]):
     """Pure Bayeux: subscribe to broadcast channels, publish on them (e.g. a Faye server)."""
 
     @classmethod
@@ -228,9 +226,7 @@ class BayeuxSession(_Session):
 
     @property
     def core(self) -> BroadcastCore:
-        core = self.driver.core
-        assert isinstance(core, BroadcastCore)
-        return core
+        return self.driver.core
 
     async def publish(self, channel: str, data: Any, timeout: float = 10.0) -> None:
         """Publish and wait for the server's confirmation (ServerError if refused)."""
