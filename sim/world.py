@@ -41,11 +41,13 @@ from sim.kernel import Kernel, Simulation
 from sim.network import Network
 from sim.scenario import Action, ClientSpec, Scenario
 from sim.server import ChatSession, Cluster, Drop, MemoryStore, Output, Reply
+from statecharts.chart import TERMINAL, State
 from statecharts.errors import UsageError
 from statecharts.events import (
     Acked,
     AppEvent,
     Message,
+    MessageDirection,
     Ready,
     Restored,
     SendFailed,
@@ -132,7 +134,7 @@ class TruthStore(MemoryStore):
 class ClientView:
     """What the world saw of one client's application events (for judging and draining)."""
 
-    state: str = "idle"
+    state: State = State.IDLE
     chat_id: str | None = None
     delivered: list[int] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
@@ -143,7 +145,7 @@ class ClientView:
 
     @property
     def alive(self) -> bool:
-        return self.state not in ("ended", "failed")
+        return self.state not in TERMINAL
 
     def unresolved(self) -> list[str]:
         return [m for m in self.sent if m not in self.acked and m not in self.failed]
@@ -245,14 +247,14 @@ class SimClient:
     def _observe(self, event: AppEvent) -> None:
         view = self.view
         if isinstance(event, StateChanged):
-            view.state = event.to
-            view.ever_ready = view.ever_ready or event.to == "ready"
+            view.state = State(event.to)
+            view.ever_ready = view.ever_ready or view.state is State.READY
         elif isinstance(event, Ready) and event.chat_id is not None:
             view.chat_id = event.chat_id
         elif isinstance(event, Message):
-            if event.direction == "in" and event.index is not None:
+            if event.direction is MessageDirection.IN and event.index is not None:
                 view.delivered.append(event.index)
-            elif event.direction == "out" and event.id is not None:
+            elif event.direction is MessageDirection.OUT and event.id is not None:
                 view.sent.append(event.id)
         elif isinstance(event, Acked):
             view.acked.setdefault(event.id, []).append(event.index)
@@ -462,7 +464,7 @@ class World:
                     self.cluster.agent_say(client.view.chat_id, action.text or "agent", self.now)
                     self.pump_servers()
                     continue
-            elif client.view.state != "idle" and client.view.alive:
+            elif client.view.state is not State.IDLE and client.view.alive:
                 if action.do == "send":
                     client.send(action.text)
                 elif action.do == "typing":
@@ -475,12 +477,12 @@ class World:
             self.tracer.emit(client.src, "action.skipped", do=action.do, state=client.view.state)
 
     def _end(self, client: SimClient) -> None:
-        if client.view.state != "idle" and client.view.alive:
+        if client.view.state is not State.IDLE and client.view.alive:
             client.end()
 
     def _client_says(self, client: SimClient) -> None:
         # From the first step on: while opening or lost the transport queues it.
-        if client.view.state != "idle" and client.view.alive:
+        if client.view.state is not State.IDLE and client.view.alive:
             client.send()
 
     def _agent_says(self, client: SimClient) -> None:
@@ -538,7 +540,7 @@ class World:
             self.cluster.slow(fault.ms)
         elif isinstance(fault, Reload):
             for client in self._clients_of(fault.client):
-                if client.view.alive and client.view.state != "idle":
+                if client.view.alive and client.view.state is not State.IDLE:
                     client.reload()
 
     def _fault_ends(self, fault: Fault) -> None:
@@ -583,7 +585,7 @@ class World:
                 return False
             if not view.alive:
                 continue
-            if view.state != "ready":
+            if view.state is not State.READY:
                 return False
             if view.chat_id is not None:
                 position = len(self.accepted(view.chat_id))

@@ -14,7 +14,7 @@ do the same things at the same virtual times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -249,7 +249,3 @@ def _client_dict(spec: ClientSpec) -> dict[str, Any]:
         "jitter": spec.jitter,
         "transport": spec.transport.value,
     }
-
-
-def program_of(config: FlowConfig, steps: Sequence[Step]) -> Program:
-    return Program(config, tuple(steps))
