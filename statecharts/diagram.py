@@ -45,8 +45,10 @@ def dot() -> str:
 def svg() -> str:
     exe = shutil.which("dot")
     if exe is None:
-        raise UsageError("svg needs Graphviz 'dot' on PATH (apt-get install graphviz); "
-                         "use --format dot or mermaid")
+        raise UsageError(
+            "svg needs Graphviz 'dot' on PATH (apt-get install graphviz); "
+            "use --format dot or mermaid"
+        )
     done = subprocess.run([exe, "-Tsvg"], input=dot(), capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise UsageError(f"Graphviz dot failed: {done.stderr.strip().splitlines()[-1:]}")
