@@ -155,37 +155,72 @@ def parse_trace(lines: Iterable[str], source: str = "<trace>") -> Trace:
     return Trace(header, tuple(records), source, tuple(warnings))
 
 
-def _not_json(name: str) -> Any:
-    raise ValueError(f"{name} is not a JSON number")
+class _NonFinite(str):
+    """`NaN`/`Infinity` as Python's json reads them: kept aside to be refused by field."""
 
 
 def _json_object(raw: str, source: str, number: int) -> dict[str, Any]:
     try:
-        obj = json.loads(raw, parse_constant=_not_json)
+        obj = json.loads(raw, parse_constant=_NonFinite)
     except json.JSONDecodeError as exc:
         raise BadInput(source, f"a JSON object ({exc.msg})", line=number) from None
-    except ValueError as exc:
-        raise BadInput(source, f"a JSON object with finite numbers ({exc})", line=number) from None
     except RecursionError:
-        raise BadInput(source, "a JSON object (nested too deeply)", line=number) from None
+        expected = f"a value nested at most {MAX_DEPTH} deep"
+        field = _deep_field(raw)
+        raise BadInput(source, expected, line=number, field=field, got=_Shown("deeper")) from None
     if not isinstance(obj, dict):
         raise BadInput(source, "a JSON object", line=number, got=type(obj).__name__)
-    if not _shallow(obj):
-        expected = f"a JSON object nested at most {MAX_DEPTH} deep"
-        raise BadInput(source, expected, line=number)
+    for key, value in obj.items():
+        problem = _scan(value)
+        if problem is not None:
+            raise BadInput(source, problem[0], line=number, field=key, got=problem[1])
     return obj
 
 
-def _shallow(obj: object) -> bool:
-    stack: list[tuple[object, int]] = [(obj, 1)]
+def _scan(value: object) -> tuple[str, object] | None:
+    """What is wrong deep inside a value: nesting too deep, or a non-finite number."""
+    stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
-        value, depth = stack.pop()
-        if isinstance(value, dict | list):
+        item, depth = stack.pop()
+        if isinstance(item, _NonFinite):
+            return "a finite number (NaN and Infinity are not JSON)", _Shown(str(item))
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"a value nested at most {MAX_DEPTH} deep", _Shown("deeper")
+            inner = item.values() if isinstance(item, dict) else item
+            stack.extend((x, depth + 1) for x in inner)
+    return None
+
+
+def _deep_field(raw: str) -> str | None:
+    """The top-level key whose value nests too deep (only read when json gave up)."""
+    depth, key, in_string, escaped, start = 0, None, False, False, 0
+    for at, char in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                if depth == 1:
+                    key = raw[start + 1 : at]
+        elif char == '"':
+            in_string, start = True, at
+        elif char in "[{":
+            depth += 1
             if depth > MAX_DEPTH:
-                return False
-            items = value.values() if isinstance(value, dict) else value
-            stack.extend((item, depth + 1) for item in items)
-    return True
+                return key
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+class _Shown(str):
+    """A `got` shown as it is, without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:

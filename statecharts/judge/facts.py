@@ -51,6 +51,7 @@ class ClientFacts:
     app_phase: str = IDLE  # from application events alone
     ever_ready: bool = False
     chat_id: str | None = None  # from `ready {chatId}` or `chat {chatId}`
+    ended_at: float | None = None  # when the application heard `ended`
     last_t: float = 0.0
 
     @property
@@ -66,10 +67,18 @@ class ClientFacts:
             return self.state in LOST_STATES
         return self.told is not None
 
-    @property
-    def settled_ready(self) -> bool:
-        """Working at this point: everything accepted so far should have arrived."""
-        return self.phase == READY
+    def delivery_horizon(self, end: float) -> float | None:
+        """Everything the server accepted by then should have reached the application.
+
+        A working session: the end of the trace. An ended one: its end (events
+        accepted with a known time only). Any other (lost, failed, never
+        ready): nothing can be asked of it.
+        """
+        if self.phase == READY:
+            return end
+        if self.phase == ENDED and self.ended_at is not None:
+            return self.ended_at
+        return None
 
     def apply(self, rec: TraceRecord) -> None:
         """Take one record of this client into the facts (after the rules judged it)."""
@@ -92,6 +101,8 @@ class ClientFacts:
                 self.finished_by_152, self.app_phase = True, FAILED
         elif kind == "ended":
             self.app_phase = ENDED
+            if self.ended_at is None:
+                self.ended_at = rec.t
         elif kind == "chat" and isinstance(rec.data.get("chatId"), str):
             self.chat_id = rec.data["chatId"]
         elif kind in ("ready", "restored") or (

@@ -184,13 +184,15 @@ class _Against:
                 f"{src} saw indexes {_short(unknown)} the server never had",
                 f"only the indexes the server accepted for {self.chat}",
             )
-        if not self.facts.settled_ready or self.truth.settled is False:
+        until = self.facts.delivery_horizon(self.end)
+        if until is None or self.truth.settled is False:
             return
-        horizon = self.end - self.rule.tolerance
+        ready = self.facts.phase == READY
+        horizon = until - self.rule.tolerance
         missing = sorted(
             a.index
             for a in accepted
-            if a.index not in books.seen and (a.t is None or a.t <= horizon)
+            if a.index not in books.seen and (a.t <= horizon if a.t is not None else ready)
         )
         if missing:
             self.report.add(
@@ -211,16 +213,22 @@ class _Against:
                     f"message {msg_id} is twice in the transcript",
                     "each client message accepted once (the server de-duplicates)",
                 )
-        by_id.update((a.id, a.index) for a in accepted or () if a.id is not None)
+        in_transcript = {a.id: a.index for a in accepted or () if a.id is not None}
         for msg_id, acks in self.books.acks.items():
             index = acks[0].data.get("index")
-            if by_id.get(msg_id) != index:
-                self.report.fail(
-                    acks[0],
-                    "I6",
-                    f"the server's index for {msg_id}: {self.src} message {msg_id} acknowledged "
-                    f"at index {index}, the server has it at {by_id.get(msg_id)}",
-                )
+            for source, known in (("transcript", in_transcript), ("acknowledgement", by_id)):
+                if accepted is None and source == "transcript":
+                    continue
+                if not by_id and source == "acknowledgement":
+                    continue
+                if known.get(msg_id) != index:
+                    self.report.fail(
+                        acks[0],
+                        "I6",
+                        f"the server's index for {msg_id}: {self.src} message {msg_id} "
+                        f"acknowledged at index {index}, the server's {source} has it at "
+                        f"{known.get(msg_id)}",
+                    )
 
 
 def _short(xs: list[int], limit: int = 8) -> str:
