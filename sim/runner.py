@@ -139,6 +139,16 @@ def judge_invariants(world: World, trace: Trace) -> list[Failure]:
     return [failure_of(v) for v in verdict.violations]
 
 
+def judge_world(world: World, judge: Judge) -> list[Failure]:
+    """Finish a judge that was fed the world's records as they came (the property machine).
+
+    The same judgement as `judge_invariants`, without writing and re-reading the trace.
+    """
+    judge.feed_new(world.records)
+    verdict = judge.finish(world.records, truth_of(world))
+    return [failure_of(v) for v in verdict.violations]
+
+
 def failure_of(violation: Violation) -> Failure:
     v = violation
     return Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)

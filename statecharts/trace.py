@@ -171,6 +171,8 @@ def _json_object(raw: str, source: str, number: int) -> dict[str, Any]:
     if not isinstance(obj, dict):
         raise BadInput(source, "a JSON object", line=number, got=type(obj).__name__)
     for key, value in obj.items():
+        if not isinstance(value, dict | list | _NonFinite):
+            continue
         problem = _scan(value)
         if problem is not None:
             raise BadInput(source, problem[0], line=number, field=key, got=problem[1])

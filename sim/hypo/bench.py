@@ -32,7 +32,7 @@ from sim.hypo.program import (
     Wait,
 )
 from sim.hypo.strategies import _fault_table, _seconds_table, fault_templates
-from sim.runner import judge_invariants
+from sim.runner import judge_world
 from sim.truth import settings_of, truth_of
 from statecharts.judge import Judge
 from statecharts.trace import parse_trace
@@ -125,4 +125,4 @@ def _judged_run(program: Program, seed: int) -> None:
         judge.feed_new(world.records)
         judge.invalid_replies_so_far(truth_of(world, transcripts=False))
     drain_world(world)
-    judge_invariants(world, parse_trace(world.trace.text().splitlines()))
+    judge_world(world, judge)

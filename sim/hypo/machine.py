@@ -63,7 +63,7 @@ from sim.hypo.program import (
     absolute_fault,
 )
 from sim.hypo.strategies import STEP_ACTIONS, machine_steps
-from sim.runner import drain_limit, judge_invariants
+from sim.runner import drain_limit, judge_world
 from sim.truth import settings_of, truth_of
 from sim.world import SimClient, World
 from statecharts.judge import Judge
@@ -198,12 +198,12 @@ class ChatFlowMachine(RuleBasedStateMachine):
         if world is None or self.failed:
             return
         drain_world(world)
-        text = world.trace.text()
-        trace = parse_trace(text.splitlines())
-        failures = judge_invariants(world, trace)
+        assert self.judge is not None
+        failures = judge_world(world, self.judge)
         if failures:
             self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
         if self.check_determinism:
+            text = world.trace.text()
             program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
             if again != text:

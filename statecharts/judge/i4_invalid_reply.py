@@ -25,12 +25,14 @@ class InvalidReplies:
     def __init__(self) -> None:
         self.errors: dict[str, Counter[float]] = {}  # per client: errors 151 per moment
         self.failed_at: dict[str, set[float]] = {}
+        self.total = 0  # errors 151 so far, all clients
 
     def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
         moment = round(rec.t, 6)
         if rec.kind == "error":
             if rec.data.get("code") == ErrorCode.INVALID_RESPONSE:
                 self.errors.setdefault(rec.src, Counter())[moment] += 1
+                self.total += 1
         elif rec.data.get("to") == State.FAILED.value:
             self.failed_at.setdefault(rec.src, set()).add(moment)
 
