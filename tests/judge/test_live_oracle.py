@@ -144,3 +144,30 @@ def test_the_150_rule_follows_the_header_flag() -> None:
     verdict = judge_trace(parse_trace(off.splitlines()))
     assert {v.rule for v in verdict.violations} == {"I3"}
     assert rules(plus(OUTAGE_SESSION, c(13.1, "error", **E150))) == {"I3"}
+
+
+# -- traces a real page wrote (the demo widget on CometD 9 in Chromium) -----------------
+CHROMIUM = Path(__file__).parent / "traces"
+
+
+@pytest.mark.parametrize("name", ["chromium_outage", "chromium_crash", "chromium_expire"])
+def test_real_browser_sessions_hold(name: str) -> None:
+    verdict = check_live(CHROMIUM / f"{name}.jsonl")
+    assert verdict.ok, [v.describe() for v in verdict.violations]
+
+
+def _edited(name: str, edit: Any) -> list[str]:
+    lines = (CHROMIUM / f"{name}.jsonl").read_text().splitlines()
+    return [line for line in (edit(line) for line in lines) if line is not None]
+
+
+def test_real_browser_sessions_broken_are_caught() -> None:
+    def late(line: str) -> str:
+        return line.replace('"t":4.125,', '"t":5.6,')  # interrupted 4.5 s after the cut
+
+    def lost(line: str) -> str | None:
+        return None if '"direction":"in","index":4' in line else line
+
+    for edit, rule in ((late, "I2"), (lost, "I6")):
+        trace = parse_trace(_edited("chromium_outage", edit))
+        assert rule in {v.rule for v in judge_trace(trace).violations}
