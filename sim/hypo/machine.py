@@ -14,9 +14,9 @@ delete steps while shrinking. After every step the trace so far is judged:
 - I4 (one error 151 per corrupt frame) against the world's truth.
 
 At teardown the world drains (no new faults or actions; outages heal) and
-the runner's judges run on the whole trace (I1-I7 with server truth: every
-accepted transcript event delivered once, every message acknowledged once or
-failed); then I8 replays the recorded step program on a fresh world with the
+the same judge finishes with the world's truth (I1-I7: every accepted
+transcript event delivered once, every message acknowledged once or failed,
+as `chatsim run` judges); then I8 replays the recorded step program on a fresh world with the
 same seed and compares the trace bytes.
 
 Using it for your own client flow
