@@ -260,7 +260,9 @@ def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
     if not isinstance(kind, str) or not kind:
         raise BadInput(source, "a non-empty string", line=number, field="kind", got=kind)
     data = {k: v for k, v in obj.items() if k not in _RESERVED}
-    if src.startswith("client:") or kind in _SERVER_TRUTH:
+    if kind in ("fault.start", "fault.end"):
+        _check_fault(data.get("fault"), source, number)
+    elif src.startswith("client:") or kind in _SERVER_TRUTH:
         _check_fields(kind, data, source, number)
     return TraceRecord(float(t), src, kind, data, number)
 
@@ -318,6 +320,17 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
         text("chatId")
         if data.get("id") is not None:
             text("id")
+
+
+def _check_fault(fault: object, source: str, number: int) -> None:
+    """A fault record: the fault as a mapping with its kind and finite times."""
+    if not isinstance(fault, dict) or not isinstance(fault.get("kind"), str):
+        raise BadInput(source, "a fault object with a kind", line=number, field="fault", got=fault)
+    for name in ("at", "duration"):
+        value: Any = fault.get(name)
+        if value is not None and not (_is_finite(value) and value >= 0):
+            expected = "a non-negative number of seconds"
+            raise BadInput(source, expected, line=number, field=f"fault.{name}", got=value)
 
 
 def _is_int(value: object) -> bool:

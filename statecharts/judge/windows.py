@@ -37,7 +37,7 @@ def fault_windows(records: Sequence[TraceRecord]) -> list[FaultWindow]:
     ends = [r for r in records if r.kind == "fault.end" and isinstance(r.data.get("fault"), dict)]
     for rec in records:
         fault = rec.data.get("fault")
-        if rec.kind != "fault.start" or not isinstance(fault, dict):
+        if rec.kind != "fault.start" or rec.src != "fault" or not isinstance(fault, dict):
             continue
         kind = str(fault.get("kind", ""))
         duration = fault.get("duration")
