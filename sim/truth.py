@@ -41,5 +41,9 @@ def settings_of(world: World, trace: Trace) -> Settings:
         for c in world.clients.values()
     }
     return Settings(
-        base.interrupt_after, base.tolerance, base.interruption_error, True, False, clients
+        base.interrupt_after,
+        base.tolerance,
+        base.interruption_error,
+        virtual=True,
+        clients=clients,
     )

@@ -103,10 +103,11 @@ def fault_timing(
     windows: Sequence[FaultWindow],
     where: Whereabouts,
     settings: Settings,
+    end: float,
     report: Report,
 ) -> None:
-    """I2 against the injected faults, for one client (its records `mine`)."""
-    judge = _FaultJudge(src, chat, mine, where, settings)
+    """I2 against the injected faults, for one client (its records `mine`) up to `end`."""
+    judge = _FaultJudge(src, chat, mine, where, settings, end=end)
     for window in windows:
         judge.demand(window, report)
     if settings.live:
@@ -130,7 +131,10 @@ class _FaultJudge:
         mine: Sequence[TraceRecord],
         where: Whereabouts,
         settings: Settings,
+        *,
+        end: float,
     ) -> None:
+        self.end = end
         self.src = src
         self.client_id = src[len("client:") :]
         self.chat = chat
@@ -169,6 +173,8 @@ class _FaultJudge:
         if window.length < self.threshold + margin or _phase_at(self.mine, start) != "ready":
             return
         due = start + self.threshold
+        if due - tolerance > self.end:
+            return  # the trace stops before the interruption was due
         if _phase_at(self.mine, due) in _FINISHED:
             return  # the session finished first: nothing to interrupt
         if any(start < r.t < due - tolerance and works_again(r) for r in self.mine):

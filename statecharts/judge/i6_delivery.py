@@ -96,14 +96,18 @@ class Delivery:
         truth: Truth | None,
         end: float,
         report: Report,
+        *,
+        cut: bool = False,
     ) -> None:
+        """`cut`: the trace stops before the session did, so nothing is due at its end."""
         for src, facts in clients.items():
             books = self.books.get(src, _Books())
-            self._unresolved(src, facts, books, end, report)
+            if not cut:
+                self._unresolved(src, facts, books, end, report)
             self._acks_against_trace(books, report)
             if truth is not None:
                 chat = truth.chats.get(src) or facts.chat_id
-                _Against(src, facts, books, truth, chat, self, end, report).judge()
+                _Against(src, facts, books, truth, chat, self, end, report, cut).judge()
 
     def _unresolved(
         self, src: str, facts: ClientFacts, books: _Books, end: float, report: Report
@@ -154,6 +158,7 @@ class _Against:
     rule: Delivery
     end: float
     report: Report
+    cut: bool
 
     def judge(self) -> None:
         if self.chat is None:
@@ -185,7 +190,7 @@ class _Against:
                 f"only the indexes the server accepted for {self.chat}",
             )
         until = self.facts.delivery_horizon(self.end)
-        if until is None or self.truth.settled is False:
+        if until is None or self.truth.settled is False or self.cut:
             return
         ready = self.facts.phase == READY
         horizon = until - self.rule.tolerance

@@ -110,7 +110,8 @@ class Judge:
         report = self.report
         during = len(report.found)
         self.i3.finish(self.clients, report)
-        self.i2.finish(self.clients, self.order.last_t, report)
+        if not self.settings.cut:  # what was due after a cut is not known
+            self.i2.finish(self.clients, self.order.last_t, report)
         windows = fault_windows(records)
         where = Whereabouts.of(records)
         mine: dict[str, list[TraceRecord]] = {src: [] for src in self.clients}
@@ -126,13 +127,14 @@ class Judge:
                 windows=windows,
                 where=where,
                 settings=self.settings,
+                end=self.order.last_t,
                 report=report,
             )
         judged = ["I1", "I2", "I3", "I5", "I6", "I7"]
         if truth is not None and truth.foreign is not None:
             self.i4.judge(truth.foreign, report)
             judged.insert(3, "I4")
-        self.i6.finish(self.clients, truth, self.order.last_t, report)
+        self.i6.finish(self.clients, truth, self.order.last_t, report, cut=self.settings.cut)
         in_order = sorted(report.found[:during], key=lambda v: v.line)
         return Verdict(tuple(in_order + report.found[during:]), tuple(judged), (), len(records))
 
@@ -142,4 +144,10 @@ class Judge:
         for rec in trace.records:
             self.feed(rec)
         verdict = self.finish(trace.records, truth)
-        return replace(verdict, warnings=trace.warnings)
+        warnings = trace.warnings
+        if self.settings.cut:
+            warnings += (
+                f"{trace.source}:1: truncated: the trace stops before the session did; "
+                "messages and events still due at its end are not judged",
+            )
+        return replace(verdict, warnings=warnings)

@@ -27,6 +27,7 @@ class Settings:
     interruption_error: bool | None = None
     virtual: bool = False  # virtual time: exact to the microsecond, only exact causes
     live: bool = False  # a live session's trace: it holds every fault the server injected
+    cut: bool = False  # the trace stops before the session did (header `truncated`)
     # Clients whose own settings differ from the trace's (src `client:<id>` -> timers).
     clients: Mapping[str, ClientTimers] = field(default_factory=dict)
 
@@ -71,4 +72,5 @@ def settings_for(
         legacy if isinstance(legacy, bool) else None,
         virtual,
         extra.get("clock") == "wall",
+        extra.get("truncated") is True,
     )

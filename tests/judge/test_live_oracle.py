@@ -171,3 +171,11 @@ def test_real_browser_sessions_broken_are_caught() -> None:
     for edit, rule in ((late, "I2"), (lost, "I6")):
         trace = parse_trace(_edited("chromium_outage", edit))
         assert rule in {v.rule for v in judge_trace(trace).violations}
+
+
+def test_a_truncated_trace_is_judged_up_to_its_cut() -> None:
+    cut = [r for r in OUTAGE_SESSION if r["t"] <= 11.0]  # the page's end never written
+    cut.append(c(10.5, "message", direction="out", id="m2"))
+    assert rules(cut) == {"I6"}
+    verdict = judge_trace(parse_trace(text(cut, {**HEADER, "truncated": True}).splitlines()))
+    assert verdict.ok and "truncated" in verdict.warnings[-1]
