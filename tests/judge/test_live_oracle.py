@@ -150,7 +150,9 @@ def test_the_150_rule_follows_the_header_flag() -> None:
 CHROMIUM = Path(__file__).parent / "traces"
 
 
-@pytest.mark.parametrize("name", ["chromium_outage", "chromium_crash", "chromium_expire"])
+@pytest.mark.parametrize(
+    "name", ["chromium_outage", "chromium_crash", "chromium_expire", "chromium_reload"]
+)
 def test_real_browser_sessions_hold(name: str) -> None:
     verdict = check_live(CHROMIUM / f"{name}.jsonl")
     assert verdict.ok, [v.describe() for v in verdict.violations]
@@ -171,6 +173,13 @@ def test_real_browser_sessions_broken_are_caught() -> None:
     for edit, rule in ((late, "I2"), (lost, "I6")):
         trace = parse_trace(_edited("chromium_outage", edit))
         assert rule in {v.rule for v in judge_trace(trace).violations}
+    lines = (CHROMIUM / "chromium_reload.jsonl").read_text().splitlines()
+    replayed = next(i for i, line in enumerate(lines) if '"index":3,"party":"client"' in line)
+    after_reload = next(i for i, line in enumerate(lines) if '"restored"' in line)
+    again = lines[replayed].replace('"t":1.1408', '"t":1.8649')
+    twice = [*lines[: after_reload + 1], again, *lines[after_reload + 1 :]]
+    verdict = judge_trace(parse_trace(twice))
+    assert any("more than once" in v.expected for v in verdict.violations)
 
 
 def test_a_truncated_trace_is_judged_up_to_its_cut() -> None:
