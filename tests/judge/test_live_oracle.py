@@ -174,7 +174,7 @@ def test_real_browser_sessions_broken_are_caught() -> None:
         trace = parse_trace(_edited("chromium_outage", edit))
         assert rule in {v.rule for v in judge_trace(trace).violations}
     lines = (CHROMIUM / "chromium_reload.jsonl").read_text().splitlines()
-    replayed = next(i for i, line in enumerate(lines) if '"index":3,"party":"client"' in line)
+    replayed = next(i for i, line in enumerate(lines) if '"direction":"in","index":3' in line)
     after_reload = next(i for i, line in enumerate(lines) if '"restored"' in line)
     again = lines[replayed].replace('"t":1.1408', '"t":1.8649')
     twice = [*lines[: after_reload + 1], again, *lines[after_reload + 1 :]]
