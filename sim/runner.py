@@ -7,34 +7,26 @@ ready, caught up with what the server accepted and has every message
 resolved (or `drain_limit` passes). Completeness (I6) is judged after the
 drain, so a message still in flight at the end is not called lost.
 
-What is judged where:
-- I1, I2, I3, I5, I6 (inbound order), I7: `statecharts.checker` on the trace;
-- I4: each frame a client got that no server sent gives one error 151 at
-  that moment, and the session goes on (no `failed` because of it);
-- I6 (against the server's truth): the application saw exactly the
-  transcript the server accepted for its chat, in order, and every client
-  message was acknowledged once (at the index the server gave it) or
-  reported failed;
-- I8: the same scenario and seed run again give the same bytes (`twice`).
+I1-I7 are judged by the one judge (`statecharts.judge`) on the trace and the
+world's truth (`sim.truth`: what the server accepted, the frames no server
+sent); I8 here: the same scenario and seed run again give the same bytes
+(`twice`).
 """
 
 from __future__ import annotations
 
 import traceback
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from sim import expect
 from sim.scenario import Scenario
-from sim.world import SimClient, World
-from statecharts.catalog import ErrorCode
-from statecharts.checker import RULES, Violation, check_trace
+from sim.truth import settings_of, truth_of
+from sim.world import World
+from statecharts.judge import RULES, Judge, Violation
 from statecharts.trace import Trace, TraceRecord, parse_trace
 from transport.core import ClientCore
 
-TIME_TOLERANCE = 1e-6
 CRASH = "crash"  # the rule of a Failure raised by a core instead of judged
-
 
 @dataclass(frozen=True)
 class Failure:
@@ -180,183 +172,21 @@ def judge_expectations(scenario: Scenario, records: tuple[TraceRecord, ...]) -> 
 
 # -- invariants ---------------------------------------------------------------------
 def judge_invariants(world: World, trace: Trace) -> list[Failure]:
-    failures = [
-        Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)
-        for v in _check_per_settings(world, trace)
-    ]
-    outages = [r for r in trace.records if r.kind == "fault.start" and _is_outage(r)]
-    for client in world.clients.values():
-        mine = [r for r in trace.records if r.src == client.src]
-        failures += _judge_i2_outages(client, mine, outages)
-        failures += _judge_i4(client, mine)
-        failures += _judge_i6(world, client, mine)
-    return failures
+    """I1-I7 by the one judge, on the trace and the world's truth."""
+    verdict = Judge(settings_of(world, trace)).check(trace, truth_of(world))
+    return [failure_of(v) for v in verdict.violations]
 
 
-def _is_outage(rec: TraceRecord) -> bool:
-    fault = rec.data.get("fault")
-    return isinstance(fault, dict) and fault.get("kind") == "outage" and "instance" not in fault
+def judge_world(world: World, judge: Judge) -> list[Failure]:
+    """Finish a judge that was fed the world's records as they came (the property machine).
 
-
-def _judge_i2_outages(
-    client: SimClient, mine: list[TraceRecord], outages: list[TraceRecord]
-) -> list[Failure]:
-    """I2 against the network's truth: an outage cuts a ready client at once.
-
-    The checker times `interrupted` from the loss the client itself reports;
-    a client that noticed the cut late would pass it. Here the loss start is
-    the outage's own start, when the client was ready then.
+    The same judgement as `judge_invariants`, without writing and re-reading the trace.
     """
-    threshold = client.spec.interrupt_after
-    out = []
-    for fault_rec in outages:
-        fault = fault_rec.data["fault"]
-        if fault.get("client") not in (None, client.id):
-            continue
-        start, duration = fault_rec.t, float(fault.get("duration") or 0.0)
-        if duration < threshold or _state_at(mine, start, before=True) != "ready":
-            continue
-        due = start + threshold
-        if _state_at(mine, due, before=True) in ("ended", "failed"):
-            continue  # the session finished first: nothing to interrupt
-        told = [r for r in mine if r.kind == "interrupted" and start <= r.t <= due + TIME_TOLERANCE]
-        if not any(abs(r.t - due) <= TIME_TOLERANCE for r in told):
-            when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
-            out.append(
-                Failure(
-                    "I2",
-                    f"{client.src}: the outage from t={start:g} cut the ready connection, "
-                    f"so interrupted was due at t={due:g} (seen: {when})",
-                    fault_rec.line or None,
-                )
-            )
-    return out
+    judge.feed_new(world.records)
+    verdict = judge.finish(world.records, truth_of(world))
+    return [failure_of(v) for v in verdict.violations]
 
 
-def _state_at(mine: list[TraceRecord], t: float, *, before: bool = False) -> str:
-    """The client's state just after everything at `t` (or just before `t`)."""
-    state = "idle"
-    for rec in mine:
-        if rec.t > t or (before and rec.t >= t - TIME_TOLERANCE):
-            break
-        if rec.kind == "state":
-            state = str(rec.data["to"])
-    return state
-
-
-def _check_per_settings(world: World, trace: Trace) -> list[Violation]:
-    """The checker, once per group of clients sharing timer settings.
-
-    The trace header carries one client's settings; clients with other ones
-    are judged on their own records under a header of their own.
-    """
-    groups: dict[tuple[float, bool], set[str]] = {}
-    for client in world.clients.values():
-        key = (client.spec.interrupt_after, client.spec.interruption_error)
-        groups.setdefault(key, set()).add(client.src)
-    if len(groups) == 1 or trace.header is None:
-        return check_trace(trace)
-    out: list[Violation] = []
-    for (interrupt_after, legacy), members in groups.items():
-        extra = {**trace.header.extra, "interrupt_after": interrupt_after}
-        extra["interruption_error"] = legacy
-        header = replace(trace.header, extra=extra)
-        records = tuple(r for r in trace.records if r.client is None or r.src in members)
-        out += check_trace(Trace(header, records, trace.source))
-    return sorted(out, key=lambda v: v.line)
-
-
-def _judge_i4(client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
-    """Each corrupt frame the client received gives one error 151; the session goes on."""
-    errors = [
-        r for r in mine if r.kind == "error" and r.data.get("code") == ErrorCode.INVALID_RESPONSE
-    ]
-    got = Counter(round(r.t, 6) for r in errors)
-    want = Counter(round(t, 6) for t in client.view.foreign_frames)
-    out = []
-    for t in sorted(set(got) | set(want)):
-        if got[t] != want[t]:
-            out.append(
-                Failure(
-                    "I4",
-                    f"{client.src} at t={t:g}: {want[t]} corrupt frame(s) received, "
-                    f"{got[t]} error 151 reported",
-                )
-            )
-    failed_at = {round(r.t, 6) for r in mine if r.kind == "state" and r.data.get("to") == "failed"}
-    for t in sorted(failed_at & set(want)):
-        out.append(Failure("I4", f"{client.src} failed at t={t:g} on a corrupt frame"))
-    return out
-
-
-def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
-    view = client.view
-    out: list[Failure] = []
-    src = client.src
-    if view.chat_id is not None:
-        accepted = [e.index for e in world.accepted(view.chat_id)]
-        delivered = view.delivered
-        unknown = sorted(set(delivered) - set(accepted))
-        if unknown:
-            out.append(Failure("I6", f"{src} saw indexes {_short(unknown)} the server never had"))
-        dupes = sorted(i for i, n in Counter(delivered).items() if n > 1)
-        if dupes:
-            out.append(
-                Failure("I6", f"{src} saw transcript indexes {_short(dupes)} more than once")
-            )
-        missing = sorted(set(accepted) - set(delivered))
-        if missing and view.state == "ready" and world.settled():
-            out.append(
-                Failure(
-                    "I6", f"{src} never saw transcript indexes {_short(missing)} of {view.chat_id}"
-                )
-            )
-        out += _judge_acks(world, client)
-    for msg_id in view.unresolved():
-        if view.state == "ready" or not view.alive:
-            out.append(Failure("I6", f"{src} message {msg_id} was neither acknowledged nor failed"))
-    if view.alive and view.ever_ready and not world.settled():
-        out.append(
-            Failure(
-                "I6",
-                f"{src} did not settle after the run (state {view.state}, "
-                f"{len(view.unresolved())} message(s) unresolved)",
-            )
-        )
-    return out
-
-
-def _judge_acks(world: World, client: SimClient) -> list[Failure]:
-    view = client.view
-    assert view.chat_id is not None
-    by_id: dict[str, int] = {}
-    out = []
-    for event in world.accepted(view.chat_id):
-        if event.client_message_id is None:
-            continue
-        if event.client_message_id in by_id:
-            out.append(
-                Failure("I6", f"message {event.client_message_id} is twice in the transcript")
-            )
-        by_id[event.client_message_id] = event.index
-    for msg_id, indexes in view.acked.items():
-        if msg_id in view.failed:
-            out.append(Failure("I6", f"{client.src} message {msg_id} both acknowledged and failed"))
-        if len(indexes) > 1:
-            out.append(
-                Failure("I6", f"{client.src} message {msg_id} acknowledged {len(indexes)} times")
-            )
-        if by_id.get(msg_id) != indexes[0]:
-            out.append(
-                Failure(
-                    "I6",
-                    f"{client.src} message {msg_id} acknowledged at index {indexes[0]}, "
-                    f"the server has it at {by_id.get(msg_id)}",
-                )
-            )
-    return out
-
-
-def _short(xs: list[int], limit: int = 8) -> str:
-    text = ", ".join(str(x) for x in xs[:limit])
-    return text + (", ..." if len(xs) > limit else "")
+def failure_of(violation: Violation) -> Failure:
+    v = violation
+    return Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)

@@ -9,14 +9,14 @@ cannot take now is skipped and traced, as in a scenario). One rule with a
 two-choice step, rather than a rule per action, is what lets Hypothesis
 delete steps while shrinking. After every step the trace so far is judged:
 
-- I1, I2, I3, I5, I6 (inbound order), I7 by `statecharts.checker`, fed
-  record by record (`oracles.TraceOracle`), plus "acknowledged at most once";
-- I4 (no error 151 without a corrupt frame) from the world's ground truth.
+- I1, I2, I3, I5, I6 (on the trace), I7: the one judge (`statecharts.judge`)
+  fed record by record;
+- I4 (one error 151 per corrupt frame) against the world's truth.
 
 At teardown the world drains (no new faults or actions; outages heal) and
-the runner's judges run on the whole trace (I1-I7 with server truth: every
-accepted transcript event delivered once, every message acknowledged once or
-failed); then I8 replays the recorded step program on a fresh world with the
+the same judge finishes with the world's truth (I1-I7: every accepted
+transcript event delivered once, every message acknowledged once or failed,
+as `chatsim run` judges); then I8 replays the recorded step program on a fresh world with the
 same seed and compares the trace bytes.
 
 Using it for your own client flow
@@ -45,7 +45,6 @@ The last program run (the shrunk one, after a failure) is in
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import ClassVar
@@ -56,7 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from sim import timeline
 from sim.faults import Fault
-from sim.hypo.oracles import Broken, InvariantError, TraceOracle
+from sim.hypo.oracles import Broken, InvariantError, broken_of
 from sim.hypo.program import (
     FlowConfig,
     Inject,
@@ -66,10 +65,10 @@ from sim.hypo.program import (
     absolute_fault,
 )
 from sim.hypo.strategies import STEP_ACTIONS, machine_steps
-from sim.runner import CRASH, crash_text, drain_limit, judge_invariants
+from sim.runner import CRASH, crash_text, drain_limit, judge_world
+from sim.truth import settings_of, truth_of
 from sim.world import SimClient, World
-from statecharts.catalog import ErrorCode
-from statecharts.checker import settings_for
+from statecharts.judge import Judge
 from statecharts.trace import parse_trace
 from transport.core import ClientCore
 
@@ -158,7 +157,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
         self.seed = 0
         self.flow_config = self.config
         self.steps: list[Step] = []
-        self.oracle: TraceOracle | None = None
+        self.judge: Judge | None = None
         self.failed = False
 
     # -- setup -------------------------------------------------------------------------
@@ -171,8 +170,8 @@ class ChatFlowMachine(RuleBasedStateMachine):
         self.seed = seed
         self.flow_config = config
         self.world = build_world(config, seed, self.core_class)
-        header = self.world.trace.header
-        self.oracle = TraceOracle(settings_for(parse_trace([header.to_json()])))
+        header = parse_trace([self.world.trace.header.to_json()])
+        self.judge = Judge(settings_of(self.world, header))
         self._remember()
 
     @property
@@ -212,38 +211,11 @@ class ChatFlowMachine(RuleBasedStateMachine):
     # -- invariants ------------------------------------------------------------------------
     @invariant()
     def invariants_hold(self) -> None:
-        if self.world is None or self.oracle is None:
+        if self.world is None or self.judge is None:
             return
-        broken = self.oracle.feed(self.world.records)
-        broken += self._i4_so_far()
-        self._raise(broken)
-
-    def _i4_so_far(self) -> list[Broken]:
-        assert self.world is not None
-        counts: Counter[str] = self._errors_151()
-        out = []
-        for cid, client in self.world.clients.items():
-            corrupt = len(client.view.foreign_frames)
-            if counts[cid] > corrupt:
-                out.append(
-                    Broken(
-                        "I4",
-                        f"client {cid}: {counts[cid]} error 151 but only {corrupt} "
-                        "invalid frames reached it",
-                        self.world.now,
-                    )
-                )
-        return out
-
-    def _errors_151(self) -> Counter[str]:
-        assert self.oracle is not None
-        return Counter(
-            {
-                c: n
-                for (c, code), n in self.oracle.codes.items()
-                if code == ErrorCode.INVALID_RESPONSE
-            }
-        )
+        found = self.judge.feed_new(self.world.records)
+        found += self.judge.invalid_replies_so_far(truth_of(self.world, transcripts=False))
+        self._raise([broken_of(v) for v in found])
 
     def _raise(self, broken: list[Broken]) -> None:
         if broken:
@@ -259,12 +231,12 @@ class ChatFlowMachine(RuleBasedStateMachine):
         if world is None or self.failed:
             return
         self._guarded(lambda: drain_world(world))
-        text = world.trace.text()
-        trace = parse_trace(text.splitlines())
-        failures = judge_invariants(world, trace)
+        assert self.judge is not None
+        failures = judge_world(world, self.judge)
         if failures:
             self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
         if self.check_determinism:
+            text = world.trace.text()
             program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
             if again != text:
