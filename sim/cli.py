@@ -15,6 +15,8 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+from sim.live.limits import DEFAULT_LIMITS
+from sim.live.limits import FLAGS as LIMIT_FLAGS
 from statecharts.errors import LocalError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -54,14 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=60.0)
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    for flag, (name, kind, text) in LIMIT_FLAGS.items():
+        default = getattr(DEFAULT_LIMITS, name)
+        serve.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)
     fuzz.add_argument("--seed", type=int, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
-    fuzz.add_argument(
-        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
-    )
+    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")

@@ -16,8 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.live.guard import GuardedSite
+from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
 from sim.server import Cluster, MemoryStore
+from sim.server.secrets import SystemSecrets
 from statecharts.errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -77,31 +80,40 @@ class RunningServer:
 def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LiveServer:
-    """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402)."""
+    """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
+
+    `seed` drives the fault board's randomness only: session secrets come from
+    `secrets`, so two servers never hand out the same secureKey."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed),
+        secrets=SystemSecrets(),
     )
-    return LiveServer(cluster, seed=seed, token=token, websocket=websocket)
+    return LiveServer(cluster, seed=seed, token=token, websocket=websocket, limits=limits)
 
 
 @asynccontextmanager
 async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
-    websocket: bool = True,
+    websocket: bool = True, limits: Limits = DEFAULT_LIMITS,
 ) -> AsyncIterator[RunningServer]:
+    limits = limits.within_fd_limit()
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
-        seed=seed, token=token, websocket=websocket,
+        seed=seed, token=token, websocket=websocket, limits=limits,
     )
+    # keepalive_timeout closes a connection that has no complete request head
+    # for that long: idle ones and slowloris ones alike.
     runner = web.AppRunner(
         server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
+        keepalive_timeout=limits.idle_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, limits.max_connections)
     try:
         await site.start()
         bound = runner.addresses[0][1]

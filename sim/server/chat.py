@@ -41,6 +41,14 @@ _PARAMS: dict[Operation, tuple[tuple[str, type, bool], ...]] = {
 _NON_EMPTY = frozenset({"nickname", "clientMessageId", "chatId"})
 
 
+@dataclass(frozen=True)
+class Login:
+    """A requestChat that carried a clientRequestId: its chat and who sent it."""
+
+    chat_id: str
+    client_id: str
+
+
 @dataclass
 class Refused(Exception):
     """A command answered with an EventError code."""
@@ -85,8 +93,10 @@ class ChatService:
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
         self._chat_counter = 0
-        # clientRequestId -> chatId: a retried requestChat finds its chat again
-        self._logins: dict[str, str] = {}
+        # clientRequestId -> Login: a retried requestChat finds its chat again;
+        # pruned with the chat (`forget`).
+        self._logins: dict[str, Login] = {}
+        self._login_of_chat: dict[str, str] = {}
 
     def force_errors(self, code: int, count: int) -> None:
         self._forced_code = ErrorCode(code)
@@ -159,7 +169,7 @@ class ChatService:
         if now < cluster.not_ready_until:
             retry_after = round(cluster.not_ready_until - now, 6)
             raise Refused(ErrorCode.SERVER_UNAVAILABLE, {"retryAfter": retry_after})
-        earlier = self._login_of(data.get("clientRequestId"))
+        earlier = self._login_of(data.get("clientRequestId"), client)
         if earlier is not None:
             return self._rejoin(earlier, instance, client)
         if self.login_policy is not None:
@@ -169,14 +179,16 @@ class ChatService:
         self._chat_counter += 1
         session = ChatSession(
             chat_id=f"chat-{self._chat_counter}",
-            secure_key=f"{cluster.rng.getrandbits(64):016x}",
+            secure_key=cluster.secrets.secure_key(),
             nickname=data["nickname"],
             instance=instance,
             last_contact=now,
         )
         cluster.start_session(session, instance, client, now)
-        if "clientRequestId" in data:
-            self._logins[data["clientRequestId"]] = session.chat_id
+        request_id = data.get("clientRequestId")
+        if isinstance(request_id, str) and request_id not in self._logins:
+            self._logins[request_id] = Login(session.chat_id, client.client_id)
+            self._login_of_chat[session.chat_id] = request_id
         return {
             "chatId": session.chat_id,
             "secureKey": session.secure_key,
@@ -184,11 +196,25 @@ class ChatService:
             "position": 0,
         }
 
-    def _login_of(self, request_id: object) -> ChatSession | None:
-        """The live chat an earlier requestChat with this clientRequestId opened."""
+    def _login_of(self, request_id: object, client: BayeuxClient) -> ChatSession | None:
+        """The live chat an earlier requestChat with this clientRequestId opened, if the
+        asker may have it: the Bayeux client that logged in, or once that client is
+        gone (its connection was lost for good) the next one to retry the login.
+
+        Anyone else repeating the id gets a chat of their own, never this one's key."""
         if not isinstance(request_id, str) or request_id not in self._logins:
             return None
-        return self.cluster.store.get(self._logins[request_id])
+        login = self._logins[request_id]
+        if login.client_id != client.client_id and self.cluster.has_client(login.client_id):
+            return None
+        self._logins[request_id] = Login(login.chat_id, client.client_id)
+        return self.cluster.store.get(login.chat_id)
+
+    def forget(self, chat_id: str) -> None:
+        """The chat ended or expired: its login can no longer be retried."""
+        request_id = self._login_of_chat.pop(chat_id, None)
+        if request_id is not None:
+            self._logins.pop(request_id, None)
 
     def _rejoin(self, session: ChatSession, instance: str, client: BayeuxClient) -> dict[str, Any]:
         """A retried login (its reply was lost): the same chat, its transcript from the start."""

@@ -24,6 +24,7 @@ from sim.server.bayeux import BayeuxClient, channel_matches
 from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
+from sim.server.secrets import SecretSource, SeededSecrets
 from sim.server.store import ChatSession, MemoryStore, SessionStore
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
@@ -46,7 +47,9 @@ class Cluster:
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
+        secrets: SecretSource | None = None,
     ) -> None:
+        """`secrets`: where secureKeys come from (default: the seeded `rng`, for the simulator)."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -57,6 +60,7 @@ class Cluster:
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
+        self.secrets: SecretSource = secrets if secrets is not None else SeededSecrets(self.rng)
         self.agent = agent if agent is not None else AgentPolicy()
         self.not_ready_until = -math.inf
         self.chat = ChatService(self)
@@ -130,7 +134,7 @@ class Cluster:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""
         targets = self.instances.values() if instance is None else [self._instance(instance)]
         for inst in targets:
-            inst.slow_ms = ms
+            inst.set_slow(ms)
 
     def register_decorator(self, fn: Decorator) -> None:
         self.chat.decorators.append(fn)
@@ -187,6 +191,7 @@ class Cluster:
 
     def end_session(self, chat_id: str, instance: str, now: float) -> None:
         self.store.delete(chat_id)
+        self.chat.forget(chat_id)
         for key in self._bound.pop(chat_id, {}):
             client = self._client(key)
             if client is not None:
@@ -207,6 +212,7 @@ class Cluster:
 
     def _expire_session(self, session: ChatSession, now: float, reason: str) -> None:
         self.store.delete(session.chat_id)
+        self.chat.forget(session.chat_id)
         fields = {"chatId": session.chat_id, "reason": reason}
         self.emit(now, session.instance, "session.expire", fields)
         for instance, client_id in list(self._bound.pop(session.chat_id, {})):
@@ -274,6 +280,10 @@ class Cluster:
             dirty, self._dirty = self._dirty, {}
             for instance, client_id in dirty:
                 self.instances[instance].complete_held(client_id, now)
+
+    def has_client(self, client_id: str) -> bool:
+        """Whether a Bayeux client with this id is alive on any instance."""
+        return any(client_id in inst.clients for inst in self.instances.values())
 
     def _client(self, key: ClientKey) -> BayeuxClient | None:
         inst = self.instances.get(key[0])

@@ -13,6 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
+from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Output, Reply
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
@@ -71,6 +72,8 @@ class ServerInstance:
         self.connections[conn_id] = None  # long-polling adapters may skip `open`
         try:
             messages = decode(text)
+            for message in messages:
+                check_envelope(message)
         except ProtocolViolation as exc:
             self.cluster.emit(now, self.name, "bad_frame", {"reason": str(exc)})
             self.connections.pop(conn_id, None)
@@ -132,6 +135,14 @@ class ServerInstance:
         self._timers.clear()
         self._outputs.extend(drops)
         return drops
+
+    def set_slow(self, ms: float) -> None:
+        """Delay every reply by `ms`; 0 ends the fault, and what it held back leaves at once
+        (in order) rather than holding up the replies made after it."""
+        self.slow_ms = ms
+        if ms <= 0:
+            self._outputs.extend(output for _, output in self._delayed)
+            self._delayed.clear()
 
     def recover(self) -> None:
         self.up = True
@@ -234,8 +245,9 @@ class ServerInstance:
         hold = self.cluster.hold
         if isinstance(advice, dict):
             asked = advice.get("timeout")
+            # Compared before dividing: 10**400 / 1000.0 would raise OverflowError.
             if isinstance(asked, int | float) and not isinstance(asked, bool) and asked >= 0:
-                hold = min(hold, asked / 1000.0)
+                hold = hold if asked > hold * 1000.0 else min(hold, asked / 1000.0)
         return hold
 
     def _connect_reply(

@@ -1,0 +1,232 @@
+"""A catalog of malformed client input for `chatsim serve`: what a hostile or broken client sends.
+
+Each kind builds one frame (text, or raw bytes for bodies that are not
+UTF-8) from a context holding a clientId the prober got from a real
+handshake, so the frame reaches the checks behind the unknown-client one.
+Every kind must be answered with a Bayeux error, an HTTP 4xx or a WebSocket
+close code with a reason (`sim.live.hostile` drives and judges them).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+WEBSOCKET, LONG_POLLING = "websocket", "long-polling"
+BOTH = frozenset({WEBSOCKET, LONG_POLLING})
+JSON_TYPE = "application/json;charset=UTF-8"
+
+
+@dataclass(frozen=True)
+class Context:
+    client_id: str
+    max_frame: int
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    make: Callable[[Context], str | bytes]
+    transports: frozenset[str] = BOTH
+    content_type: str = JSON_TYPE
+
+
+def _msgs(*messages: dict[str, object]) -> str:
+    return json.dumps(list(messages))
+
+
+def _connect(cid: str, **extra: object) -> dict[str, object]:
+    return {"channel": "/meta/connect", "clientId": cid, "connectionType": "long-polling", **extra}
+
+
+def _chat(cid: str, data: object) -> str:
+    return _msgs({"channel": "/service/chat", "clientId": cid, "id": "h1", "data": data})
+
+
+def _deep(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+_SEND = {"operation": "sendMessage", "chatId": "chat-1", "secureKey": "0" * 32}
+
+KINDS: tuple[Kind, ...] = (
+    Kind("not-json", lambda c: "hello, server"),
+    Kind("truncated-json", lambda c: '[{"channel":"/meta/connect","clientId":'),
+    Kind("empty-frame", lambda c: ""),
+    Kind("json-scalar", lambda c: "42"),
+    Kind("json-null", lambda c: "null"),
+    Kind("empty-list", lambda c: "[]"),
+    Kind("list-of-numbers", lambda c: "[1, 2, 3]"),
+    Kind("message-without-channel", lambda c: "[{}]"),
+    Kind("channel-not-string", lambda c: '[{"channel": 5}]'),
+    Kind("channel-without-slash", lambda c: _msgs({"channel": "meta/connect"})),
+    Kind("channel-too-long", lambda c: _msgs({"channel": "/" + "a" * 5000, "data": 1})),
+    Kind("clientId-list", lambda c: _msgs({"channel": "/meta/connect", "clientId": [c.client_id]})),
+    Kind("clientId-object", lambda c: _msgs({"channel": "/meta/connect", "clientId": {"a": 1}})),
+    Kind("clientId-number", lambda c: _msgs({"channel": "/meta/connect", "clientId": 7})),
+    Kind("clientId-huge", lambda c: _msgs(_connect("x" * (c.max_frame // 2)))),
+    Kind("deep-json-3000", lambda c: _deep(3000)),
+    Kind("deep-data-3000", lambda c: _chat(c.client_id, "@").replace('"@"', _deep(3000))),
+    Kind("deep-json-40", lambda c: _chat(c.client_id, "@").replace('"@"', _deep(40))),
+    Kind(
+        "advice-timeout-10e400",
+        lambda c: _msgs(_connect(c.client_id)).replace(
+            '"long-polling"', '"long-polling","advice":{"timeout":1' + "0" * 400 + "}"
+        ),
+    ),
+    Kind(
+        "advice-timeout-1e400",
+        lambda c: _msgs(_connect(c.client_id)).replace(
+            '"long-polling"', '"long-polling","advice":{"timeout":1e400}'
+        ),
+    ),
+    Kind(
+        "nan-literal",
+        lambda c: _msgs(_connect(c.client_id)).replace(
+            '"long-polling"', '"long-polling","advice":{"timeout":NaN}'
+        ),
+    ),
+    Kind(
+        "infinity-literal",
+        lambda c: _msgs(_connect(c.client_id)).replace(
+            '"long-polling"', '"long-polling","advice":{"interval":-Infinity}'
+        ),
+    ),
+    Kind("5000-digit-integer", lambda c: '[{"channel":"/meta/connect","id":' + "9" * 5000 + "}]"),
+    Kind("ack-10e30", lambda c: _msgs(_connect(c.client_id, ext={"ack": 10**30}))),
+    Kind("id-object", lambda c: _msgs(_connect(c.client_id, id={"x": 1}))),
+    Kind(
+        "id-lone-surrogate",
+        lambda c: _msgs(_connect(c.client_id)).replace('"clientId"', '"id":"\\ud800","clientId"'),
+    ),
+    Kind("advice-string", lambda c: _msgs(_connect(c.client_id, advice="now"))),
+    Kind("ext-list", lambda c: _msgs(_connect(c.client_id, ext=[1]))),
+    Kind(
+        "connect-without-type",
+        lambda c: _msgs({"channel": "/meta/connect", "clientId": c.client_id, "id": "1"}),
+    ),
+    Kind(
+        "handshake-types-not-list",
+        lambda c: _msgs(
+            {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": "all"}
+        ),
+    ),
+    Kind(
+        "handshake-no-version",
+        lambda c: _msgs({"channel": "/meta/handshake", "supportedConnectionTypes": ["websocket"]}),
+    ),
+    Kind(
+        "handshake-unknown-types",
+        lambda c: _msgs(
+            {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["smoke"]}
+        ),
+    ),
+    Kind(
+        "subscribe-nested-list",
+        lambda c: _msgs(
+            {"channel": "/meta/subscribe", "clientId": c.client_id, "subscription": [["/a"]]}
+        ),
+    ),
+    Kind(
+        "subscribe-meta",
+        lambda c: _msgs(
+            {"channel": "/meta/subscribe", "clientId": c.client_id, "subscription": "/meta/**"}
+        ),
+    ),
+    Kind(
+        "subscribe-foreign-chat",
+        lambda c: _msgs(
+            {"channel": "/meta/subscribe", "clientId": c.client_id, "subscription": "/chat/chat-1"}
+        ),
+    ),
+    Kind(
+        "unknown-meta-channel", lambda c: _msgs({"channel": "/meta/smoke", "clientId": c.client_id})
+    ),
+    Kind(
+        "publish-wildcard", lambda c: _msgs({"channel": "/a/*", "clientId": c.client_id, "data": 1})
+    ),
+    Kind(
+        "publish-foreign-chat",
+        lambda c: _msgs(
+            {"channel": "/chat/chat-1", "clientId": c.client_id, "data": {"text": "hi"}}
+        ),
+    ),
+    Kind("unknown-client", lambda c: _msgs(_connect("nobody-" + "0" * 20))),
+    Kind("chat-data-list", lambda c: _chat(c.client_id, [1, 2])),
+    Kind("chat-unknown-operation", lambda c: _chat(c.client_id, {"operation": "rm -rf"})),
+    Kind("chat-operation-number", lambda c: _chat(c.client_id, {"operation": 3})),
+    Kind(
+        "chat-wrong-secure-key",
+        lambda c: _chat(c.client_id, {**_SEND, "text": "hi", "clientMessageId": "m1"}),
+    ),
+    Kind(
+        "chat-text-object",
+        lambda c: _chat(c.client_id, {**_SEND, "text": {"a": 1}, "clientMessageId": "m1"}),
+    ),
+    Kind(
+        "chat-position-negative",
+        lambda c: _chat(
+            c.client_id,
+            {
+                "operation": "requestNotifications",
+                "chatId": "chat-1",
+                "secureKey": "0",
+                "transcriptPosition": -1,
+            },
+        ),
+    ),
+    Kind(
+        "chat-position-float",
+        lambda c: _chat(
+            c.client_id,
+            {
+                "operation": "requestNotifications",
+                "chatId": "chat-1",
+                "secureKey": "0",
+                "transcriptPosition": 1.5,
+            },
+        ),
+    ),
+    Kind(
+        "chat-nickname-number",
+        lambda c: _chat(c.client_id, {"operation": "requestChat", "nickname": 5}),
+    ),
+    Kind(
+        "batch-send-then-bad-connect",
+        lambda c: _msgs(
+            {
+                "channel": "/service/chat",
+                "clientId": c.client_id,
+                "data": {**_SEND, "text": "half", "clientMessageId": "m2"},
+            },
+            {"channel": "/meta/connect", "clientId": [c.client_id]},
+        ),
+    ),
+    Kind("many-messages", lambda c: json.dumps([{"channel": "/meta/smoke"}] * 2000)),
+    Kind("frame-over-limit", lambda c: _msgs(_connect(c.client_id, pad="x" * c.max_frame))),
+    Kind("binary-frame", lambda c: b"\x00\x01\x02", frozenset({WEBSOCKET})),
+    Kind(
+        "body-not-utf8",
+        lambda c: b'[{"channel":"/meta/connect","id":"\xff\xfe"}]',
+        frozenset({LONG_POLLING}),
+    ),
+    Kind(
+        "body-unknown-charset",
+        lambda c: _msgs(_connect(c.client_id)),
+        frozenset({LONG_POLLING}),
+        "application/json; charset=klingon",
+    ),
+    Kind(
+        "body-codec-not-text",
+        lambda c: _msgs(_connect(c.client_id)),
+        frozenset({LONG_POLLING}),
+        "application/json; charset=base64",
+    ),
+    Kind(
+        "body-utf16",
+        lambda c: _msgs(_connect(c.client_id)).encode("utf-16"),
+        frozenset({LONG_POLLING}),
+        "application/json; charset=utf-16",
+    ),
+)
