@@ -22,10 +22,14 @@ def _wire_names(cls: type[AppEvent]) -> frozenset[str]:
     return frozenset(f.metadata.get("wire", f.name) for f in fields(cls))
 
 
-_CLIENT: dict[str, frozenset[str]] = {
-    cls.kind: _wire_names(cls)
-    for cls in (*APP_EVENT_TYPES.values(), Loss, Acked, SendFailed, CommandDone)
-}
+_CLIENT_TYPES: tuple[type[AppEvent], ...] = (
+    *APP_EVENT_TYPES.values(),
+    Loss,
+    Acked,
+    SendFailed,
+    CommandDone,
+)
+_CLIENT: dict[str, frozenset[str]] = {cls.kind: _wire_names(cls) for cls in _CLIENT_TYPES}
 _OTHERS: dict[str, frozenset[str]] = {
     kind: frozenset(names)
     for kind, names in {
