@@ -21,7 +21,8 @@ SCENARIOS = [
     ),
     ("duration: 9\nfaults:\n  - {kind: slow, ms: .inf}\n", ":3: ms: expected a finite number"),
     (
-        "duration: 9\nnetwork: {latency: 1.0e-17}\nclient: {backoff_increment: 0, max_backoff: 0}\n",
+        "duration: 9\nnetwork: {latency: 1.0e-17}\n"
+        "client: {backoff_increment: 0, max_backoff: 0}\n",
         ":2: network.latency: expected a latency between 1e-06 s and a week",
     ),
     ("duration: 9\nexpect:\n  - {kind: interupted}\n", ":3: kind: expected an event kind"),
