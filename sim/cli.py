@@ -69,6 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")
+    bench.add_argument(
+        "--hostile",
+        type=int,
+        metavar="N",
+        help="send N malformed frames to a chatsim serve process and judge every answer",
+    )
     return parser
 
 

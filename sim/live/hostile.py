@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -150,3 +151,36 @@ async def steady_client(url: str, stop: asyncio.Event, every: float = 0.05) -> S
         if indexes != list(range(1, len(indexes) + 1)):
             result.problems.append(f"transcript indexes not 1..n: {indexes[:20]}")
     return result
+
+
+async def bench(frames: int) -> int:
+    """`chatsim bench --hostile N`: N hostile frames at a `chatsim serve` process; 0 if clean."""
+    from sim.live.serve_process import serve_process  # noqa: PLC0415 (a child process)
+
+    async with serve_process() as srv:
+        rss = srv.rss_mb()
+        stop = asyncio.Event()
+        steady = asyncio.create_task(steady_client(srv.url, stop))
+        await asyncio.sleep(0.3)
+        started = time.perf_counter()
+        tally = await probe(srv.url, frames)
+        took = time.perf_counter() - started
+        stop.set()
+        calm = await steady
+        crashes = srv.tracebacks()
+        grown = srv.rss_mb() - rss
+    kinds = len(KINDS)
+    print(f"hostile frames      {tally.sent:>8,} of {kinds} kinds over both transports")
+    print(f"took                {took:>8.1f} s ({tally.sent / took:,.0f} frames/s)")
+    for answer, count in sorted(tally.answers.items()):
+        print(f"  {answer:<18}{count:>8,}")
+    print(f"unanswered / 500 / 1006 {len(tally.failures):>4}")
+    print(f"tracebacks in log   {len(crashes):>8}")
+    print(f"server RSS growth   {grown:>8.1f} MB")
+    print(
+        f"steady client       {calm.acked:>8} of {calm.sent} acknowledged, "
+        f"{len(calm.problems)} problems"
+    )
+    for line in [*tally.failures[:10], *crashes[:10], *calm.problems[:10]]:
+        print(f"  ! {line}")
+    return 0 if not (tally.failures or crashes or calm.problems) else 1

@@ -79,3 +79,8 @@ def test_bad_serve_flags_exit_2_with_the_reason(
     assert main(["serve", *flags]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and reason in err and "Traceback" not in err
+
+
+def test_a_hostile_bench_needs_frames(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", "--hostile", "0"]) == 2
+    assert "--hostile needs a positive number" in capsys.readouterr().err
