@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 
 from sim.live.limits import Limits
 
@@ -113,15 +114,25 @@ class CappedFactory:
         self._server = server
         self._max = max_connections
         self._warned = False
+        # Made but not yet registered with the server: a burst of accepts runs the
+        # factory many times before any connection_made.
+        self._pending = 0
 
     def __call__(self) -> asyncio.BaseProtocol:
-        if len(self._server.connections) >= self._max:
+        if len(self._server.connections) + self._pending >= self._max:
             if not self._warned:
                 log.warning("connection cap %d reached: refusing with 503", self._max)
                 self._warned = True
             return _Busy()
         self._warned = False
+        self._pending += 1
+        loop = asyncio.get_running_loop()
+        # connection_made is queued right after this returns; settle after it ran.
+        loop.call_soon(loop.call_soon, self._settled)
         return self._server()
+
+    def _settled(self) -> None:
+        self._pending -= 1
 
 
 class GuardedSite(web.TCPSite):
@@ -153,3 +164,34 @@ def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
         log.warning("%s%s", context.get("message", "event loop error"), detail)
 
     loop.set_exception_handler(handle)
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def loopback_host_middleware() -> Middleware:
+    """Refuse requests whose Host is not a loopback name (DNS rebinding).
+
+    A page on a host name that resolves to 127.0.0.1 is the server's own origin
+    to the browser; its Host header still names the attacker's domain."""
+
+    @web.middleware
+    async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+        name = _host_name(request.host)
+        if name not in LOOPBACK_NAMES and not name.endswith(".localhost"):
+            log.info("refused a request for Host %r: not a loopback name", request.host[:80])
+            return web.Response(
+                status=421,
+                text=f"Host {request.host[:80]!r} is not served here "
+                "(a loopback server answers localhost and 127.0.0.1)\n",
+            )
+        return await handler(request)
+
+    return check_host
+
+
+def _host_name(host: str) -> str:
+    host = host.strip().lower()
+    if host.startswith("["):
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host

@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from sim.live.guard import GuardedSite
+from sim.live.guard import LOOPBACK_NAMES, GuardedSite, loopback_host_middleware
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
 from sim.server import Cluster, MemoryStore
@@ -78,8 +78,14 @@ class RunningServer:
 
 
 def build_server(
-    instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
-    hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
+    instances: int = 1,
+    *,
+    session_ttl: float = 60.0,
+    client_timeout: float = 10.0,
+    hold: float = 30.0,
+    seed: int = 0,
+    token: str | None = None,
+    websocket: bool = True,
     limits: Limits = DEFAULT_LIMITS,
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
@@ -88,8 +94,12 @@ def build_server(
     `secrets`, so two servers never hand out the same secureKey."""
     names = instance_names(instances)
     cluster = Cluster(
-        names, MemoryStore(), session_ttl=session_ttl, hold=hold,
-        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed),
+        names,
+        MemoryStore(),
+        session_ttl=session_ttl,
+        hold=hold,
+        max_interval=min(client_timeout, session_ttl),
+        rng=random.Random(seed),
         secrets=SystemSecrets(),
     )
     return LiveServer(cluster, seed=seed, token=token, websocket=websocket, limits=limits)
@@ -97,19 +107,39 @@ def build_server(
 
 @asynccontextmanager
 async def live_server(
-    instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
-    client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
-    websocket: bool = True, limits: Limits = DEFAULT_LIMITS,
+    instances: int = 1,
+    *,
+    host: str = LOOPBACK,
+    port: int = 0,
+    session_ttl: float = 60.0,
+    client_timeout: float = 10.0,
+    hold: float = 30.0,
+    seed: int = 0,
+    token: str | None = None,
+    websocket: bool = True,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> AsyncIterator[RunningServer]:
     limits = limits.within_fd_limit()
     server = build_server(
-        instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
-        seed=seed, token=token, websocket=websocket, limits=limits,
+        instances,
+        session_ttl=session_ttl,
+        client_timeout=client_timeout,
+        hold=hold,
+        seed=seed,
+        token=token,
+        websocket=websocket,
+        limits=limits,
     )
     # keepalive_timeout closes a connection that has no complete request head
     # for that long: idle ones and slowloris ones alike.
+    app = server.app()
+    if host in LOOPBACK_NAMES:
+        app.middlewares.append(loopback_host_middleware())
     runner = web.AppRunner(
-        server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=1.0,
         keepalive_timeout=limits.idle_timeout,
     )
     await runner.setup()

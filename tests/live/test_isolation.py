@@ -105,3 +105,15 @@ async def test_replaying_a_client_request_id_does_not_hand_over_the_chat() -> No
         stolen = await _login(attacker, clientRequestId="login-1")
         assert stolen["chatId"] != chat["chatId"]
         assert stolen["secureKey"] != chat["secureKey"]
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "127.0.0.1.nip.io"])
+async def test_a_loopback_server_refuses_foreign_host_names(host: str) -> None:
+    """DNS rebinding: a page whose name resolves to 127.0.0.1 still sends its own Host."""
+    async with live_server() as srv, aiohttp.ClientSession() as http:
+        async with http.post(srv.url, json=[HANDSHAKE], headers={"Host": host}) as response:
+            assert response.status == 421
+        for good in ("localhost", f"127.0.0.1:{srv.port}", f"localhost:{srv.port}"):
+            async with http.post(srv.url, json=[HANDSHAKE], headers={"Host": good}) as response:
+                assert response.status == 200

@@ -212,7 +212,7 @@ async def test_connections_over_the_cap_get_503_and_a_slow_body_gets_408() -> No
         answers = await asyncio.gather(*(r.read(200) for r, _ in conns))
         assert sum(a.startswith(b"HTTP/1.1 503") for a in answers) >= 10
         reader, writer = await asyncio.open_connection(host, int(port))
-        writer.write(b"POST /cometd HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n[{")
+        writer.write(b"POST /cometd HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n[{")
         head = await asyncio.wait_for(reader.read(200), 5)
         assert head.startswith(b"HTTP/1.1 408"), head
         for _, w in [*conns, (reader, writer)]:
