@@ -57,6 +57,26 @@ class SendQueue:
         return text
 
 
+# Reasons for the closes aiohttp makes itself (protocol errors), which it sends without one.
+CLOSE_REASONS = {
+    1002: "WebSocket protocol error (RFC 6455 framing)",
+    1003: "unsupported data",
+    1007: "a text frame is not valid UTF-8",
+    1008: "policy violation",
+    1009: "message over the size limit",
+    1011: "the server could not handle the message",
+}
+
+
+class ExplainingWebSocket(web.WebSocketResponse):
+    """A WebSocketResponse whose every non-normal close carries a reason."""
+
+    async def close(self, *, code: int = 1000, message: bytes = b"", drain: bool = True) -> bool:
+        if not message and code in CLOSE_REASONS:
+            message = CLOSE_REASONS[code].encode()
+        return await super().close(code=code, message=message, drain=drain)
+
+
 async def shut(
     ws: web.WebSocketResponse,
     transport: asyncio.BaseTransport | None,

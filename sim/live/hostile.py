@@ -10,15 +10,26 @@ Meanwhile `steady_client` chats over a real transport and must lose nothing.
 from __future__ import annotations
 
 import asyncio
+import base64
 import itertools
 import json
+import os
+import struct
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import aiohttp
 
-from sim.live.hostile_frames import KINDS, LONG_POLLING, WEBSOCKET, Context, Kind
+from sim.live.hostile_frames import (
+    KINDS,
+    LONG_POLLING,
+    RAW_WEBSOCKET,
+    WEBSOCKET,
+    Context,
+    Kind,
+)
 from statecharts.errors import ServerError
 from statecharts.events import Message
 from transport.aio.session import ChatSession
@@ -48,7 +59,8 @@ async def probe(
     kinds: tuple[Kind, ...] = KINDS,
 ) -> Tally:
     """Send `frames` hostile frames, cycling through every kind on both transports."""
-    plan = [(k, t) for k in kinds for t in (WEBSOCKET, LONG_POLLING) if t in k.transports]
+    ways = (WEBSOCKET, LONG_POLLING, RAW_WEBSOCKET)
+    plan = [(k, t) for k in kinds for t in ways if t in k.transports]
     steps = list(itertools.islice(itertools.cycle(plan), frames))
     tally = Tally()
     gate = asyncio.Semaphore(parallel)
@@ -59,6 +71,8 @@ async def probe(
             try:
                 if transport == WEBSOCKET:
                     answer = await _over_websocket(http, ws_url, kind, max_frame)
+                elif transport == RAW_WEBSOCKET:
+                    answer = await _over_raw_websocket(url, kind, max_frame)
                 else:
                     answer = await _over_long_poll(http, url, kind, max_frame)
             except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
@@ -98,6 +112,35 @@ async def _over_websocket(
                 return f"FAIL close {code} with reason {reason!r}"
             return f"websocket close {code}"
         return f"FAIL {msg.type.name} instead of a close frame"
+
+
+async def _over_raw_websocket(url: str, kind: Kind, max_frame: int) -> str:
+    """Upgrade by hand, send bytes no WebSocket library would, read the close frame."""
+    where = urlsplit(url)
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    try:
+        key = base64.b64encode(os.urandom(16)).decode()
+        writer.write(
+            f"GET {where.path} HTTP/1.1\r\nHost: {where.netloc}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+            "Sec-WebSocket-Version: 13\r\n\r\n".encode()
+        )
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            await reader.readuntil(b"\r\n\r\n")
+            frame = kind.make(Context("", max_frame))
+            writer.write(frame if isinstance(frame, bytes) else frame.encode())
+            head = await reader.readexactly(2)
+            if head[0] & 0x0F != 0x8:
+                return "raw websocket reply"
+            body = await reader.readexactly(head[1] & 0x7F)
+    except asyncio.IncompleteReadError:
+        return "FAIL connection closed without a close frame (1006)"
+    finally:
+        writer.close()
+    code = struct.unpack("!H", body[:2])[0] if len(body) >= 2 else None
+    if code is None or code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE or len(body) <= 2:
+        return f"FAIL close {code} with reason {body[2:]!r}"
+    return f"websocket close {code}"
 
 
 async def _over_long_poll(
@@ -170,7 +213,7 @@ async def bench(frames: int) -> int:
         crashes = srv.tracebacks()
         grown = srv.rss_mb() - rss
     kinds = len(KINDS)
-    print(f"hostile frames      {tally.sent:>8,} of {kinds} kinds over both transports")
+    print(f"hostile frames      {tally.sent:>8,} of {kinds} kinds (WebSocket, long-polling, raw)")
     print(f"took                {took:>8.1f} s ({tally.sent / took:,.0f} frames/s)")
     for answer, count in sorted(tally.answers.items()):
         print(f"  {answer:<18}{count:>8,}")

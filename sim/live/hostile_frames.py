@@ -10,11 +10,15 @@ close code with a reason (`sim.live.hostile` drives and judges them).
 from __future__ import annotations
 
 import json
+import os
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass
 
 WEBSOCKET, LONG_POLLING = "websocket", "long-polling"
+RAW_WEBSOCKET = "raw websocket"  # frames a WebSocket library would never send
 BOTH = frozenset({WEBSOCKET, LONG_POLLING})
+RAW = frozenset({RAW_WEBSOCKET})
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -30,6 +34,28 @@ class Kind:
     make: Callable[[Context], str | bytes]
     transports: frozenset[str] = BOTH
     content_type: str = JSON_TYPE
+
+
+def ws_frame(
+    payload: bytes,
+    opcode: int = 0x1,
+    *,
+    fin: bool = True,
+    rsv: int = 0,
+    mask: bool = True,
+) -> bytes:
+    """One client frame as RFC 6455 §5.2 lays it out, rules broken on request."""
+    first = (0x80 if fin else 0) | rsv | opcode
+    size, key = len(payload), os.urandom(4) if mask else b""
+    bit = 0x80 if mask else 0
+    if size < 126:
+        head = bytes([first, bit | size])
+    elif size < 1 << 16:
+        head = bytes([first, bit | 126]) + struct.pack("!H", size)
+    else:
+        head = bytes([first, bit | 127]) + struct.pack("!Q", size)
+    body = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if mask else payload
+    return head + key + body
 
 
 def _msgs(*messages: dict[str, object]) -> str:
@@ -206,6 +232,16 @@ KINDS: tuple[Kind, ...] = (
     Kind("many-messages", lambda c: json.dumps([{"channel": "/meta/smoke"}] * 2000)),
     Kind("frame-over-limit", lambda c: _msgs(_connect(c.client_id, pad="x" * c.max_frame))),
     Kind("binary-frame", lambda c: b"\x00\x01\x02", frozenset({WEBSOCKET})),
+    Kind("ws-invalid-utf8", lambda c: ws_frame(b"[\xff\xfe]"), RAW),
+    Kind("ws-reserved-bits", lambda c: ws_frame(b"[]", rsv=0x40), RAW),
+    Kind("ws-unknown-opcode", lambda c: ws_frame(b"x", opcode=0x3), RAW),
+    Kind("ws-long-ping", lambda c: ws_frame(b"x" * 200, opcode=0x9), RAW),
+    Kind("ws-fragmented-ping", lambda c: ws_frame(b"x", opcode=0x9, fin=False), RAW),
+    Kind("ws-continuation-first", lambda c: ws_frame(b"x", opcode=0x0), RAW),
+    Kind("ws-unmasked", lambda c: ws_frame(b"[1]", mask=False), RAW),
+    Kind("ws-close-code-999", lambda c: ws_frame(struct.pack("!H", 999), opcode=0x8), RAW),
+    Kind("ws-close-one-byte", lambda c: ws_frame(b"x", opcode=0x8), RAW),
+    Kind("ws-length-2-to-62", lambda c: bytes([0x81, 0xFF]) + struct.pack("!Q", 2**62), RAW),
     Kind(
         "body-not-utf8",
         lambda c: b'[{"channel":"/meta/connect","id":"\xff\xfe"}]',

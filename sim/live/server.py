@@ -37,7 +37,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.faults import Direction, Fault
 from sim.live.faultboard import FaultBoard, Posted
-from sim.live.guard import SendQueue, read_body, shut
+from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, shut
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.inbound import parse_frame
@@ -268,7 +268,7 @@ class LiveServer:
 
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
         # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
-        ws = web.WebSocketResponse(max_msg_size=4 * self._max_frame, autoping=True)
+        ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
         if not self._ws_enabled:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:

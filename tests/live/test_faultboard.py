@@ -95,8 +95,12 @@ def test_reorder_holds_a_frame_back_behind_the_next() -> None:
 
 @pytest.mark.parametrize(
     ("raw", "field"),
-    [({"kind": "meteor"}, "kind"), ({"kind": "outage"}, "duration"),
-     ({"kind": "reload"}, "kind"), ({"kind": "latency", "ms": "x"}, "ms")],
+    [
+        ({"kind": "meteor"}, "kind"),
+        ({"kind": "outage"}, "duration"),
+        ({"kind": "reload"}, "kind"),
+        ({"kind": "latency", "ms": "x"}, "ms"),
+    ],
 )
 def test_bad_faults_are_refused_naming_the_field(raw: dict[str, object], field: str) -> None:
     with pytest.raises(BadInput) as info:

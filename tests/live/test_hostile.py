@@ -26,7 +26,7 @@ async def test_hostile_frames_are_answered_and_a_steady_client_loses_nothing() -
         stop = asyncio.Event()
         steady = asyncio.create_task(steady_client(srv.url, stop))
         await asyncio.sleep(0.3)
-        frames = 3 * sum(len(k.transports) for k in KINDS)  # every kind, 3 times, both ways
+        frames = 3 * sum(len(k.transports) for k in KINDS)  # every kind, 3 times, every way
         tally = await probe(srv.url, frames)
         stop.set()
         calm = await asyncio.wait_for(steady, 30)
@@ -36,6 +36,7 @@ async def test_hostile_frames_are_answered_and_a_steady_client_loses_nothing() -
         assert calm.problems == [] and calm.acked == calm.sent > 3
         answers = set(tally.answers)
         assert {"websocket close 1003", "websocket close 1009", "http 400", "http 413"} <= answers
+        assert {"websocket close 1002", "websocket close 1007"} <= answers  # raw frames
 
 
 @pytest.mark.asyncio

@@ -14,11 +14,11 @@ import os
 import resource
 import secrets
 import socket
-import struct
 
 import aiohttp
 import pytest
 
+from sim.live.hostile_frames import ws_frame
 from sim.live.serve_process import ServeProcess, serve_process
 
 RSS_BUDGET_MB = 50.0
@@ -27,20 +27,6 @@ HANDSHAKE = {
     "version": "1.0",
     "supportedConnectionTypes": ["websocket", "long-polling"],
 }
-
-
-def _ws_frame(text: str) -> bytes:
-    """One masked client text frame (RFC 6455 §5.2)."""
-    payload, mask = text.encode(), os.urandom(4)
-    size = len(payload)
-    head = bytes([0x81])
-    if size < 126:
-        head += bytes([0x80 | size])
-    elif size < 1 << 16:
-        head += bytes([0x80 | 126]) + struct.pack("!H", size)
-    else:
-        head += bytes([0x80 | 127]) + struct.pack("!Q", size)
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 async def _raw_websocket(srv: ServeProcess) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
@@ -76,7 +62,7 @@ async def test_a_websocket_client_that_does_not_read_is_disconnected() -> None:
         rss = srv.rss_mb()
         _, writer = await _raw_websocket(srv)
         # Each frame asks for 2,000 error replies (~150 KB) and never reads one.
-        loud = _ws_frame(json.dumps([{"channel": "/meta/smoke"}] * 2000))
+        loud = ws_frame(json.dumps([{"channel": "/meta/smoke"}] * 2000).encode())
         with pytest.raises(ConnectionError):
             for _ in range(400):
                 writer.write(loud)
