@@ -9,13 +9,17 @@ holds one line per refusal and no traceback. The bounds come from
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.typedefs import Handler, Middleware
 
 from sim.live.limits import Limits
+from sim.server.inbound import check_values
+from statecharts.errors import ProtocolViolation
 
 log = logging.getLogger("chatsim.live")
 
@@ -107,10 +111,30 @@ async def read_body(request: web.Request, limits: Limits) -> str | web.Response:
         return _refuse(413, f"body over {limits.max_frame} bytes")
     except TimeoutError:
         return _refuse(408, f"body not received within {limits.body_timeout:g} s")
+    except ConnectionError:
+        return _refuse(400, "the client went away before sending its body")
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         return _refuse(400, f"body is not UTF-8 (byte {exc.start})")
+
+
+async def read_json(request: web.Request, limits: Limits) -> Any:
+    """A JSON body (control API) checked like a frame, or the HTTP answer that refuses it."""
+    body = await read_body(request, limits)
+    if isinstance(body, web.Response):
+        return web.json_response({"error": (body.text or "").strip()}, status=body.status)
+    try:
+        value = json.loads(body)
+        check_values(value, limits.max_depth)
+    except RecursionError:
+        reason = f"JSON nested deeper than {limits.max_depth} levels"
+    except (ValueError, ProtocolViolation) as exc:
+        reason = f"the body must be a JSON object like {{\"kind\": ...}}: {str(exc)[:120]}"
+    else:
+        return value
+    log.info("control request refused with 400: %s", reason)
+    return web.json_response({"error": reason}, status=400)
 
 
 def _refuse(status: int, reason: str) -> web.Response:
@@ -175,6 +199,17 @@ class GuardedSite(web.TCPSite):
         self._bound_port = self._server.sockets[0].getsockname()[1]
 
 
+class OneLineHttpErrors(logging.Filter):
+    """aiohttp logs a malformed request (answered 400) with a traceback: keep one line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError | ConnectionError):
+            record.msg, record.args = "bad HTTP request: %s", (str(exc).strip()[:200],)
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
     """Log the loop's own errors (e.g. accept() out of file descriptors) as one line."""
 
@@ -184,6 +219,7 @@ def quiet_loop_errors(loop: asyncio.AbstractEventLoop) -> None:
         log.warning("%s%s", context.get("message", "event loop error"), detail)
 
     loop.set_exception_handler(handle)
+    logging.getLogger("aiohttp.server").addFilter(OneLineHttpErrors())
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})

@@ -25,6 +25,7 @@ import aiohttp
 from sim.live.hostile_frames import (
     KINDS,
     LONG_POLLING,
+    RAW_HTTP,
     RAW_WEBSOCKET,
     WEBSOCKET,
     Context,
@@ -59,7 +60,7 @@ async def probe(
     kinds: tuple[Kind, ...] = KINDS,
 ) -> Tally:
     """Send `frames` hostile frames, cycling through every kind on both transports."""
-    ways = (WEBSOCKET, LONG_POLLING, RAW_WEBSOCKET)
+    ways = (WEBSOCKET, LONG_POLLING, RAW_WEBSOCKET, RAW_HTTP)
     plan = [(k, t) for k in kinds for t in ways if t in k.transports]
     steps = list(itertools.islice(itertools.cycle(plan), frames))
     tally = Tally()
@@ -73,6 +74,8 @@ async def probe(
                     answer = await _over_websocket(http, ws_url, kind, max_frame)
                 elif transport == RAW_WEBSOCKET:
                     answer = await _over_raw_websocket(url, kind, max_frame)
+                elif transport == RAW_HTTP:
+                    answer = await _over_raw_http(url, kind, max_frame)
                 else:
                     answer = await _over_long_poll(http, url, kind, max_frame)
             except (aiohttp.ClientError, TimeoutError, ConnectionError) as exc:
@@ -141,6 +144,24 @@ async def _over_raw_websocket(url: str, kind: Kind, max_frame: int) -> str:
     if code is None or code == aiohttp.WSCloseCode.ABNORMAL_CLOSURE or len(body) <= 2:
         return f"FAIL close {code} with reason {body[2:]!r}"
     return f"websocket close {code}"
+
+
+async def _over_raw_http(url: str, kind: Kind, max_frame: int) -> str:
+    """Send bytes no HTTP library would; any 4xx status line is an answer."""
+    where = urlsplit(url)
+    reader, writer = await asyncio.open_connection(where.hostname, where.port)
+    try:
+        frame = kind.make(Context("", max_frame))
+        writer.write(frame if isinstance(frame, bytes) else frame.encode())
+        async with asyncio.timeout(ANSWER_TIMEOUT):
+            status_line = await reader.readline()
+    finally:
+        writer.close()
+    parts = status_line.split()
+    status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+    if status is None or not 400 <= status < 500:
+        return f"FAIL status line {status_line[:60]!r}"
+    return f"http {status}"
 
 
 async def _over_long_poll(

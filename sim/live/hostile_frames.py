@@ -18,7 +18,9 @@ from dataclasses import dataclass
 WEBSOCKET, LONG_POLLING = "websocket", "long-polling"
 RAW_WEBSOCKET = "raw websocket"  # frames a WebSocket library would never send
 BOTH = frozenset({WEBSOCKET, LONG_POLLING})
+RAW_HTTP = "raw http"  # requests an HTTP library would never send
 RAW = frozenset({RAW_WEBSOCKET})
+HTTP = frozenset({RAW_HTTP})
 JSON_TYPE = "application/json;charset=UTF-8"
 
 
@@ -56,6 +58,15 @@ def ws_frame(
         head = bytes([first, bit | 127]) + struct.pack("!Q", size)
     body = bytes(b ^ key[i % 4] for i, b in enumerate(payload)) if mask else payload
     return head + key + body
+
+
+def _request(head: str, body: bytes = b"", path: str = "/cometd") -> bytes:
+    return f"POST {path} HTTP/1.1\r\nHost: localhost\r\n{head}\r\n".encode() + body
+
+
+def _fault_post(body: bytes, content_type: str = "application/json") -> bytes:
+    head = f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return _request(head, body, "/faults")
 
 
 def _msgs(*messages: dict[str, object]) -> str:
@@ -242,6 +253,47 @@ KINDS: tuple[Kind, ...] = (
     Kind("ws-close-code-999", lambda c: ws_frame(struct.pack("!H", 999), opcode=0x8), RAW),
     Kind("ws-close-one-byte", lambda c: ws_frame(b"x", opcode=0x8), RAW),
     Kind("ws-length-2-to-62", lambda c: bytes([0x81, 0xFF]) + struct.pack("!Q", 2**62), RAW),
+    Kind("http-garbage", lambda c: b"\x00\x01garbage\r\n\r\n", HTTP),
+    Kind("http-version-9", lambda c: b"POST /cometd HTTP/9.9\r\nHost: localhost\r\n\r\n", HTTP),
+    Kind("http-header-20k", lambda c: _request("X: " + "a" * 20_000 + "\r\n"), HTTP),
+    Kind(
+        "http-500-headers", lambda c: _request("".join(f"X-{n}: 1\r\n" for n in range(500))), HTTP
+    ),
+    Kind("http-bad-chunk", lambda c: _request("Transfer-Encoding: chunked\r\n", b"zz\r\n"), HTTP),
+    Kind(
+        "http-length-and-chunked",
+        lambda c: _request("Content-Length: 5\r\nTransfer-Encoding: chunked\r\n", b"0\r\n\r\n"),
+        HTTP,
+    ),
+    Kind("http-negative-length", lambda c: _request("Content-Length: -5\r\n"), HTTP),
+    Kind("http-length-10e22", lambda c: _request("Content-Length: 1" + "0" * 22 + "\r\n"), HTTP),
+    Kind(
+        "http-websocket-bad-key",
+        lambda c: (
+            b"GET /cometd HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n"
+            b"Connection: Upgrade\r\nSec-WebSocket-Key: x\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ),
+        HTTP,
+    ),
+    Kind(
+        "http-foreign-host",
+        lambda c: b"POST /cometd HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 2\r\n\r\n[]",
+        HTTP,
+    ),
+    Kind("faults-deep-json", lambda c: _fault_post(_deep(3000).encode()), HTTP),
+    Kind("faults-not-json", lambda c: _fault_post(b"{kind: outage"), HTTP),
+    Kind(
+        "faults-unknown-charset",
+        lambda c: _fault_post(b'{"kind": "expire"}', "application/json; charset=klingon"),
+        HTTP,
+    ),
+    Kind("faults-not-utf8", lambda c: _fault_post(b'{"kind": "\xff"}'), HTTP),
+    Kind("faults-nan", lambda c: _fault_post(b'{"kind": "latency", "ms": NaN}'), HTTP),
+    Kind(
+        "faults-id-5000-digits",
+        lambda c: b"GET /faults/" + b"9" * 5000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n",
+        HTTP,
+    ),
     Kind(
         "body-not-utf8",
         lambda c: b'[{"channel":"/meta/connect","id":"\xff\xfe"}]',

@@ -26,7 +26,6 @@ import asyncio
 import contextlib
 import functools
 import itertools
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable
@@ -37,7 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.faults import Direction, Fault
 from sim.live.faultboard import FaultBoard, Posted
-from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, shut
+from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json, shut
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.inbound import parse_frame
@@ -366,11 +365,11 @@ class LiveServer:
         if request.method == "DELETE":
             self.clear_faults()
             return _json({"cleared": True})
+        raw = await read_json(request, self.limits)
+        if isinstance(raw, web.Response):
+            return raw
         try:
-            raw = await request.json()
             posted = self.add_fault(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _json({"error": "the body must be a JSON object like {\"kind\": ...}"}, 400)
         except BadInput as exc:
             return _json({"error": str(exc)}, 400)
         return _json(posted.as_dict(self.now()), 201)

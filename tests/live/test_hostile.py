@@ -37,6 +37,7 @@ async def test_hostile_frames_are_answered_and_a_steady_client_loses_nothing() -
         answers = set(tally.answers)
         assert {"websocket close 1003", "websocket close 1009", "http 400", "http 413"} <= answers
         assert {"websocket close 1002", "websocket close 1007"} <= answers  # raw frames
+        assert {"http 404", "http 421"} <= answers  # raw HTTP
 
 
 @pytest.mark.asyncio
