@@ -19,6 +19,8 @@ import aiohttp
 import pytest
 
 from sim.live.hostile_frames import ws_frame
+from sim.live.limits import Limits
+from sim.live.runner import live_server
 from sim.live.serve_process import ServeProcess, serve_process
 
 RSS_BUDGET_MB = 50.0
@@ -206,3 +208,17 @@ async def test_connections_over_the_cap_get_503_and_a_slow_body_gets_408() -> No
         async with aiohttp.ClientSession() as http:
             await _handshake(http, srv.url)
         assert srv.tracebacks() == []
+
+
+@pytest.mark.asyncio
+async def test_a_silent_websocket_is_closed_with_a_reason_after_idle_plus_hold() -> None:
+    limits = Limits(idle_timeout=0.5)
+    async with live_server(hold=0.5, limits=limits) as srv, aiohttp.ClientSession() as http:
+        ws_url = "ws" + srv.url.removeprefix("http")
+        async with http.ws_connect(ws_url) as ws:
+            started = asyncio.get_running_loop().time()
+            msg = await ws.receive(timeout=10)
+            waited = asyncio.get_running_loop().time() - started
+        assert msg.type is aiohttp.WSMsgType.CLOSE
+        assert (msg.data, msg.extra) == (1008, "idle timeout")
+        assert 0.9 < waited < 5
