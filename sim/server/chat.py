@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient
+from sim.server.bounds import MAX_TRANSCRIPT_CHARS
 from sim.server.store import ChatSession
 from statecharts.catalog import ErrorCode
 from transport.wire import Message, Operation
@@ -234,6 +235,9 @@ class ChatService:
         known = session.message_ids.get(data["clientMessageId"])
         if known is not None:
             return {"index": known}
+        if session.chars + len(data["text"]) > MAX_TRANSCRIPT_CHARS:
+            reason = f"the transcript is full ({MAX_TRANSCRIPT_CHARS} characters)"
+            raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": reason})
         event = session.append("Message", "client", data["text"], data["clientMessageId"])
         self.cluster.store.put(session)
         self.cluster.deliver_chat(session.chat_id, event.as_data())

@@ -21,6 +21,7 @@ from typing import Any
 
 from sim.server.agent import AgentPolicy
 from sim.server.bayeux import BayeuxClient, channel_matches
+from sim.server.bounds import MAX_PENDING
 from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
@@ -69,6 +70,7 @@ class Cluster:
         self._bound: dict[str, dict[ClientKey, None]] = {}
         self._subs: dict[str, dict[ClientKey, None]] = {}
         self._dirty: dict[ClientKey, None] = {}
+        self._overflowing: dict[ClientKey, None] = {}
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
@@ -273,9 +275,18 @@ class Cluster:
         if client is not None and messages:
             client.queue.extend(messages)
             self._dirty[key] = None
+            if client.pending_count() > MAX_PENDING:
+                self._overflowing[key] = None
 
     def flush(self, now: float) -> None:
-        """Answer the held connects of clients that got deliveries."""
+        """Answer the held connects of clients that got deliveries; forget the
+        clients that let more than MAX_PENDING messages pile up (they handshake
+        again and restore their chats: nothing accepted is lost)."""
+        while self._overflowing:
+            (instance, client_id), _ = self._overflowing.popitem()
+            self._dirty.pop((instance, client_id), None)
+            reason = f"over {MAX_PENDING} undelivered messages"
+            self.instances[instance].forget_client(client_id, now, reason)
         while self._dirty:
             dirty, self._dirty = self._dirty, {}
             for instance, client_id in dirty:

@@ -13,6 +13,7 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
+from sim.server.bounds import MAX_CHANNEL_LENGTH, MAX_CLIENTS, MAX_SUBSCRIPTIONS
 from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Output, Reply
 from statecharts.errors import ProtocolViolation
@@ -192,6 +193,10 @@ class ServerInstance:
         offered = msg.get("supportedConnectionTypes")
         if not isinstance(msg.get("version"), str) or not isinstance(offered, list):
             return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad handshake"))
+        if len(self.clients) >= MAX_CLIENTS:
+            refusal = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many clients"))
+            refusal["advice"] = {"reconnect": Reconnect.HANDSHAKE.value, "interval": 1000}
+            return refusal
         if not any(t in offered for t in SERVER_CONNECTION_TYPES):
             refusal = _failed(
                 msg, bayeux_error(BayeuxError.UNSUPPORTED, "Unsupported connection types")
@@ -284,7 +289,7 @@ class ServerInstance:
         if not isinstance(channels, list) or not channels:
             return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
         for channel in channels:
-            if not isinstance(channel, str) or not channel.startswith("/"):
+            if not _channel_name(channel):
                 return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
             if subscribe and not self._may_subscribe(client, channel):
                 reply = _failed(
@@ -292,6 +297,10 @@ class ServerInstance:
                 )
                 reply["subscription"] = raw
                 return reply
+        if subscribe and len(client.subscriptions.union(channels)) > MAX_SUBSCRIPTIONS:
+            reply = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many subscriptions"))
+            reply["subscription"] = raw
+            return reply
         for channel in channels:
             if subscribe:
                 self.cluster.subscribe(self.name, client, channel)
@@ -382,6 +391,12 @@ class ServerInstance:
         if self._delayed:
             due = max(due, self._delayed[-1][0])
         self._delayed.append((due, output))
+
+
+def _channel_name(channel: object) -> bool:
+    return (
+        isinstance(channel, str) and channel.startswith("/") and len(channel) <= MAX_CHANNEL_LENGTH
+    )
 
 
 def _ack_of(msg: Message) -> int | None:

@@ -9,6 +9,7 @@ import pytest
 
 from sim.live.limits import Limits
 from sim.server import Cluster, MemoryStore
+from sim.server.bounds import MAX_SUBSCRIPTIONS
 from sim.server.inbound import MAX_SAFE_INTEGER, parse_frame
 from sim.server.secrets import SeededSecrets, SystemSecrets
 from statecharts.errors import ProtocolViolation, UsageError
@@ -131,3 +132,51 @@ def test_limits_must_be_positive_and_finite(field: str, value: float) -> None:
 
 def test_max_connections_stays_below_the_open_file_limit() -> None:
     assert Limits(max_connections=10**9).within_fd_limit().max_connections < 10**9
+
+
+def test_subscriptions_per_client_are_bounded() -> None:
+    world = make_world()
+    client = ScriptClient(world, "i1")
+    client.handshake(0.0)
+    many = [f"/news/{n}" for n in range(MAX_SUBSCRIPTIONS + 1)]
+    reply = client.request({"channel": "/meta/subscribe", "subscription": many}, 0.1)
+    assert reply["successful"] is False and "Too many subscriptions" in reply["error"]
+    assert client.subscribe("/" + "a" * 300, 0.2)["successful"] is False
+    assert client.subscribe("/news/1", 0.3)["successful"] is True
+
+
+def test_handshakes_past_the_client_bound_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sim.server.instance.MAX_CLIENTS", 3)
+    world = make_world()
+    replies = [ScriptClient(world, "i1", conn=f"c{n}").handshake(0.0) for n in range(4)]
+    assert [r["successful"] for r in replies] == [True, True, True, False]
+    assert replies[-1]["advice"]["reconnect"] == "handshake"
+
+
+def test_a_client_that_never_takes_its_deliveries_is_forgotten(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("sim.server.cluster.MAX_PENDING", 5)
+    world = make_world()
+    reader = ScriptClient(world, "i1", conn="a")
+    reader.handshake(0.0)
+    reader.subscribe("/news", 0.0)
+    writer = ScriptClient(world, "i1", conn="b")
+    writer.handshake(0.0)
+    for n in range(7):
+        writer.request({"channel": "/news", "data": n}, 0.1 + n / 100)
+    assert reader.client_id not in world.cluster.instances["i1"].clients
+    assert writer.client_id in world.cluster.instances["i1"].clients
+
+
+def test_a_full_transcript_refuses_more_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sim.server.chat.MAX_TRANSCRIPT_CHARS", 30)
+    world = make_world()
+    client = ScriptClient(world, "i1")
+    client.handshake(0.0)
+    chat = client.chat(Operation.REQUEST_CHAT, 0.1, nickname="n")["result"]
+    keys = {"chatId": chat["chatId"], "secureKey": chat["secureKey"]}
+    ok = client.chat(Operation.SEND_MESSAGE, 0.2, **keys, text="12345", clientMessageId="1")
+    assert "result" in ok
+    full = client.chat(Operation.SEND_MESSAGE, 0.3, **keys, text="x" * 30, clientMessageId="2")
+    assert full["error"]["code"] == 52 and "transcript is full" in full["error"]["data"]["reason"]
