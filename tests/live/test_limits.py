@@ -222,3 +222,35 @@ async def test_a_silent_websocket_is_closed_with_a_reason_after_idle_plus_hold()
         assert msg.type is aiohttp.WSMsgType.CLOSE
         assert (msg.data, msg.extra) == (1008, "idle timeout")
         assert 0.9 < waited < 5
+
+
+@pytest.mark.asyncio
+async def test_handshake_and_subscription_floods_stay_bounded() -> None:
+    async with serve_process() as srv, aiohttp.ClientSession() as http:
+        rss = srv.rss_mb()
+        async with http.ws_connect(srv.ws_url) as ws:
+            await ws.send_str(json.dumps([HANDSHAKE]))
+            client_id = json.loads((await ws.receive(timeout=10)).data)[0]["clientId"]
+            refused = 0
+            for n in range(100):
+                channels = [f"/flood/{n}/{m}/" + "c" * 200 for m in range(200)]
+                await ws.send_str(
+                    json.dumps(
+                        [
+                            {
+                                "channel": "/meta/subscribe",
+                                "clientId": client_id,
+                                "subscription": channels,
+                            }
+                        ]
+                    )
+                )
+                refused += not json.loads((await ws.receive(timeout=10)).data)[0]["successful"]
+            assert refused == 100
+            for _ in range(60):
+                await ws.send_str(json.dumps([HANDSHAKE] * 500))
+                replies = json.loads((await ws.receive(timeout=30)).data)
+            assert replies[-1]["successful"] is False and "Too many clients" in replies[-1]["error"]
+        grown = srv.rss_mb() - rss
+        assert grown < RSS_BUDGET_MB, grown
+        assert srv.tracebacks() == []
