@@ -17,7 +17,7 @@ SCENARIOS = [
     ),
     (
         f"duration: 9\nfaults:\n  - {{kind: outage, at: {BIG}, duration: 1}}\n",
-        ":3: at: expected a finite number",
+        ":3: at: expected a number from 0 to 604800 s",
     ),
     ("duration: 9\nfaults:\n  - {kind: slow, ms: .inf}\n", ":3: ms: expected a finite number"),
     (
