@@ -254,3 +254,21 @@ async def test_handshake_and_subscription_floods_stay_bounded() -> None:
         grown = srv.rss_mb() - rss
         assert grown < RSS_BUDGET_MB, grown
         assert srv.tracebacks() == []
+
+
+@pytest.mark.asyncio
+async def test_a_slow_fault_does_not_outlive_itself() -> None:
+    """Replies held back by `slow` leave when it ends, not `ms` later."""
+    async with live_server() as srv, aiohttp.ClientSession() as http:
+        client_id = await _handshake(http, srv.url)
+        srv.faults.add(kind="slow", ms=20_000, duration=0.5)
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        smoke = [{"channel": "/meta/smoke", "clientId": client_id}]
+        async with http.post(srv.url, json=smoke) as response:
+            assert response.status == 200
+        assert 0.4 < loop.time() - started < 3.0
+        started = loop.time()
+        async with http.post(srv.url, json=smoke) as response:
+            assert response.status == 200
+        assert loop.time() - started < 1.0
