@@ -9,6 +9,7 @@ a decorator raises), then the operation itself (50, 100, 101, 3).
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -158,7 +159,7 @@ class ChatService:
 
     def _session(self, data: dict[str, Any], now: float) -> ChatSession:
         session = self.cluster.store.get(data["chatId"])
-        if session is None or session.secure_key != data["secureKey"]:
+        if session is None or not _same_secret(session.secure_key, data["secureKey"]):
             raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
         self.cluster.store.touch(session.chat_id, now)
         return session
@@ -270,3 +271,8 @@ class ChatService:
         self.cluster.deliver_chat(session.chat_id, event.as_data())
         self.cluster.end_session(session.chat_id, instance, now)
         return {}
+
+
+def _same_secret(known: str, given: str) -> bool:
+    """Compared in constant time, so response times do not leak the key."""
+    return hmac.compare_digest(known.encode(), given.encode("utf-8", "surrogatepass"))
