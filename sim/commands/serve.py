@@ -68,6 +68,11 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
             f"(instances {', '.join(srv.urls)}; faults at {srv.faults_url})",
             flush=True,
         )
+        used = srv.server.limits
+        logging.getLogger("chatsim.live").info(
+            "limits: %s",
+            ", ".join(f"{flag} {getattr(used, name)}" for flag, (name, _, _) in FLAGS.items()),
+        )
         await stop.wait()
         print("chatsim serve: shutting down", file=sys.stderr, flush=True)
 
