@@ -56,6 +56,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=60.0)
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    serve.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",
+    )
+    serve.add_argument("--agent-every", type=float, metavar="S",
+                       help="the agent says something every S seconds in each chat")
+    serve.add_argument("--agent-reply-after", type=float, metavar="S",
+                       help="the agent answers each client message S seconds later")
     for flag, (name, kind, text) in LIMIT_FLAGS.items():
         default = getattr(DEFAULT_LIMITS, name)
         serve.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")

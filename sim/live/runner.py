@@ -9,7 +9,7 @@ Binds 127.0.0.1 unless told otherwise by `chatsim serve --allow-remote`.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +19,7 @@ from aiohttp import web
 from sim.live.guard import LOOPBACK_NAMES, GuardedSite, loopback_host_middleware
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
-from sim.server import Cluster, MemoryStore
+from sim.server import AgentPolicy, Cluster, MemoryStore
 from sim.server.secrets import SystemSecrets
 from statecharts.errors import UsageError
 
@@ -78,56 +78,40 @@ class RunningServer:
 
 
 def build_server(
-    instances: int = 1,
-    *,
-    session_ttl: float = 60.0,
-    client_timeout: float = 10.0,
-    hold: float = 30.0,
-    seed: int = 0,
-    token: str | None = None,
-    websocket: bool = True,
+    instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
+    hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
+    allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
 
-    `seed` drives the fault board's randomness only: session secrets come from
-    `secrets`, so two servers never hand out the same secureKey."""
+    `allow_origins`: web pages from these origins (`*`: any) may connect;
+    `agent`: when the agent speaks on its own (default: it only joins);
+    `limits`: the bounds on what clients may make the server hold. `seed` drives
+    the fault board only: secureKeys and clientIds come from `secrets`."""
     names = instance_names(instances)
     cluster = Cluster(
-        names,
-        MemoryStore(),
-        session_ttl=session_ttl,
-        hold=hold,
-        max_interval=min(client_timeout, session_ttl),
-        rng=random.Random(seed),
+        names, MemoryStore(), session_ttl=session_ttl, hold=hold,
+        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
         secrets=SystemSecrets(),
     )
-    return LiveServer(cluster, seed=seed, token=token, websocket=websocket, limits=limits)
+    return LiveServer(
+        cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
+        limits=limits,
+    )
 
 
 @asynccontextmanager
 async def live_server(
-    instances: int = 1,
-    *,
-    host: str = LOOPBACK,
-    port: int = 0,
-    session_ttl: float = 60.0,
-    client_timeout: float = 10.0,
-    hold: float = 30.0,
-    seed: int = 0,
-    token: str | None = None,
-    websocket: bool = True,
+    instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
+    client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
+    websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
 ) -> AsyncIterator[RunningServer]:
     limits = limits.within_fd_limit()
     server = build_server(
-        instances,
-        session_ttl=session_ttl,
-        client_timeout=client_timeout,
-        hold=hold,
-        seed=seed,
-        token=token,
-        websocket=websocket,
+        instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
+        seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
         limits=limits,
     )
     # keepalive_timeout closes a connection that has no complete request head

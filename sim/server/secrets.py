@@ -1,4 +1,4 @@
-"""Where the server's session secrets (chat secureKeys) come from: an injected source.
+"""Where the server's secrets (chat secureKeys, Bayeux clientIds) come from: an injected source.
 
 The simulator needs them reproducible (same scenario + seed, same trace), so
 it draws them from its seeded generator; a live server must make them
@@ -15,10 +15,14 @@ from typing import Protocol
 
 class SecretSource(Protocol):
     def secure_key(self) -> str: ...
+    def client_id(self, instance: str, count: int) -> str:
+        """The `count`-th Bayeux clientId of `instance`."""
+        ...
 
 
 class SeededSecrets:
-    """Reproducible keys for virtual time: 64 bits from the run's seeded generator."""
+    """Reproducible values for virtual time: keys of 64 bits from the run's seeded
+    generator, clientIds counted per instance."""
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
@@ -26,9 +30,16 @@ class SeededSecrets:
     def secure_key(self) -> str:
         return f"{self._rng.getrandbits(64):016x}"
 
+    def client_id(self, instance: str, count: int) -> str:
+        return f"{instance}-{count}"  # readable in traces
+
 
 class SystemSecrets:
-    """Unguessable keys for live servers: 128 bits from the operating system."""
+    """Unguessable values for live servers, from the operating system: keys of 128 bits,
+    clientIds of 144."""
 
     def secure_key(self) -> str:
         return secrets.token_hex(16)
+
+    def client_id(self, instance: str, count: int) -> str:
+        return f"{instance}-{secrets.token_urlsafe(18)}"

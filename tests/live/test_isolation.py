@@ -37,7 +37,7 @@ class Raw:
         reply = await self.post(
             {"channel": "/service/chat", "clientId": self.client_id, "data": data}
         )
-        outcome: dict[str, Any] = reply[-1]["data"]
+        outcome: dict[str, Any] = next(m["data"] for m in reply if "data" in m)
         return outcome
 
 
