@@ -14,6 +14,7 @@ import os
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 WEBSOCKET, LONG_POLLING = "websocket", "long-polling"
 RAW_WEBSOCKET = "raw websocket"  # frames a WebSocket library would never send
@@ -62,6 +63,11 @@ def ws_frame(
 
 def _request(head: str, body: bytes = b"", path: str = "/cometd") -> bytes:
     return f"POST {path} HTTP/1.1\r\nHost: localhost\r\n{head}\r\n".encode() + body
+
+
+def _jsonp(callback: str, message: str) -> bytes:
+    query = urlencode({"jsonp": callback, "message": message})
+    return f"GET /cometd?{query} HTTP/1.1\r\nHost: localhost\r\n\r\n".encode()
 
 
 def _fault_post(body: bytes, content_type: str = "application/json") -> bytes:
@@ -278,6 +284,23 @@ KINDS: tuple[Kind, ...] = (
     Kind(
         "http-foreign-host",
         lambda c: b"POST /cometd HTTP/1.1\r\nHost: evil.example\r\nContent-Length: 2\r\n\r\n[]",
+        HTTP,
+    ),
+    Kind("jsonp-bad-callback", lambda c: _jsonp("alert(1)//", "[]"), HTTP),
+    Kind("jsonp-deep", lambda c: _jsonp("cb", _deep(2000)), HTTP),
+    Kind("jsonp-not-json", lambda c: _jsonp("cb", "hello"), HTTP),
+    Kind(
+        "jsonp-5000-digits",
+        lambda c: _jsonp("cb", '[{"channel":"/a","id":' + "9" * 5000 + "}]"),
+        HTTP,
+    ),
+    Kind(
+        "agent-deep-json",
+        lambda c: _request(
+            "Content-Type: application/json\r\nContent-Length: 6000\r\n",
+            _deep(3000).encode(),
+            "/agent/chat-1/say",
+        ),
         HTTP,
     ),
     Kind("faults-deep-json", lambda c: _fault_post(_deep(3000).encode()), HTTP),
