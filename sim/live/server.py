@@ -42,7 +42,7 @@ from sim.live.agent_api import agent_routes
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json, shut
 from sim.live.limits import DEFAULT_LIMITS, Limits
-from sim.live.origins import OriginPolicy, origin_middleware
+from sim.live.origins import OriginPolicy, has_token, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.inbound import parse_frame
 from sim.server.outputs import Drop, Reply
@@ -411,8 +411,7 @@ class LiveServer:
         return index
 
     def authorised(self, request: web.Request) -> bool:
-        expected = f"Bearer {self._token}"
-        return self._token is None or request.headers.get("Authorization") == expected
+        return self._token is None or has_token(request, self._token)
 
     async def _faults(self, request: web.Request) -> web.Response:
         if not self.authorised(request):
