@@ -16,6 +16,7 @@ from statecharts.errors import UsageError
 
 # Leave room for the log, the listening socket, imports and the odd file.
 _SPARE_FDS = 64
+MAX_DEPTH = 500
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,9 @@ class Limits:
                 raise UsageError(f"--{f.name.replace('_', '-')} must be positive, got {value}")
         if self.max_frame < 1024:
             raise UsageError(f"--max-frame must be at least 1024 bytes, got {self.max_frame}")
+        if self.max_depth > MAX_DEPTH:
+            # Python's JSON parser gives up near 1,000 levels on its own.
+            raise UsageError(f"--max-depth must be at most {MAX_DEPTH}, got {self.max_depth}")
 
     def within_fd_limit(self) -> Limits:
         """The same limits with `max_connections` below the process's open-file limit.

@@ -69,6 +69,7 @@ def test_bad_scenarios_exit_2_with_the_reason(
         (["--send-queue", "0"], "--send-queue must be positive"),
         (["--max-frame", "100"], "--max-frame must be at least 1024 bytes"),
         (["--max-connections", "-5"], "--max-connections must be positive"),
+        (["--max-depth", "5000"], "--max-depth must be at most 500"),
     ],
 )
 def test_bad_serve_flags_exit_2_with_the_reason(
