@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from importlib import metadata
 from typing import NoReturn
 
+from sim.live.limits import DEFAULT_LIMITS
+from sim.live.limits import FLAGS as LIMIT_FLAGS
 from sim.seed import SEED_RULE, is_seed
 from statecharts.errors import LocalError
 
@@ -87,18 +89,25 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the agent says something every S seconds in each chat")
     serve.add_argument("--agent-reply-after", type=float, metavar="S",
                        help="the agent answers each client message S seconds later")
+    for flag, (name, kind, text) in LIMIT_FLAGS.items():
+        default = getattr(DEFAULT_LIMITS, name)
+        serve.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)
     fuzz.add_argument("--seed", type=seed, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
-    fuzz.add_argument(
-        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
-    )
+    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")
+    bench.add_argument(
+        "--hostile",
+        type=int,
+        metavar="N",
+        help="send N malformed frames to a chatsim serve process and judge every answer",
+    )
     return parser
 
 

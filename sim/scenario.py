@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from sim.cores import is_core_spec
+from sim.expect_schema import unknown_field, unknown_kind
 from sim.faults import Fault, parse_fault
 from sim.seed import SEED_RULE, is_seed
 from statecharts.chart import Timers
@@ -63,6 +64,9 @@ MAX_DURATION = 7 * 24 * 3600.0
 # Scenario files are written by hand or by `chatsim fuzz`: a few KiB. The limit
 # answers a wrong file at once instead of parsing it for minutes.
 MAX_SCENARIO_BYTES = 1024 * 1024
+# Shorter one-way latencies vanish when added to a time of a week (float
+# rounding): retries with no backoff would then run forever at one instant.
+MIN_LATENCY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,11 @@ class NetworkSpec:
         # run forever at one instant.
         if not self.latency > 0:
             raise UsageError(f"network latency must be positive, got {self.latency}")
+        if not MIN_LATENCY <= self.latency <= MAX_DURATION:
+            raise UsageError(
+                f"network latency must be between {MIN_LATENCY:g} and {MAX_DURATION:g} s, "
+                f"got {self.latency}"
+            )
 
 
 @dataclass(frozen=True)
@@ -248,13 +257,32 @@ def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> 
     if isinstance(value, str) and _looks_numeric(value):
         # YAML 1.1 reads 1e9 (no dot) as text; say how to write it.
         raise doc.bad(node, key, f"a number (YAML reads {value} as text; write it with a dot)")
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise doc.bad(node, key, "a number", value)
+    if isinstance(value, int) and not _finite(value):
+        raise doc.bad(node, key, f"a finite number, not an integer of {len(str(value))} digits")
+    if not _finite(value):
+        raise doc.bad(node, key, "a finite number", value)
     if value < 0 or (positive and value == 0):
         raise doc.bad(
             node, key, "a positive number" if positive else "a non-negative number", value
         )
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    """Finite as a float: a 400-digit integer is not (float() would overflow)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _latency(doc: _Doc, node: yaml.Node, key: str) -> float:
+    value = _number(doc, node, key, positive=True)
+    if not MIN_LATENCY <= value <= MAX_DURATION:
+        raise doc.bad(node, key, f"a latency between {MIN_LATENCY:g} s and a week", value)
+    return value
 
 
 def _duration(doc: _Doc, node: yaml.Node) -> float:
@@ -384,7 +412,7 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
 
 
 def _network(doc: _Doc, node: yaml.Node) -> NetworkSpec:
-    return NetworkSpec(**_section(doc, node, "network", {"latency": _positive}))
+    return NetworkSpec(**_section(doc, node, "network", {"latency": _latency}))
 
 
 def _traffic(doc: _Doc, node: yaml.Node) -> TrafficSpec:
@@ -473,6 +501,9 @@ def _expectation(doc: _Doc, item: yaml.Node) -> Expectation:
         keys[name] = vnode
     line = item.start_mark.line + 1
     kind, none = _expect_kind(doc, item, keys)
+    kind_node = keys.get("none" if none else "kind", item)
+    if (expected := unknown_kind(kind)) is not None:
+        raise doc.bad(kind_node, "none" if none else "kind", expected, kind)
     count = _integer(doc, keys["count"], "count") if "count" in keys else None
     if none and count is not None:
         raise doc.bad(keys["count"], "count", "either none: or count:, not both")
@@ -483,6 +514,9 @@ def _expectation(doc: _Doc, item: yaml.Node) -> Expectation:
         for name, vnode in keys.items()
         if name not in _EXPECT_RESERVED
     )
+    for (name, value), vnode in zip(fields, _field_nodes(keys), strict=True):
+        if (expected := unknown_field(kind, name, value)) is not None:
+            raise doc.bad(vnode, name, expected, value)
     return Expectation(kind, fields, at, after, before, client, none, count, line)
 
 
@@ -515,6 +549,10 @@ def _window(
     after = _number(doc, keys["after"], "after") if "after" in keys else None
     before = _number(doc, keys["before"], "before") if "before" in keys else None
     return None, after, before
+
+
+def _field_nodes(keys: dict[str, yaml.Node]) -> list[yaml.Node]:
+    return [vnode for name, vnode in keys.items() if name not in _EXPECT_RESERVED]
 
 
 def _field_value(doc: _Doc, node: yaml.Node, name: str) -> Any:

@@ -12,6 +12,7 @@ Benchmarks read the wall clock (to time runs); nothing they measure does.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import sys
 import time
@@ -23,6 +24,7 @@ from sim.hypo import bench as hypo_bench
 from sim.runner import play
 from sim.scenario import ClientSpec, ClusterSpec, Scenario, TrafficSpec
 from sim.world import World
+from statecharts.errors import UsageError
 
 SPEEDUP_TARGET = 10_000.0
 EVENTS_TARGET = 100_000.0
@@ -185,8 +187,12 @@ FUZZ_TARGET = 200.0
 def _fuzz_row(quick: bool) -> Row:
     """Hypothesis stateful examples of 50 steps per second (target: 200)."""
     examples = 40 if quick else 200
-    return Row("fuzz: stateful examples of 50 steps", hypo_bench.examples_per_second(examples, 50),
-               "examples/s", FUZZ_TARGET)
+    return Row(
+        "fuzz: stateful examples of 50 steps",
+        hypo_bench.examples_per_second(examples, 50),
+        "examples/s",
+        FUZZ_TARGET,
+    )
 
 
 def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
@@ -202,6 +208,8 @@ def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.hostile is not None:
+        return _hostile(args.hostile)
     if args.live:
         return _live(args)
     print(f"{'benchmark (virtual time)':<44} {'measured':>14} {'unit':<16} {'target':<12}")
@@ -210,6 +218,14 @@ def main(args: argparse.Namespace) -> int:
     print()
     print(EVENTS_DEFINITION)
     return 0
+
+
+def _hostile(frames: int) -> int:
+    if frames < 1:
+        raise UsageError(f"--hostile needs a positive number of frames, got {frames}")
+    from sim.live.hostile import bench  # noqa: PLC0415 (aiohttp only when asked)
+
+    return asyncio.run(bench(frames))
 
 
 def _live(args: argparse.Namespace) -> int:

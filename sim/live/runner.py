@@ -16,8 +16,11 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.live.guard import LOOPBACK_NAMES, GuardedSite, loopback_host_middleware
+from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
 from sim.server import AgentPolicy, Cluster, MemoryStore
+from sim.server.secrets import SystemSecrets
 from statecharts.errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -78,19 +81,23 @@ def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
     allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
 
     `allow_origins`: web pages from these origins (`*`: any) may connect;
-    `agent`: when the agent speaks on its own (default: it only joins)."""
+    `agent`: when the agent speaks on its own (default: it only joins);
+    `limits`: the bounds on what clients may make the server hold. `seed` drives
+    the fault board only: secureKeys and clientIds come from `secrets`."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secret_ids=True,
+        secrets=SystemSecrets(),
     )
     return LiveServer(
         cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
+        limits=limits,
     )
 
 
@@ -99,16 +106,28 @@ async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
     websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    limits: Limits = DEFAULT_LIMITS,
 ) -> AsyncIterator[RunningServer]:
+    limits = limits.within_fd_limit()
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
+        limits=limits,
     )
+    # keepalive_timeout closes a connection that has no complete request head
+    # for that long: idle ones and slowloris ones alike.
+    app = server.app()
+    if host in LOOPBACK_NAMES:
+        app.middlewares.append(loopback_host_middleware())
     runner = web.AppRunner(
-        server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=1.0,
+        keepalive_timeout=limits.idle_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, limits.max_connections)
     try:
         await site.start()
         bound = runner.addresses[0][1]

@@ -16,15 +16,16 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from sim.server.agent import AgentPolicy
 from sim.server.bayeux import BayeuxClient, channel_matches
+from sim.server.bounds import MAX_PENDING
 from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
+from sim.server.secrets import SecretSource, SeededSecrets
 from sim.server.store import ChatSession, MemoryStore, SessionStore
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
@@ -47,9 +48,10 @@ class Cluster:
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
-        secret_ids: bool = False,
+        secrets: SecretSource | None = None,
     ) -> None:
-        """`secret_ids`: Bayeux clientIds from `secrets` (live), not a counter (simulation)."""
+        """`secrets`: where secureKeys and Bayeux clientIds come from (default: the seeded
+        `rng` and a counter, for the simulator; `SystemSecrets()` live)."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -60,6 +62,7 @@ class Cluster:
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
+        self.secrets: SecretSource = secrets if secrets is not None else SeededSecrets(self.rng)
         self.agent = agent if agent is not None else AgentPolicy()
         self.not_ready_until = -math.inf
         self.chat = ChatService(self)
@@ -68,10 +71,10 @@ class Cluster:
         self._bound: dict[str, dict[ClientKey, None]] = {}
         self._subs: dict[str, dict[ClientKey, None]] = {}
         self._dirty: dict[ClientKey, None] = {}
+        self._overflowing: dict[ClientKey, None] = {}
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
-        self._secret_ids = secret_ids
         self._client_counts: dict[str, int] = {}
 
     # -- driver API -------------------------------------------------------------------
@@ -135,7 +138,7 @@ class Cluster:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""
         targets = self.instances.values() if instance is None else [self._instance(instance)]
         for inst in targets:
-            inst.slow_ms = ms
+            inst.set_slow(ms)
 
     def register_decorator(self, fn: Decorator) -> None:
         self.chat.decorators.append(fn)
@@ -146,10 +149,8 @@ class Cluster:
 
     def new_client_id(self, instance: str) -> str:
         """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""
-        if self._secret_ids:
-            return f"{instance}-{secrets.token_urlsafe(18)}"
         count = self._client_counts[instance] = self._client_counts.get(instance, 0) + 1
-        return f"{instance}-{count}"
+        return self.secrets.client_id(instance, count)
 
     # -- the agent -------------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str, now: float) -> int | None:
@@ -201,6 +202,7 @@ class Cluster:
 
     def end_session(self, chat_id: str, instance: str, now: float) -> None:
         self.store.delete(chat_id)
+        self.chat.forget(chat_id)
         for key in self._bound.pop(chat_id, {}):
             client = self._client(key)
             if client is not None:
@@ -221,6 +223,7 @@ class Cluster:
 
     def _expire_session(self, session: ChatSession, now: float, reason: str) -> None:
         self.store.delete(session.chat_id)
+        self.chat.forget(session.chat_id)
         fields = {"chatId": session.chat_id, "reason": reason}
         self.emit(now, session.instance, "session.expire", fields)
         for instance, client_id in list(self._bound.pop(session.chat_id, {})):
@@ -281,13 +284,26 @@ class Cluster:
         if client is not None and messages:
             client.queue.extend(messages)
             self._dirty[key] = None
+            if client.pending_count() > MAX_PENDING:
+                self._overflowing[key] = None
 
     def flush(self, now: float) -> None:
-        """Answer the held connects of clients that got deliveries."""
+        """Answer the held connects of clients that got deliveries; forget the
+        clients that let more than MAX_PENDING messages pile up (they handshake
+        again and restore their chats: nothing accepted is lost)."""
+        while self._overflowing:
+            (instance, client_id), _ = self._overflowing.popitem()
+            self._dirty.pop((instance, client_id), None)
+            reason = f"over {MAX_PENDING} undelivered messages"
+            self.instances[instance].forget_client(client_id, now, reason)
         while self._dirty:
             dirty, self._dirty = self._dirty, {}
             for instance, client_id in dirty:
                 self.instances[instance].complete_held(client_id, now)
+
+    def has_client(self, client_id: str) -> bool:
+        """Whether a Bayeux client with this id is alive on any instance."""
+        return any(client_id in inst.clients for inst in self.instances.values())
 
     def _client(self, key: ClientKey) -> BayeuxClient | None:
         inst = self.instances.get(key[0])
