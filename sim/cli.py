@@ -54,6 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=60.0)
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    serve.add_argument("--trace", metavar="DIR",
+                       help="write each browser session's trace to DIR/<session>.jsonl")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)

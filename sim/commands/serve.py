@@ -13,6 +13,7 @@ import contextlib
 import logging
 import signal
 import sys
+from pathlib import Path
 
 from statecharts.errors import UsageError
 
@@ -38,11 +39,16 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with live_server(
         args.instances, host=args.host, port=args.port, session_ttl=args.session_ttl,
-        token=args.token,
+        token=args.token, trace_dir=Path(args.trace) if args.trace else None,
     ) as srv:
         print(
             f"chatsim serve: listening on {srv.url} "
             f"(instances {', '.join(srv.urls)}; faults at {srv.faults_url})",
+            flush=True,
+        )
+        traces = f"; traces in {args.trace}/" if args.trace else ""
+        print(
+            f"chatsim serve: demo widget {srv.demo_url} · control page {srv.control_url}{traces}",
             flush=True,
         )
         await stop.wait()

@@ -12,11 +12,13 @@ import random
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from sim.live.server import LiveServer
+from sim.live.widget_routes import WidgetHub
 from sim.server import Cluster, MemoryStore
 from statecharts.errors import UsageError
 
@@ -56,6 +58,7 @@ class RunningServer:
     instances: list[str]
     server: LiveServer
     faults: Faults
+    widget: WidgetHub | None = None
 
     @property
     def base(self) -> str:
@@ -73,6 +76,14 @@ class RunningServer:
     def faults_url(self) -> str:
         return f"{self.base}/faults"
 
+    @property
+    def demo_url(self) -> str:
+        return f"{self.base}/chatsim/demo"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.base}/chatsim/"
+
 
 def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
@@ -83,6 +94,7 @@ def build_server(
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed),
+        truth_events=True,
     )
     return LiveServer(cluster, seed=seed, token=token, websocket=websocket)
 
@@ -91,20 +103,24 @@ def build_server(
 async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
-    websocket: bool = True,
+    websocket: bool = True, trace_dir: Path | None = None,
 ) -> AsyncIterator[RunningServer]:
+    """`trace_dir`: write each browser (recorder) session's trace there."""
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket,
     )
-    runner = web.AppRunner(
-        server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
-    )
+    widget = WidgetHub(server, trace_dir)
+    app = server.app()
+    widget.install(app)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     try:
         await site.start()
         bound = runner.addresses[0][1]
-        yield RunningServer(host, bound, instance_names(instances), server, Faults(server))
+        yield RunningServer(
+            host, bound, instance_names(instances), server, Faults(server), widget,
+        )
     finally:
         await runner.cleanup()

@@ -29,14 +29,14 @@ import logging
 import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.faults import Direction, Fault
 from sim.live.faultboard import FaultBoard, Posted
 from sim.live.ports import ClusterPort, InstancePort
-from sim.server.outputs import Drop, Reply
+from sim.server.outputs import Drop, Reply, ServerEvent
 from statecharts.errors import BadInput, ProtocolViolation
 from transport.wire import decode
 
@@ -48,6 +48,14 @@ POLL_LIMIT = 90.0
 SERVER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
 # Faults that act once when they start (the cluster counts command errors itself).
 INSTANT_KINDS = frozenset({"expire", "command_error"})
+
+
+class LiveListener(Protocol):
+    """Told what the server core reports and when faults start and end (per-session traces)."""
+
+    def server_events(self, events: list[ServerEvent]) -> None: ...
+    def fault_started(self, fault_id: int, fault: dict[str, Any], now: float) -> None: ...
+    def fault_ended(self, fault_id: int, now: float) -> None: ...
 
 
 @dataclass(eq=False)
@@ -90,6 +98,7 @@ class LiveServer:
         self._clock_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._timers: dict[int, list[asyncio.TimerHandle]] = {}
+        self.listeners: list[LiveListener] = []
 
     # -- the clock ------------------------------------------------------------
     def now(self) -> float:
@@ -130,8 +139,11 @@ class LiveServer:
                 self._send_down(conn, out.text)
             elif isinstance(out, Drop):
                 self._drop(conn, out.reason)
-        for event in self.cluster.take_events():
+        events = self.cluster.take_events()
+        for event in events:
             log.debug("server event %s", event)
+        for listener in self.listeners:
+            listener.server_events(events)
         self._poke()
 
     def _send_down(self, conn: Conn, text: str) -> None:
@@ -390,6 +402,8 @@ class LiveServer:
     def _start_fault(self, posted: Posted) -> None:
         fault, now = posted.fault, self.now()
         log.info("fault %d start: %s", posted.id, fault.kind)
+        for listener in self.listeners:
+            listener.fault_started(posted.id, fault.as_dict(), now)
         if fault.kind == "outage":
             for conn in list(self._conns.values()):
                 if self.faults.refuses(now, conn.instance, conn.names):
@@ -411,6 +425,8 @@ class LiveServer:
         for handle in self._timers.pop(posted.id, []):
             handle.cancel()
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
+        for listener in self.listeners:
+            listener.fault_ended(posted.id, self.now())
         if posted.fault.kind in SERVER_KINDS and posted.fault.at <= self.now():
             self._cluster_fault(posted.fault, self.now(), start=False)
 
