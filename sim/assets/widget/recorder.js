@@ -53,6 +53,7 @@
     let backoff = 250;
     let timer = null;
     let lastError = null;
+    const seen = {};  // kind -> how many this page recorded (tests wait on it)
 
     function now() {
         return Math.max(0, (Date.now() - EPOCH_MS) / 1000);
@@ -68,6 +69,7 @@
     function record(kind, fields) {
         const event = Object.assign({}, fields || {}, {seq: seq++, t: now(), kind: String(kind)});
         queue.push(event);
+        seen[event.kind] = (seen[event.kind] || 0) + 1;
         if (queue.length > MAX_QUEUE) queue.splice(0, queue.length - MAX_QUEUE);
         persist();
         schedule(0);
@@ -131,6 +133,7 @@
     window.chatsim = {
         session,
         record,
+        seen,
         /** Trace header settings: {interrupt_after: seconds, interruption_error: bool}. */
         configure(values) {
             settings = Object.assign({}, settings, values);
