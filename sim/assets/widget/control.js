@@ -66,7 +66,8 @@
         cell(tr, s.last_seen.toFixed(1) + " s", "num");
         const link = document.createElement("a");
         link.href = s.trace;
-        link.textContent = s.file || "view";
+        link.textContent = s.file ? s.file.split("/").pop() : "view";
+        link.title = s.file || "this session's trace so far";
         cell(tr, link);
         return tr;
     }
@@ -101,12 +102,18 @@
         return tr;
     }
 
+    function describe(fault) {
+        return Object.entries(fault).filter(([key]) => key !== "kind")
+            .map(([key, value]) => `${key}=${typeof value === "number" ? +value.toFixed(3) : JSON.stringify(value)}`)
+            .join(" ") || "(no parameters)";
+    }
+
     function faultRow(f) {
         const tr = document.createElement("tr");
         tr.dataset.fault = f.id;
         cell(tr, f.id, "num");
         cell(tr, f.fault.kind);
-        cell(tr, JSON.stringify(f.fault));
+        cell(tr, describe(f.fault));
         cell(tr, badge(f.state));
         if (f.state === "ended") {
             cell(tr, "");
@@ -165,7 +172,7 @@
             const more = $("fault-more").value.trim();
             if (more) Object.assign(fault, JSON.parse(more));
             const posted = await control("POST", "/faults", fault);
-            say(`fault ${posted.id} added: ${JSON.stringify(posted.fault)}`, true);
+            say(`fault ${posted.id} added: ${posted.fault.kind} ${describe(posted.fault)}`, true);
         } catch (e) {
             say(String(e.message || e), false);
         }
