@@ -20,8 +20,9 @@ caller passes `now` and writes `render()` where it wants.
 
 Bounds (every map a client can grow): at most `max_sessions` sessions (64;
 the next one is refused), `max_records` lines per session (10,000; later ones
-are dropped and the header says `truncated`), `MAX_CHATS` chats remembered,
-`MAX_FAULTS` faults remembered.
+are dropped and the header says `truncated`), `MAX_CHATS` chats remembered
+(`MAX_UNCLAIMED_RECORDS` lines each until a page names the chat), `MAX_FAULTS`
+faults remembered.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ MAX_SESSIONS = 64
 MAX_RECORDS = 10_000
 MAX_CHATS = 2048
 MAX_CHATS_PER_SESSION = 16
+# Lines kept for a chat no page has named yet (a page names its chat after it started).
+MAX_UNCLAIMED_RECORDS = 64
 MAX_FAULTS = 1000
 INTERRUPT_AFTER = 3.0
 # How far a browser's events may be from the server's wall-clock truth (clocks, delivery).
@@ -61,6 +64,7 @@ class ChatLog:
     acks: int = 0
     ended: str | None = None
     claimed: bool = False
+    dropped: bool = False  # a line was left out (a cap was reached)
 
 
 @dataclass
@@ -164,8 +168,11 @@ class TraceBook:
             chat.acks += 1
         elif kind == "session.move":
             chat.instance = str(fields["to"])
-        if len(chat.records) < self.max_records:
+        cap = self.max_records if chat.claimed else MAX_UNCLAIMED_RECORDS
+        if len(chat.records) < cap:
             chat.records.append(TraceRecord(t, src, kind, dict(fields)))
+        else:
+            chat.dropped = True
         for log in self.sessions.values():
             if chat_id in log.chats:
                 self._dirty[log.id] = None
@@ -214,7 +221,9 @@ class TraceBook:
             "interruption_error": bool(log.settings.get("interruption_error", True)),
             "tolerance": self.tolerance,
         }
-        if log.truncated:
+        if log.truncated or any(
+            c.dropped for n in log.chats if (c := self.chats.get(n)) is not None
+        ):
             extra["truncated"] = True
         return RunHeader(f"live:{session}", 0, extra=extra)
 

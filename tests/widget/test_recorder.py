@@ -199,3 +199,13 @@ def test_the_status_shows_sessions_chats_and_faults() -> None:
         (1, "active"),
         (2, "ended"),
     ]
+
+
+def test_a_chat_no_page_named_keeps_only_its_first_lines() -> None:
+    book = TraceBook()
+    for index in range(1, 101):
+        fields = {"chatId": "chat-1", "index": index, "party": "agent"}
+        book.server_event((float(index), "server:i1", "transcript", fields))
+    book.record(parse_batch(batch(ev(0, 100.0, "chat", chatId="chat-1")), now=100.0), 100.0)
+    assert len(book.records(SESSION)) == 65  # 64 kept lines and the page's own
+    assert book.header(SESSION).extra["truncated"] is True
