@@ -9,7 +9,7 @@
     def test_my_widget(chatsim_page_run):
         run = chatsim_page_run("http://localhost:3000/chat.html?server={server}")
 
-`chatsim_browser` is the system Chromium under Playwright (session-wide);
+`chatsim_browser` is the system Chromium under Playwright (one per test);
 `chatsim_serve` starts `chatsim serve` in a thread (one instance, traces in
 the test's tmp_path); `chatsim_serve_factory(**options)` starts others;
 `chatsim_page_run(url=None, *, server=None, **run_page_options)` opens the
@@ -41,9 +41,12 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def chatsim_browser() -> Iterator[Browser]:
-    """The system Chromium driven by Playwright (sync API), shared by the whole session."""
+    """The system Chromium driven by Playwright (sync API), for one test.
+
+    Not shared between tests: while Playwright's sync API is started, the thread
+    counts as running an event loop, and asyncio tests after it could not run."""
     try:
         from playwright.sync_api import sync_playwright  # noqa: PLC0415 (optional dependency)
     except ImportError:
