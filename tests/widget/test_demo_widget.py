@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from playwright.sync_api import Browser
 
-from sim.live.browser import PageRun, ServerThread
+from sim.live.browser import PageRun, ServerThread, collect, wait_for_event
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -112,3 +113,17 @@ def test_a_reload_restores_from_the_saved_position(chatsim_page_run: Run) -> Non
     assert restored.data["replayed"] == 0 and restored.data["position"] == 3
     assert run.kinds().count("ready") == 1  # one login: the reload restored the same chat
     assert_agrees_with_server(run)
+
+
+def test_a_page_opened_during_an_outage_starts_when_it_ends(
+    chatsim_browser: Browser,
+    chatsim_serve: ServerThread,
+) -> None:
+    # CometD gives a WebSocket that never opened up for good; the widget starts it again.
+    chatsim_serve.add_fault({"kind": "outage", "duration": 3.5})
+    page = chatsim_browser.new_context().new_page()
+    page.goto(chatsim_serve.base + "/chatsim/demo?transport=websocket")
+    wait_for_event(page, ["ready"], 20)
+    run = collect(page, chatsim_serve)
+    assert run.kinds()[:5] == ["interrupted", "error", "continued", "chat", "ready"]
+    assert run.violations == []
