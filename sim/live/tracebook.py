@@ -19,7 +19,9 @@ use the browser clock). Nothing here reads a clock or touches the disk: the
 caller passes `now` and writes `render()` where it wants.
 
 Bounds (every map a client can grow): at most `max_sessions` sessions (64;
-the next one is refused), `max_records` lines per session (10,000; later ones
+at the cap, a session without events for `RETIRE_IDLE` seconds is retired to
+make room: its file stays, its page is told to start a new session; if none
+is idle the new one is refused), `max_records` lines per session (10,000; later ones
 are dropped and the header says `truncated`), `MAX_CHATS` chats remembered
 (`MAX_UNCLAIMED_RECORDS` lines each until a page names the chat), `MAX_FAULTS`
 faults remembered.
@@ -42,6 +44,9 @@ MAX_CHATS_PER_SESSION = 16
 # Lines kept for a chat no page has named yet (a page names its chat after it started).
 MAX_UNCLAIMED_RECORDS = 64
 MAX_FAULTS = 1000
+# At the session cap, a session silent this long is retired to make room.
+RETIRE_IDLE = 300.0
+MAX_RETIRED = 4096
 INTERRUPT_AFTER = 3.0
 # How far a browser's events may be from the server's wall-clock truth (clocks, delivery).
 TOLERANCE = 1.0
@@ -50,7 +55,11 @@ ENDINGS = {"session.end": "disconnect", "session.expire": None}
 
 
 class TooManySessions(Exception):
-    """The session cap is reached: the batch of a new session is refused."""
+    """The session cap is reached and no session is idle: a new session is refused."""
+
+
+class SessionRetired(Exception):
+    """The session was retired (idle at the cap): the page should start a new one."""
 
 
 @dataclass
@@ -106,16 +115,18 @@ class TraceBook:
         self.chats: OrderedDict[str, ChatLog] = OrderedDict()
         self.faults: OrderedDict[int, FaultSpan] = OrderedDict()
         self._dirty: dict[str, None] = {}
+        self._retired: OrderedDict[str, None] = OrderedDict()
+        self._final: dict[str, str] = {}  # retired sessions' last text, to write once
 
     # -- the page's events --------------------------------------------------------------
     def record(self, batch: Batch, now: float) -> int:
         """Add a batch; returns how many events were new (a re-sent batch adds none)."""
         log = self.sessions.get(batch.session)
         if log is None:
+            if batch.session in self._retired:
+                raise SessionRetired(f"session {batch.session} was retired: start a new one")
             if len(self.sessions) >= self.max_sessions:
-                raise TooManySessions(
-                    f"at most {self.max_sessions} recorder sessions per server run"
-                )
+                self._retire_idlest(now)
             first = min((e.record.t for e in batch.events), default=now)
             log = self.sessions[batch.session] = SessionLog(batch.session, min(first, now), now)
         log.last_seen = now
@@ -129,6 +140,31 @@ class TraceBook:
             added += 1
         self._dirty[log.id] = None
         return added
+
+    def _retire_idlest(self, now: float) -> None:
+        """Make room: retire the session silent longest, if it is idle; else refuse."""
+        idlest = min(self.sessions.values(), key=lambda log: log.last_seen)
+        if now - idlest.last_seen < RETIRE_IDLE:
+            raise TooManySessions(
+                f"at most {self.max_sessions} recorder sessions at once "
+                f"(one is retired after {RETIRE_IDLE:.0f} s without events)"
+            )
+        self._final[idlest.id] = self.render(idlest.id)
+        del self.sessions[idlest.id]
+        self._dirty.pop(idlest.id, None)
+        self._retired[idlest.id] = None
+        while len(self._retired) > MAX_RETIRED:
+            self._retired.popitem(last=False)
+        claimed = {n for log in self.sessions.values() for n in log.chats}
+        for chat_id in idlest.chats:
+            chat = self.chats.get(chat_id)
+            if chat is not None:
+                chat.claimed = chat_id in claimed
+
+    def take_final(self) -> dict[str, str]:
+        """Retired sessions' final text (write it once; they are no longer in `sessions`)."""
+        final, self._final = self._final, {}
+        return final
 
     def _take(self, log: SessionLog, rec: TraceRecord) -> None:
         log.counters[_counter(rec)] += 1

@@ -33,7 +33,7 @@ from aiohttp import web
 
 from sim.live.recorder import BadEvent, parse_batch
 from sim.live.status import build_status
-from sim.live.tracebook import TooManySessions, TraceBook
+from sim.live.tracebook import SessionRetired, TooManySessions, TraceBook
 from sim.server.outputs import ServerEvent
 from statecharts.errors import BadInput, UsageError
 
@@ -90,18 +90,22 @@ class WidgetHub:
 
     def flush(self) -> None:
         """Rewrite the files of the sessions that changed (whole, ordered by time)."""
-        for session in self.book.take_dirty():
+        texts = {session: self.book.render(session) for session in self.book.take_dirty()}
+        texts.update(self.book.take_final())
+        for session, text in texts.items():
             path = self.trace_path(session)
-            if path is None:
-                continue
-            partial = path.with_suffix(".jsonl.part")
-            try:
-                partial.write_text(self.book.render(session), encoding="utf-8")
-                os.replace(partial, path)
-            except OSError as exc:
-                if not self._write_failed:
-                    log.warning("cannot write %s: %s", path, exc.strerror)
-                self._write_failed = True
+            if path is not None:
+                self._write(path, text)
+
+    def _write(self, path: Path, text: str) -> None:
+        partial = path.with_suffix(".jsonl.part")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, path)
+        except OSError as exc:
+            if not self._write_failed:
+                log.warning("cannot write %s: %s", path, exc.strerror)
+            self._write_failed = True
 
     async def _flush_loop(self) -> None:
         while True:
@@ -194,6 +198,8 @@ class WidgetHub:
             return _reply({"error": str(exc)}, 400)
         except TooManySessions as exc:
             return _reply({"error": str(exc)}, 429)
+        except SessionRetired as exc:
+            return _reply({"error": str(exc)}, 410)
         return _reply({"session": batch.session, "recorded": added})
 
     async def _status(self, _request: web.Request) -> web.Response:

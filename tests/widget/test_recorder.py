@@ -9,7 +9,7 @@ import pytest
 
 from sim.live.recorder import BadEvent, parse_batch
 from sim.live.status import build_status
-from sim.live.tracebook import TooManySessions, TraceBook
+from sim.live.tracebook import SessionRetired, TooManySessions, TraceBook
 from statecharts.errors import BadInput
 from statecharts.trace import parse_trace
 
@@ -209,3 +209,17 @@ def test_a_chat_no_page_named_keeps_only_its_first_lines() -> None:
     book.record(parse_batch(batch(ev(0, 100.0, "chat", chatId="chat-1")), now=100.0), 100.0)
     assert len(book.records(SESSION)) == 65  # 64 kept lines and the page's own
     assert book.header(SESSION).extra["truncated"] is True
+
+
+def test_at_the_cap_an_idle_session_is_retired_to_make_room() -> None:
+    book = TraceBook(max_sessions=1)
+    book.record(parse_batch(batch(ev(0, 1.0, "ready"), session="session-a"), now=1.0), 1.0)
+    with pytest.raises(TooManySessions):
+        book.record(parse_batch(batch(session="session-b"), now=2.0), 2.0)
+    book.record(parse_batch(batch(session="session-b"), now=400.0), 400.0)
+    assert list(book.sessions) == ["session-b"]
+    final = book.take_final()
+    assert list(final) == ["session-a"] and '"kind":"ready"' in final["session-a"]
+    assert book.take_final() == {}
+    with pytest.raises(SessionRetired):
+        book.record(parse_batch(batch(session="session-a"), now=401.0), 401.0)

@@ -45,7 +45,7 @@
     }
 
     const saved = load();
-    const session = typeof saved.session === "string" ? saved.session : newId();
+    let session = typeof saved.session === "string" ? saved.session : newId();
     let seq = Number.isInteger(saved.seq) ? saved.seq : 0;
     let queue = Array.isArray(saved.queue) ? saved.queue : [];
     let settings = saved.settings && typeof saved.settings === "object" ? saved.settings : {};
@@ -105,6 +105,9 @@
                 queue.splice(0, batch.length);
                 lastError = null;
                 batchSize = MAX_BATCH;
+            } else if (response.status === 410) {
+                session = newId();  // the server retired the old session (idle too long)
+                window.chatsim.session = session;
             } else if (response.status === 413) {
                 if (batch.length === 1) queue.splice(0, 1);  // one event too large: dropped
                 batchSize = Math.max(1, Math.floor(batch.length / 2));
