@@ -158,7 +158,9 @@ class WidgetHub:
             if text is None:
                 return web.Response(status=404, text=f"no file {name}\n")
             kind = _TYPES[name.rsplit(".", 1)[1]]
-            return web.Response(text=text, content_type=kind, headers=_NO_STORE)
+            # Public files: a page on another origin may load them as modules (CORS mode).
+            headers = {**_NO_STORE, "Access-Control-Allow-Origin": "*"}
+            return web.Response(text=text, content_type=kind, headers=headers)
 
         return handle
 

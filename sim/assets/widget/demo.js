@@ -383,5 +383,14 @@ document.getElementById("compose").addEventListener("submit", (event) => {
     input.value = "";
 });
 document.getElementById("end").addEventListener("click", end);
+// Leaving (or reloading) the page: say goodbye to the Bayeux server, so that a long poll of
+// this page is not left held (the browser's next page would count as a second tab).
+window.addEventListener("pagehide", () => {
+    const clientId = cometd && cometd.getClientId();
+    if (clientId && navigator.sendBeacon) {
+        const bye = [{channel: "/meta/disconnect", clientId, id: "pagehide"}];
+        navigator.sendBeacon(SERVERS[saved.server], JSON.stringify(bye));
+    }
+});
 for (const id of Object.keys(saved.pending)) addLine("client", saved.pending[id], "sending", id);
 start(saved.server);
