@@ -29,6 +29,8 @@ def assert_agrees_with_server(run: PageRun) -> None:
     assert sorted(acks) == sorted(sent) and len(run.client("ack")) == len(sent)
     server_acks = {r.data["id"]: r.data["index"] for r in run.server("acked")}
     assert acks == server_acks
+    accepted = [r.data["id"] for r in run.server("transcript") if "id" in r.data]
+    assert accepted == sent  # the page's messages went out in the order it sent them
     assert run.violations == []
 
 

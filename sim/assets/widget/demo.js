@@ -244,7 +244,8 @@ function send(text) {
     save();
     rec.record("message", {direction: "out", id, text});
     addLine("client", text, "sending", id);
-    if (working) sendOne(id);
+    // In order: while the connection is lost, messages wait and go out once it works.
+    if (working && lossStart === null) resendPending();
 }
 
 function resendPending() {
