@@ -4,6 +4,7 @@ The recorder script (`/chatsim/recorder.js`) POSTs JSON batches to `/chatsim/rec
 
     {"session": "<8-64 of A-Z a-z 0-9 _ ->",
      "settings": {"interrupt_after": 3.0, "interruption_error": true},   (optional)
+     "opened": 10.2,                  (optional: when the page started, seconds)
      "events": [{"seq": 0, "t": 12.5, "kind": "ready"}, ...]}
 
 `seq` numbers a session's events from 0 (kept across reloads in sessionStorage):
@@ -124,15 +125,16 @@ class Batch:
     session: str
     events: tuple[ClientEvent, ...]
     settings: dict[str, Any]
+    opened: float | None = None  # when the page started (its faults count from then)
 
 
 def parse_batch(raw: object, now: float) -> Batch:
     """Validate one POSTed batch; BadInput names the event and field that is wrong."""
     if not isinstance(raw, dict):
         raise BadInput("batch", 'a JSON object {"session", "events"}', got=type(raw).__name__)
-    unknown = set(raw) - {"session", "events", "settings"}
+    unknown = set(raw) - {"session", "events", "settings", "opened"}
     if unknown:
-        raise BadInput("batch", "only session, events, settings", field=min(unknown))
+        raise BadInput("batch", "only session, events, settings, opened", field=min(unknown))
     session = raw.get("session")
     if not isinstance(session, str) or not SESSION_ID.match(session):
         raise BadInput("batch", "8 to 64 of A-Z a-z 0-9 _ -", field="session", got=session)
@@ -141,13 +143,17 @@ def parse_batch(raw: object, now: float) -> Batch:
         expected = f"a list of at most {MAX_BATCH_EVENTS} events"
         raise BadInput("batch", expected, field="events", got=_size(events))
     settings = _fields(raw.get("settings", {}), SETTINGS, "settings")
+    opened: Any = raw.get("opened")
+    if opened is not None and (not _number(opened) or opened > now + MAX_AHEAD):
+        raise BadInput("batch", "seconds since the server started", field="opened", got=opened)
     parsed: list[ClientEvent] = []
     for n, item in enumerate(events):
         try:
             parsed.append(_event(item, f"events[{n}]", session, now))
         except BadInput as exc:
             raise BadEvent(n, exc) from None
-    return Batch(session, tuple(parsed), settings)
+    began = None if opened is None else round(float(opened), 6)
+    return Batch(session, tuple(parsed), settings, began)
 
 
 def _size(value: object) -> object:

@@ -12,7 +12,7 @@ session, in the trace format `chatsim check` reads:
   `session.start {chatId}`, `session.move {chatId, from, to}` and
   `session.end {chatId, reason}` (reason `disconnect`, `ttl` or `fault`);
 - `fault` lines: `fault.start`/`fault.end {fault}` of every fault active at
-  any time since the session began.
+  any time since the session began (its page opened, or its first event).
 
 Lines are ordered by `t` (seconds since the server started; the page's lines
 use the browser clock). Nothing here reads a clock or touches the disk: the
@@ -129,6 +129,8 @@ class TraceBook:
                 self._retire_idlest(now)
             first = min((e.record.t for e in batch.events), default=now)
             log = self.sessions[batch.session] = SessionLog(batch.session, min(first, now), now)
+        if batch.opened is not None:
+            log.began = min(log.began, batch.opened)
         log.last_seen = now
         log.settings.update(batch.settings)
         added = 0

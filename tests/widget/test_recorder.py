@@ -52,7 +52,8 @@ def test_a_good_batch_becomes_trace_records() -> None:
         ([], "expected a JSON object"),
         ({"session": "x", "events": []}, "session: expected 8 to 64"),
         ({"session": "../../etc/passwd", "events": []}, "session: expected 8 to 64"),
-        (batch(extra=1), "extra: expected only session, events, settings"),
+        (batch(extra=1), "extra: expected only session, events, settings, opened"),
+        (batch(opened=-1), "opened: expected seconds since the server started"),
         (batch(ev(0, 1.0, "bogus")), "events[0]: kind: expected one of state, ready"),
         (batch(ev(0, -1.0, "ready")), "events[0]: t: expected seconds since the server started"),
         (batch(ev(0, 1e9, "ready")), "events[0]: t: expected seconds"),
@@ -107,6 +108,8 @@ def test_a_session_trace_holds_its_chats_truth_and_the_faults_in_time_order() ->
     book.fault_started(7, {"kind": "outage", "at": 0.5, "duration": 0.2}, 0.5)
     book.fault_ended(7, 0.7)  # over before the session began: not in its trace
     book.fault_started(8, {"kind": "outage", "at": 2.5, "duration": 5}, 2.5)
+    book.fault_started(9, {"kind": "outage", "at": 0.8, "duration": 0.1}, 0.8)
+    book.fault_ended(9, 0.9)  # over before the first event, but the page was open: kept
     book.record(
         parse_batch(
             batch(
@@ -114,6 +117,7 @@ def test_a_session_trace_holds_its_chats_truth_and_the_faults_in_time_order() ->
                 ev(1, 1.1, "ready"),
                 ev(2, 1.2, "message", direction="in", index=1, party="client"),
                 ev(3, 5.5, "interrupted"),
+                opened=0.85,
             ),
             now=6.0,
         ),
@@ -124,6 +128,8 @@ def test_a_session_trace_holds_its_chats_truth_and_the_faults_in_time_order() ->
     trace = parse_trace(book.render(SESSION).splitlines())
     assert trace.header is not None and trace.header.extra["tolerance"] == 1.0
     assert [(r.t, r.src.split(":")[0], r.kind) for r in trace.records] == [
+        (0.8, "fault", "fault.start"),
+        (0.9, "fault", "fault.end"),
         (1.0, "server", "session.start"),
         (1.0, "server", "transcript"),
         (1.1, "client", "chat"),
@@ -134,7 +140,7 @@ def test_a_session_trace_holds_its_chats_truth_and_the_faults_in_time_order() ->
         (6.0, "server", "session.end"),
         (7.5, "fault", "fault.end"),
     ]
-    assert trace.records[7].data == {"chatId": "chat-1", "reason": "ttl"}
+    assert trace.records[9].data == {"chatId": "chat-1", "reason": "ttl"}
     assert book.take_dirty() == [SESSION] and book.take_dirty() == []
 
 

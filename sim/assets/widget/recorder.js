@@ -80,8 +80,10 @@
         if (timer === null) timer = setTimeout(() => { timer = null; flush(); }, delay);
     }
 
+    const opened = now();  // the page's start: faults from then on belong in its trace
+
     function body(events) {
-        return JSON.stringify({session, settings, events});
+        return JSON.stringify({session, settings, opened, events});
     }
 
     async function flush() {
