@@ -47,6 +47,13 @@ def test_inject_and_clear_a_fault_from_the_control_page(
     expect(row.locator(".badge")).to_have_text("ready", timeout=5000)
     expect(row.locator("td").nth(9)).to_have_text("1")  # interrupted once
 
+    chat = control.locator("#chats tr[data-chat]")
+    chat.locator("input").fill("How can I help?")
+    chat.locator("button").click()
+    expect(control.locator("#message")).to_contain_text("the agent spoke in chat-1")
+    expect(widget.locator("#log li.party-agent").last).to_contain_text("How can I help?")
+    expect(chat.locator("td").nth(2)).to_have_text("3")  # the transcript grew
+
     control.fill("#fault-more", "{not json")
     control.click("#inject")
     expect(control.locator("#message.error")).to_be_visible()

@@ -94,6 +94,8 @@
                               {text: input.value || "Hello from the agent"});
                 say(`the agent spoke in ${chat.chatId}`, true);
                 input.value = "";
+                document.activeElement.blur();  // done typing: let the table refresh
+                editing = false;
             } catch (e) {
                 say(String(e.message || e), false);
             }
