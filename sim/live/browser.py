@@ -17,7 +17,6 @@ HTTP fault API, the page reports its events through the recorder script, and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import shutil
@@ -265,8 +264,7 @@ def _do(page: Page, step: str | Callable[[Page], None]) -> None:
 
 
 def _sleep_until(deadline: float) -> None:
-    with contextlib.suppress(ValueError):
-        time.sleep(max(0.0, deadline - time.monotonic()))
+    time.sleep(max(0.0, deadline - time.monotonic()))
 
 
 __all__ = [
