@@ -12,8 +12,10 @@ Routes (all under `/chatsim/`, none subject to injected faults):
 
 `/chatsim/record` accepts any origin (the recorder of a widget served
 elsewhere posts there without credentials); it only appends to bounded
-traces. With a trace directory, every changed session is rewritten as
-`DIR/<session>.jsonl` at most every `FLUSH_EVERY` seconds and at shutdown.
+traces. With `chatsim serve --token`, reading them (`status`, `trace`) needs
+the bearer token, as the control API does. With a trace directory, every
+changed session is rewritten as `DIR/<session>.jsonl` at most every
+`FLUSH_EVERY` seconds and at shutdown.
 """
 
 from __future__ import annotations
@@ -204,7 +206,9 @@ class WidgetHub:
             return _reply({"error": str(exc)}, 410)
         return _reply({"session": batch.session, "recorded": added})
 
-    async def _status(self, _request: web.Request) -> web.Response:
+    async def _status(self, request: web.Request) -> web.Response:
+        if not self.server.authorised(request):
+            return _token_required()
         now = self.server.now()
         status = build_status(
             self.book,
@@ -216,12 +220,18 @@ class WidgetHub:
         return web.json_response(status, headers=_NO_STORE)
 
     async def _trace(self, request: web.Request) -> web.Response:
+        if not self.server.authorised(request):
+            return _token_required()
         session = request.match_info["session"]
         if session not in self.book.sessions:
             return web.Response(status=404, text=f"no recorder session {session[:64]}\n")
         return web.Response(
             text=self.book.render(session), content_type="application/x-ndjson", headers=_NO_STORE
         )
+
+
+def _token_required() -> web.Response:
+    return web.json_response({"error": "a bearer token is required"}, status=401)
 
 
 def _reply(data: dict[str, Any], status: int = 200) -> web.Response:

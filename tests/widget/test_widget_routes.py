@@ -133,3 +133,14 @@ async def test_serve_with_an_unusable_trace_dir_exits_2(tmp_path: Path) -> None:
     _, err = await asyncio.wait_for(proc.communicate(), 30)
     assert proc.returncode == 2
     assert err.decode().count("\n") == 1 and "--trace" in err.decode()
+
+
+async def test_with_a_token_reading_sessions_needs_it() -> None:
+    async with live_server(token="s3cret") as srv, aiohttp.ClientSession() as http:
+        assert (await post(http, srv.base + "/chatsim/record", GOOD))[0] == 200  # pages record
+        for path in ["/chatsim/status", "/chatsim/trace/page-0001"]:
+            async with http.get(srv.base + path) as response:
+                assert response.status == 401
+            bearer = {"Authorization": "Bearer s3cret"}
+            async with http.get(srv.base + path, headers=bearer) as response:
+                assert response.status == 200

@@ -135,7 +135,12 @@
 
     async function refresh() {
         try {
-            const response = await fetch("/chatsim/status", {cache: "no-store"});
+            const headers = tokenInput.value ? {Authorization: "Bearer " + tokenInput.value} : {};
+            const response = await fetch("/chatsim/status", {cache: "no-store", headers});
+            if (response.status === 401) {
+                say("this server was started with --token: enter the token below", false);
+                return;
+            }
             const status = await response.json();
             $("now").textContent = status.now.toFixed(1);
             $("instances").textContent = status.instances.join(", ");
