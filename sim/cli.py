@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=60.0)
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    serve.add_argument("--trace", metavar="DIR",
+                       help="write each browser session's trace to DIR/<session>.jsonl")
     serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",

@@ -14,6 +14,7 @@ import logging
 import math
 import signal
 import sys
+from pathlib import Path
 
 from sim.live.limits import FLAGS, Limits
 from sim.server.agent import AgentPolicy
@@ -65,6 +66,7 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
         allow_origins=args.allow_origin,
         agent=agent_policy(args),
         limits=limits,
+        trace_dir=Path(args.trace) if args.trace else None,
     ) as srv:
         print(
             f"chatsim serve: listening on {srv.url} "
@@ -75,6 +77,11 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
         logging.getLogger("chatsim.live").info(
             "limits: %s",
             ", ".join(f"{flag} {getattr(used, name)}" for flag, (name, _, _) in FLAGS.items()),
+        )
+        traces = f"; traces in {args.trace}/" if args.trace else ""
+        print(
+            f"chatsim serve: demo widget {srv.demo_url} · control page {srv.control_url}{traces}",
+            flush=True,
         )
         await stop.wait()
         print("chatsim serve: shutting down", file=sys.stderr, flush=True)

@@ -12,6 +12,7 @@ import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,6 +20,7 @@ from aiohttp import web
 from sim.live.guard import LOOPBACK_NAMES, GuardedSite, loopback_host_middleware
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
+from sim.live.widget_routes import WidgetHub
 from sim.server import AgentPolicy, Cluster, MemoryStore
 from sim.server.secrets import SystemSecrets
 from statecharts.errors import UsageError
@@ -59,6 +61,7 @@ class RunningServer:
     instances: list[str]
     server: LiveServer
     faults: Faults
+    widget: WidgetHub | None = None
 
     @property
     def base(self) -> str:
@@ -75,6 +78,14 @@ class RunningServer:
     @property
     def faults_url(self) -> str:
         return f"{self.base}/faults"
+
+    @property
+    def demo_url(self) -> str:
+        return f"{self.base}/chatsim/demo"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.base}/chatsim/"
 
 
 def build_server(
@@ -93,7 +104,7 @@ def build_server(
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secrets=SystemSecrets(),
+        secrets=SystemSecrets(), truth_events=True,
     )
     return LiveServer(
         cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
@@ -107,18 +118,22 @@ async def live_server(
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
     websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    trace_dir: Path | None = None,
 ) -> AsyncIterator[RunningServer]:
+    """`trace_dir`: write each browser (recorder) session's trace there."""
     limits = limits.within_fd_limit()
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
         limits=limits,
     )
-    # keepalive_timeout closes a connection that has no complete request head
-    # for that long: idle ones and slowloris ones alike.
+    widget = WidgetHub(server, trace_dir)
     app = server.app()
+    widget.install(app)
     if host in LOOPBACK_NAMES:
         app.middlewares.append(loopback_host_middleware())
+    # keepalive_timeout closes a connection that has no complete request head
+    # for that long: idle ones and slowloris ones alike.
     runner = web.AppRunner(
         app,
         access_log=None,
@@ -131,6 +146,8 @@ async def live_server(
     try:
         await site.start()
         bound = runner.addresses[0][1]
-        yield RunningServer(host, bound, instance_names(instances), server, Faults(server))
+        yield RunningServer(
+            host, bound, instance_names(instances), server, Faults(server), widget,
+        )
     finally:
         await runner.cleanup()

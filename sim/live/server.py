@@ -30,7 +30,7 @@ import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -45,7 +45,7 @@ from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.origins import OriginPolicy, has_token, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.inbound import parse_frame
-from sim.server.outputs import Drop, Reply
+from sim.server.outputs import Drop, Reply, ServerEvent
 from statecharts.errors import BadInput, ProtocolViolation
 from transport.wire import decode
 
@@ -57,6 +57,14 @@ POLL_LIMIT = 90.0
 SERVER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
 # Faults that act once when they start (the cluster counts command errors itself).
 INSTANT_KINDS = frozenset({"expire", "command_error"})
+
+
+class LiveListener(Protocol):
+    """Told what the server core reports and when faults start and end (per-session traces)."""
+
+    def server_events(self, events: list[ServerEvent]) -> None: ...
+    def fault_started(self, fault_id: int, fault: dict[str, Any], now: float) -> None: ...
+    def fault_ended(self, fault_id: int, now: float) -> None: ...
 
 
 @dataclass(eq=False)
@@ -118,6 +126,7 @@ class LiveServer:
         self._clock_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._timers: dict[int, list[asyncio.TimerHandle]] = {}
+        self.listeners: list[LiveListener] = []
 
     # -- the clock ------------------------------------------------------------
     def now(self) -> float:
@@ -158,11 +167,14 @@ class LiveServer:
                 self._send_down(conn, out.text)
             elif isinstance(out, Drop):
                 self._drop(conn, out.reason)
-        for event in self.cluster.take_events():
+        events = self.cluster.take_events()
+        for event in events:
             log.debug("server event %s", event)
             self.browsers.server_event(event)
             if event[2] == "client.end":
                 self._chats.pop(event[3].get("client", ""), None)
+        for listener in self.listeners:
+            listener.server_events(events)
         self._poke()
 
     def _send_down(self, conn: Conn, text: str) -> None:
@@ -495,6 +507,8 @@ class LiveServer:
             self._undo(posted, removed=True)
             self.faults.failed(posted.id, f"could not start: {exc}")
             return
+        for listener in self.listeners:
+            listener.fault_started(posted.id, fault.as_dict(), now)
         if fault.kind in INSTANT_KINDS and fault.duration is None:
             self._expire(posted)  # done once handed to the cluster
 
@@ -511,6 +525,8 @@ class LiveServer:
         for handle in self._timers.pop(posted.id, []):
             handle.cancel()
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
+        for listener in self.listeners:
+            listener.fault_ended(posted.id, self.now())
         self._undo(posted, removed=removed)
         self.fault_path.flush(self.now())  # what a blackhole held goes on its way
 

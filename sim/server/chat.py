@@ -233,16 +233,20 @@ class ChatService:
     def _send_message(
         self, session: ChatSession, data: dict[str, Any], now: float
     ) -> dict[str, Any]:
-        known = session.message_ids.get(data["clientMessageId"])
+        message_id = data["clientMessageId"]
+        known = session.message_ids.get(message_id)
         if known is not None:
+            self.cluster.acked(session, message_id, known, now)
             return {"index": known}
         if session.chars + len(data["text"]) > MAX_TRANSCRIPT_CHARS:
             reason = f"the transcript is full ({MAX_TRANSCRIPT_CHARS} characters)"
             raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": reason})
-        event = session.append("Message", "client", data["text"], data["clientMessageId"])
+        event = session.append("Message", "client", data["text"], message_id)
         self.cluster.store.put(session)
         self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.accepted(session, event, now)
         self.cluster.client_said(session.chat_id, data["text"], now)
+        self.cluster.acked(session, message_id, event.index, now)
         return {"index": event.index}
 
     def _request_notifications(
@@ -269,6 +273,7 @@ class ChatService:
     def _disconnect(self, session: ChatSession, instance: str, now: float) -> dict[str, Any]:
         event = session.append("ParticipantLeft", "client", session.nickname)
         self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.accepted(session, event, now)
         self.cluster.end_session(session.chat_id, instance, now)
         return {}
 

@@ -26,7 +26,7 @@ from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
 from sim.server.secrets import SecretSource, SeededSecrets
-from sim.server.store import ChatSession, MemoryStore, SessionStore
+from sim.server.store import ChatSession, MemoryStore, SessionStore, TranscriptEvent
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
@@ -49,9 +49,13 @@ class Cluster:
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
         secrets: SecretSource | None = None,
+        truth_events: bool = False,
     ) -> None:
         """`secrets`: where secureKeys and Bayeux clientIds come from (default: the seeded
-        `rng` and a counter, for the simulator; `SystemSecrets()` live)."""
+        `rng` and a counter, for the simulator; `SystemSecrets()` live).
+
+        `truth_events`: also report each accepted transcript event (`transcript`) and
+        each sendMessage acknowledgement (`acked`), for live per-session traces."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -65,6 +69,7 @@ class Cluster:
         self.secrets: SecretSource = secrets if secrets is not None else SeededSecrets(self.rng)
         self.agent = agent if agent is not None else AgentPolicy()
         self.not_ready_until = -math.inf
+        self.truth_events = truth_events
         self.chat = ChatService(self)
         self.instances: dict[str, ServerInstance] = {n: ServerInstance(n, self) for n in instances}
         self._events: list[ServerEvent] = []
@@ -158,10 +163,11 @@ class Cluster:
         session = self.store.get(chat_id)
         if session is None:
             return None
-        self._agent_join(session)
+        self._agent_join(session, now)
         event = session.append("Message", "agent", text)
         self.store.put(session)
         self.deliver_chat(chat_id, event.as_data())
+        self.accepted(session, event, now)
         self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
         self.flush(now)
         return event.index
@@ -170,12 +176,13 @@ class Cluster:
         if self.agent.reply_after is not None:
             self._agent_job(now + self.agent.reply_after, _SAY, chat_id, self.agent.answer(text))
 
-    def _agent_join(self, session: ChatSession) -> None:
+    def _agent_join(self, session: ChatSession, now: float) -> None:
         if not session.agent_joined:
             session.agent_joined = True
             event = session.append("ParticipantJoined", "agent", self.agent.nickname)
             self.store.put(session)
             self.deliver_chat(session.chat_id, event.as_data())
+            self.accepted(session, event, now)
 
     def _agent_job(self, due: float, kind: str, chat_id: str, text: str = "") -> None:
         self._seq += 1
@@ -192,9 +199,10 @@ class Cluster:
         self.store.put(session)
         self.deliver_chat(session.chat_id, event.as_data())
         self.emit(now, instance, "session.start", {"chatId": session.chat_id})
+        self.accepted(session, event, now)
         join_after = self.agent.join_after
         if join_after == 0:
-            self._agent_join(session)
+            self._agent_join(session, now)
         elif join_after is not None:
             self._agent_job(now + join_after, _JOIN, session.chat_id)
         if self.agent.say_every is not None:
@@ -331,7 +339,7 @@ class Cluster:
             if session is None:
                 continue
             if kind == _JOIN:
-                self._agent_join(session)
+                self._agent_join(session, now)
             elif kind == _CHATTER and self.agent.say_every is not None:
                 self.agent_say(chat_id, self.agent.chatter(int(text)), now)
                 self._agent_job(now + self.agent.say_every, _CHATTER, chat_id, str(int(text) + 1))
@@ -348,6 +356,24 @@ class Cluster:
         return jobs[0][0] if jobs else None
 
     # -- events ----------------------------------------------------------------------
+    def accepted(self, session: ChatSession, event: TranscriptEvent, now: float) -> None:
+        """Report a transcript event the chat accepted (with `truth_events` only)."""
+        if self.truth_events:
+            fields: dict[str, Any] = {
+                "chatId": session.chat_id,
+                "index": event.index,
+                "party": event.party,
+            }
+            if event.client_message_id is not None:
+                fields["id"] = event.client_message_id
+            self.emit(now, session.instance, "transcript", fields)
+
+    def acked(self, session: ChatSession, message_id: str, index: int, now: float) -> None:
+        """Report a sendMessage result sent to the client (with `truth_events` only)."""
+        if self.truth_events:
+            fields = {"chatId": session.chat_id, "id": message_id, "index": index}
+            self.emit(now, session.instance, "acked", fields)
+
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
         self._events.append((round(now, 6), f"server:{instance}", kind, dict(fields)))
 
