@@ -36,6 +36,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from sim.faults import Direction, Fault
 from sim.live.faultboard import FaultBoard, Posted
 from sim.live.ports import ClusterPort, InstancePort
+from sim.live.truth import add_truth_routes
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import BadInput, ProtocolViolation
 from transport.wire import decode
@@ -443,6 +444,7 @@ class LiveServer:
         app.router.add_route("*", "/cometd/{tail:.*}", first)
         app.router.add_route("*", "/faults", self._faults)
         app.router.add_route("*", "/faults/{id}", self._fault)
+        add_truth_routes(app, self)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app

@@ -1,0 +1,355 @@
+"""`chatsim load`: emulated browsers at scale, on Locust's distributed mode.
+
+    chatsim load --host URL --users N --spawn-rate R --duration S [--workers K]
+                 [--fault JSON]... [--json FILE]
+
+starts a Locust master and K local worker processes (subprocesses running
+`sim/load/locustfile.py`), prints a progress line every few seconds, stops
+the traffic after S seconds, lets every session settle and be judged, then
+prints a summary and writes it as JSON. Several machines: run the master here
+with `--master-bind-host 0.0.0.0 --expect-workers M` (M counts every worker,
+the K local ones included) and on each other machine
+`chatsim load --join MASTER --workers K2`.
+
+Exit status: 0 when every session became ready and nothing was lost,
+duplicated or left unacknowledged; 1 otherwise; 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from sim.faults import NETWORK_KINDS, parse_fault
+from statecharts.errors import BadInput, UsageError
+
+CLIENT_KINDS = NETWORK_KINDS | {"reload"}
+LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
+CLASSES = {"chat": "ChatUser", "bayeux": "BayeuxUser"}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--host", help="the server: http://host:port (chatsim serve) or an endpoint"
+    )
+    parser.add_argument("--users", type=int, default=100, help="emulated browsers in all")
+    parser.add_argument("--spawn-rate", type=float, default=50.0, help="new browsers per second")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds of traffic")
+    parser.add_argument("--workers", type=int, default=2, help="local worker processes")
+    parser.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="JSON",
+        help='a fault object, e.g. \'{"kind": "outage", "at": 5, '
+        '"duration": 4, "share": 0.3}\' (repeatable)',
+    )
+    parser.add_argument("--json", help="write the summary to this file")
+    parser.add_argument(
+        "--mode",
+        choices=("chat", "bayeux"),
+        default="chat",
+        help="chat service, or pure Bayeux (e.g. Faye)",
+    )
+    parser.add_argument(
+        "--think", type=float, default=2.0, help="mean seconds between one browser's messages"
+    )
+    parser.add_argument("--transport", choices=("websocket", "long-polling"), default="websocket")
+    parser.add_argument("--interrupt-after", type=float, default=3.0)
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=20.0,
+        help="seconds each session may take to settle at the end",
+    )
+    parser.add_argument("--token", help="bearer token of the server's fault API")
+    parser.add_argument(
+        "--master-bind-host",
+        default="127.0.0.1",
+        help="where the master listens for workers (0.0.0.0: other machines)",
+    )
+    parser.add_argument("--master-bind-port", type=int, default=0, help="0: a free port")
+    parser.add_argument(
+        "--expect-workers",
+        type=int,
+        help="workers to wait for, local and remote (default: --workers)",
+    )
+    parser.add_argument(
+        "--join", metavar="MASTER", help="run only K workers for a master on another machine"
+    )
+    parser.add_argument("--master-port", type=int, default=5557, help="with --join")
+
+
+# -- input ------------------------------------------------------------------------------
+def parse_faults(raw: Sequence[str]) -> list[dict[str, Any]]:
+    """Validate each --fault (the simulator's fault values, plus `share`)."""
+    out = []
+    for n, text in enumerate(raw, 1):
+        source = f"--fault #{n}"
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise UsageError(f"{source}: not JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(value, dict):
+            raise UsageError(f'{source}: expected a JSON object like {{"kind": "outage", ...}}')
+        share = value.pop("share", None)
+        fault = parse_fault(value, source)
+        if share is not None:
+            if isinstance(share, bool) or not isinstance(share, int | float) or not 0 < share <= 1:
+                raise BadInput(source, "a share between 0 and 1", field="share", got=share)
+            if fault.kind not in CLIENT_KINDS:
+                raise BadInput(
+                    source, "share only for browser-side faults", field="share", got=fault.kind
+                )
+        item = fault.as_dict()
+        if share is not None:
+            item["share"] = float(share)
+        out.append(item)
+    return out
+
+
+def check_args(args: argparse.Namespace) -> None:
+    from sim.load.target import check_url  # noqa: PLC0415 (aiohttp only when loading)
+
+    if args.join is None:
+        if not args.host:
+            raise UsageError("give the server with --host URL")
+        check_url(args.host)
+    if args.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {args.workers}")
+    for name in ("users",):
+        if getattr(args, name) < 1:
+            raise UsageError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    for name in ("spawn_rate", "duration", "think", "interrupt_after", "settle"):
+        value = getattr(args, name)
+        if not value > 0 or value == float("inf"):
+            raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if args.expect_workers is not None and args.expect_workers < args.workers:
+        raise UsageError("--expect-workers counts every worker, the local ones included")
+
+
+def free_port(host: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((host if host != "0.0.0.0" else "127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+# -- processes --------------------------------------------------------------------------
+def locust(*args: str) -> list[str]:
+    return [sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), *args]
+
+
+def worker_command(mode: str, master: str, port: int) -> list[str]:
+    return locust(
+        CLASSES[mode],
+        "--worker",
+        "--master-host",
+        master,
+        "--master-port",
+        str(port),
+        "--loglevel",
+        "WARNING",
+    )
+
+
+def master_command(args: argparse.Namespace, port: int, summary: str) -> list[str]:
+    faults = json.dumps(parse_faults(args.fault))
+    command = locust(
+        CLASSES[args.mode],
+        "--master",
+        "--headless",
+        "--only-summary",
+        "--loglevel",
+        "WARNING",
+        "--master-bind-host",
+        args.master_bind_host,
+        "--master-bind-port",
+        str(port),
+        "--expect-workers",
+        str(args.expect_workers or args.workers),
+        "-u",
+        str(args.users),
+        "-r",
+        str(args.spawn_rate),
+        "--host",
+        args.host,
+        "--chatsim-duration",
+        str(args.duration),
+        "--chatsim-summary",
+        summary,
+        "--chatsim-faults",
+        faults,
+        "--chatsim-think",
+        str(args.think),
+        "--chatsim-transport",
+        args.transport,
+        "--chatsim-settle",
+        str(args.settle),
+        "--chatsim-interrupt-after",
+        str(args.interrupt_after),
+    )
+    if args.token:
+        command += ["--chatsim-token", args.token]
+    return command
+
+
+def _environment() -> dict[str, str]:
+    env = dict(os.environ)
+    root = str(LOCUSTFILE.parent.parent.parent)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    return env
+
+
+def run_workers(args: argparse.Namespace) -> int:
+    """`--join`: K workers for a master elsewhere; returns when they end."""
+    command = worker_command(args.mode, args.join, args.master_port)
+    procs = [subprocess.Popen(command, env=_environment()) for _ in range(args.workers)]
+    print(
+        f"chatsim load: {args.workers} worker(s) joining {args.join}:{args.master_port}", flush=True
+    )
+    try:
+        return max(p.wait() for p in procs)
+    finally:
+        _stop(procs)
+
+
+def _stop(procs: Sequence[subprocess.Popen[Any]]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def run_master(args: argparse.Namespace, summary: str, log: Path) -> int:
+    port = args.master_bind_port or free_port(args.master_bind_host)
+    env = _environment()
+    procs: list[subprocess.Popen[Any]] = []
+    with open(log, "w", encoding="utf-8") as log_file:
+        master = subprocess.Popen(
+            master_command(args, port, summary),
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            env=env,
+        )
+        procs.append(master)
+        time.sleep(0.3)  # the master binds before its workers knock
+        local = args.master_bind_host in ("0.0.0.0", "", "::")
+        connect_to = "127.0.0.1" if local else args.master_bind_host
+        for _ in range(args.workers):
+            procs.append(
+                subprocess.Popen(
+                    worker_command(args.mode, connect_to, port),
+                    stdout=log_file,
+                    stderr=log_file,
+                    env=env,
+                )
+            )
+        print(
+            f"chatsim load: {args.users} browsers on {args.workers} local worker(s), "
+            f"master on {args.master_bind_host}:{port}",
+            flush=True,
+        )
+        try:
+            assert master.stdout is not None
+            for line in master.stdout:
+                if line.startswith("[load]"):
+                    print(line[len("[load] ") :].rstrip(), flush=True)
+                else:
+                    log_file.write(line)
+            return master.wait()
+        finally:
+            _stop(procs)
+
+
+# -- the summary ------------------------------------------------------------------------
+def ms(p: dict[str, Any] | None) -> str:
+    if not p or p.get("p50") is None:
+        return "-"
+    return f"p50 {p['p50']:.0f}  p99 {p['p99']:.0f}"
+
+
+def render(summary: dict[str, Any]) -> str:
+    errors = "  ".join(f"{code}: {n}" for code, n in summary.get("errors", {}).items()) or "none"
+    rows = [
+        ("sessions ready", f"{summary['sessions_ready']} / {summary['users']}"),
+        (
+            "messages sent",
+            f"{summary['sent']}  acked {summary['acked']}  failed "
+            f"{summary['failed']}  unacked {summary['unacked']}",
+        ),
+        ("delivered", str(summary["delivered"])),
+        ("lost", str(summary["lost"])),
+        ("duplicated", str(summary["duplicated"])),
+        ("interrupted", f"{summary['interrupted']}  continued {summary['continued']}"),
+        ("restored", str(summary["restored"])),
+        ("errors", errors),
+        ("invariant breaks", str(summary["violations"])),
+        ("send→ack ms", ms(summary.get("ack_ms"))),
+        ("handshake ms", ms(summary.get("handshake_ms"))),
+        ("login ms", ms(summary.get("login_ms"))),
+        ("restore ms", ms(summary.get("restore_ms"))),
+        ("workers", f"{summary['workers']} (judged against {summary['truth']} truth)"),
+    ]
+    return "\n".join(f"  {name:<18} {value}" for name, value in rows)
+
+
+def verdict(summary: dict[str, Any]) -> tuple[int, str]:
+    problems = [
+        f"{summary[k]} {k}"
+        for k in ("lost", "duplicated", "unacked", "violations")
+        if summary.get(k)
+    ]
+    if summary["sessions_ready"] < summary["users"]:
+        problems.append(f"{summary['users'] - summary['sessions_ready']} never ready")
+    if summary.get("workers_final", 0) < summary.get("workers", 0):
+        problems.append("a worker sent no final tally")
+    if problems:
+        return 1, "FAILED: " + ", ".join(problems)
+    return 0, "held: no loss, no duplicate, every message acknowledged"
+
+
+def main(args: argparse.Namespace) -> int:
+    check_args(args)
+    if args.join is not None:
+        return run_workers(args)
+    parse_faults(args.fault)
+    with tempfile.TemporaryDirectory(prefix="chatsim-load-") as tmp:
+        summary_path, log = os.path.join(tmp, "summary.json"), Path(tmp) / "locust.log"
+        run_master(args, summary_path, log)
+        try:
+            with open(summary_path, encoding="utf-8") as fh:
+                summary: dict[str, Any] = json.load(fh)
+        except (OSError, ValueError):
+            tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-15:]
+            print(
+                "chatsim load: the run ended without a summary; the last log lines:",
+                *tail,
+                sep="\n",
+                file=sys.stderr,
+            )
+            return 1
+    if args.json:
+        with contextlib.suppress(OSError), open(args.json, "w", encoding="utf-8") as fh:
+            json.dump(summary, fh, indent=2, sort_keys=True)
+    status, line = verdict(summary)
+    print(render(summary))
+    print(line)
+    return status

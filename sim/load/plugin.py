@@ -1,0 +1,309 @@
+"""chatsim's part of a Locust run: options, per-worker tallies, the master's sums.
+
+Imported with `sim.load.ChatUser`, it registers Locust event listeners:
+
+- options `--chatsim-*` (Locust hands them to the workers with each spawn);
+- on every worker (or a single local process): every `--chatsim-progress`
+  seconds, and once more when the test stops, the worker's tally goes to the
+  master as the custom message `chatsim_tally` (the final one after every
+  session settled and was judged);
+- on the master: the latest tally of each worker, summed into progress lines
+  and, with `--chatsim-duration`, a controlled end: stop the users, wait for
+  every worker's final tally, quit, and write the sums as JSON to
+  `--chatsim-summary`. Server faults in `--chatsim-faults` are posted to the
+  server's fault API when the run starts; client faults are applied by the
+  workers (`sim.load.netfaults`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import gevent
+from locust import events
+from locust.env import Environment
+from locust.runners import MasterRunner, WorkerRunner
+
+from sim.load.tally import Totals
+
+log = logging.getLogger("chatsim.load")
+TALLY = "chatsim_tally"
+FINAL_GRACE = 30.0  # beyond the settle time, how long the master waits for final tallies
+
+
+@dataclass(frozen=True)
+class Options:
+    think: float | None = None
+    transport: str = "websocket"
+    token: str | None = None
+    interrupt_after: float = 3.0
+    duration: float = 0.0
+    summary: str | None = None
+    faults: tuple[dict[str, Any], ...] = ()
+    settle: float = 20.0
+    progress: float = 3.0
+
+
+def options(environment: Environment) -> Options:
+    parsed = environment.parsed_options
+    if parsed is None:
+        return Options()
+    faults = getattr(parsed, "chatsim_faults", None) or "[]"
+    return Options(
+        think=getattr(parsed, "chatsim_think", None),
+        transport=getattr(parsed, "chatsim_transport", None) or "websocket",
+        token=getattr(parsed, "chatsim_token", None) or None,
+        interrupt_after=float(getattr(parsed, "chatsim_interrupt_after", None) or 3.0),
+        duration=float(getattr(parsed, "chatsim_duration", None) or 0.0),
+        summary=getattr(parsed, "chatsim_summary", None) or None,
+        faults=tuple(json.loads(faults)),
+        settle=float(getattr(parsed, "chatsim_settle", None) or 20.0),
+        progress=float(getattr(parsed, "chatsim_progress", None) or 0.0),
+    )
+
+
+@events.init_command_line_parser.add_listener
+def _add_options(parser: argparse.ArgumentParser, **_kw: Any) -> None:
+    group = parser.add_argument_group("chatsim", "emulated browsers (sim.load)")
+    group.add_argument(
+        "--chatsim-think", type=float, default=None, help="mean seconds between one user's messages"
+    )
+    group.add_argument(
+        "--chatsim-transport", default="websocket", choices=("websocket", "long-polling")
+    )
+    group.add_argument("--chatsim-token", default=None, help="bearer token of the server's API")
+    group.add_argument("--chatsim-interrupt-after", type=float, default=3.0)
+    group.add_argument(
+        "--chatsim-duration",
+        type=float,
+        default=0.0,
+        help="seconds of traffic, then settle, judge and quit (master)",
+    )
+    group.add_argument("--chatsim-summary", default=None, help="write the sums here (master)")
+    group.add_argument("--chatsim-faults", default="[]", help="JSON list of fault objects")
+    group.add_argument(
+        "--chatsim-settle",
+        type=float,
+        default=20.0,
+        help="seconds each session may take to settle at the end",
+    )
+    group.add_argument(
+        "--chatsim-progress",
+        type=float,
+        default=3.0,
+        help="seconds between progress lines (0: none)",
+    )
+
+
+# -- workers (and a single local process) -------------------------------------------------
+@dataclass
+class WorkerState:
+    pool: Any = None  # sim.load.pool.Pool, once the first user made it
+    reporter: Any = None
+    started: float = field(default_factory=time.monotonic)
+
+
+_worker = WorkerState()
+
+
+def pool_created(environment: Environment, pool: Any) -> None:
+    _worker.pool = pool
+    for hook in _pool_hooks:
+        hook(environment, pool)
+
+
+_pool_hooks: list[Any] = []
+
+
+def on_pool(hook: Any) -> None:
+    """Call `hook(environment, pool)` once the worker's pool exists (client faults)."""
+    _pool_hooks.append(hook)
+
+
+def _is_master(environment: Environment) -> bool:
+    return isinstance(environment.runner, MasterRunner)
+
+
+def _send_tally(environment: Environment, final: bool) -> None:
+    pool = _worker.pool
+    totals = (
+        (pool.final if final and pool.final is not None else pool.totals()) if pool else Totals()
+    )
+    runner = environment.runner
+    if runner is not None:
+        runner.send_message(TALLY, {"final": final, "tally": totals.as_dict()})
+
+
+def _report_forever(environment: Environment, every: float) -> None:
+    while True:
+        gevent.sleep(every)
+        _send_tally(environment, final=False)
+
+
+@events.test_start.add_listener
+def _on_test_start(environment: Environment, **_kw: Any) -> None:
+    opts = options(environment)
+    if not _is_master(environment):
+        _worker.started = time.monotonic()
+        if _worker.reporter is None:
+            _worker.reporter = gevent.spawn(_report_forever, environment, max(opts.progress, 1.0))
+    if not isinstance(environment.runner, WorkerRunner):
+        _master.start(environment, opts)
+
+
+@events.test_stopping.add_listener
+def _on_test_stopping(environment: Environment, **_kw: Any) -> None:
+    if _is_master(environment) or _worker.pool is None:
+        return
+    _worker.pool.settle_all(options(environment).settle)
+
+
+@events.test_stop.add_listener
+def _on_test_stop(environment: Environment, **_kw: Any) -> None:
+    if _is_master(environment):
+        return
+    if _worker.reporter is not None:
+        _worker.reporter.kill(block=False)
+        _worker.reporter = None
+    _send_tally(environment, final=True)
+
+
+# -- the master (or a single local process) ---------------------------------------------
+class Master:
+    def __init__(self) -> None:
+        self.latest: dict[str, tuple[bool, Totals]] = {}
+        self.started = 0.0
+        self.controller: Any = None
+        self.environment: Environment | None = None
+        self.written = False
+
+    def on_tally(self, environment: Environment, msg: Any, **_kw: Any) -> None:
+        data = msg.data or {}
+        self.latest[str(msg.node_id)] = (bool(data.get("final")), Totals.from_dict(data["tally"]))
+
+    def totals(self) -> Totals:
+        return Totals.sum(t for _, t in self.latest.values())
+
+    def finals(self) -> int:
+        return sum(1 for final, _ in self.latest.values() if final)
+
+    def start(self, environment: Environment, opts: Options) -> None:
+        self.environment = environment
+        self.started = time.monotonic()
+        if self.controller is None:
+            self.controller = gevent.spawn(self._control, environment, opts)
+
+    def _control(self, environment: Environment, opts: Options) -> None:
+        from sim.load import serverfaults  # noqa: PLC0415 (only with a controlled run)
+
+        serverfaults.post_all(environment.host or "", opts.faults, opts.token)
+        if opts.duration <= 0:
+            self._progress_forever(opts.progress)
+            return
+        end = self.started + opts.duration
+        while (left := end - time.monotonic()) > 0:
+            gevent.sleep(min(left, opts.progress or left))
+            if opts.progress:
+                self.print_progress()
+        print(
+            f"[load] {self.elapsed():.0f}s traffic stopped; sessions settle and are judged",
+            flush=True,
+        )
+        runner = environment.runner
+        assert runner is not None
+        runner.stop()
+        expected = max(len(self.latest), 1)
+        if isinstance(runner, MasterRunner):
+            expected = max(expected, runner.worker_count)
+        deadline = time.monotonic() + opts.settle + FINAL_GRACE
+        while self.finals() < expected and time.monotonic() < deadline:
+            gevent.sleep(0.2)
+        self.print_progress()
+        runner.quit()
+
+    def _progress_forever(self, every: float) -> None:
+        while every > 0:
+            gevent.sleep(every)
+            self.print_progress()
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def print_progress(self) -> None:
+        t = self.totals()
+        errors = " ".join(f"{code}:{n}" for code, n in sorted(t.errors.items())) or "-"
+        print(
+            f"[load] {self.elapsed():4.0f}s users {t.users} ready {t.sessions_ready} "
+            f"sent {t.sent} acked {t.acked} failed {t.failed} delivered {t.delivered} "
+            f"interrupted {t.interrupted} continued {t.continued} restored {t.restored} "
+            f"errors {errors}",
+            flush=True,
+        )
+
+    def summary(self, environment: Environment) -> dict[str, Any]:
+        totals = self.totals()
+        out = totals.as_dict()
+        out["workers"] = len(self.latest)
+        out["workers_final"] = self.finals()
+        out["duration"] = round(self.elapsed(), 3)
+        out["truth"] = (
+            "server"
+            if totals.judged and totals.truth_checked == totals.judged
+            else "client"
+            if not totals.truth_checked
+            else "mixed"
+        )
+        stats = environment.runner.stats if environment.runner is not None else None
+        for key, name in (
+            ("ack_ms", "send→ack"),
+            ("handshake_ms", "handshake"),
+            ("login_ms", "login"),
+            ("restore_ms", "restore"),
+        ):
+            out[key] = _percentiles(stats, name)
+        return out
+
+    def write(self, environment: Environment) -> None:
+        path = options(environment).summary
+        if self.written or path is None:
+            return
+        self.written = True
+        with open(path, "w", encoding="utf-8") as fh:
+            json.dump(self.summary(environment), fh, indent=2, sort_keys=True)
+
+
+def _percentiles(stats: Any, name: str) -> dict[str, float | None]:
+    entries = [e for (n, _m), e in (stats.entries.items() if stats else []) if n == name]
+    if not entries or not any(e.num_requests for e in entries):
+        return {"p50": None, "p99": None, "count": 0}
+    entry = max(entries, key=lambda e: e.num_requests)
+    return {
+        "p50": float(entry.get_response_time_percentile(0.5)),
+        "p99": float(entry.get_response_time_percentile(0.99)),
+        "count": int(entry.num_requests),
+    }
+
+
+_master = Master()
+
+
+@events.init.add_listener
+def _on_init(environment: Environment, **_kw: Any) -> None:
+    runner = environment.runner
+    if runner is not None and not isinstance(runner, WorkerRunner):
+        runner.register_message(TALLY, _master.on_tally)
+
+
+@events.quitting.add_listener
+def _on_quitting(environment: Environment, **_kw: Any) -> None:
+    if not isinstance(environment.runner, WorkerRunner):
+        try:
+            _master.write(environment)
+        except OSError as exc:
+            print(f"chatsim load: cannot write the summary: {exc}", file=sys.stderr)
