@@ -126,6 +126,11 @@ def on_pool(hook: Any) -> None:
     _pool_hooks.append(hook)
 
 
+def run_started() -> float:
+    """When this worker's test started (time.monotonic): faults' `at` counts from here."""
+    return _worker.started
+
+
 def _is_master(environment: Environment) -> bool:
     return isinstance(environment.runner, MasterRunner)
 

@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import itertools
 import os
-from collections.abc import Callable
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import gevent
 from locust.env import Environment
 
 from sim.load.bridge import Bridge, bridge
+from sim.load.netfaults import CLIENT_KINDS, faults_for
 from sim.load.session import LoadSession, Shared, StatSink, Target
 from sim.load.tally import Totals, judge_session, live_counts
 
@@ -25,18 +27,26 @@ FLUSH_EVERY = 0.5
 
 
 class Pool:
-    def __init__(self, environment: Environment, target: Target) -> None:
+    def __init__(
+        self,
+        environment: Environment,
+        target: Target,
+        faults: Sequence[Mapping[str, Any]] = (),
+        run_started: float | None = None,
+    ) -> None:
         self.environment = environment
         self.bridge: Bridge = bridge()
         self.sink = StatSink()
         self.shared = Shared(target, self.sink)
+        if run_started is not None:
+            self.shared.run_started = run_started
+        self.faults = [dict(f) for f in faults if f.get("kind") in CLIENT_KINDS]
         self.sessions: list[LoadSession] = []
         self.final: Totals | None = None
         self.closing = False
         self._numbers = itertools.count()
         self._prefix = f"w{os.getpid()}"
         self._flusher = gevent.spawn(self._flush_forever)
-        self.hooks: list[Callable[[LoadSession], None]] = []  # run on every new session
 
     @property
     def target(self) -> Target:
@@ -46,8 +56,7 @@ class Pool:
         number = next(self._numbers)
         session = LoadSession(self.shared, f"{self._prefix}-u{number}", number)
         self.sessions.append(session)
-        for hook in self.hooks:
-            hook(session)
+        session.faults = faults_for(number, self.faults)
         return session
 
     def totals(self) -> Totals:

@@ -12,9 +12,12 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import random
+import secrets
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import aiohttp
 
@@ -35,8 +38,9 @@ from statecharts.events import (
     StateChanged,
 )
 from statecharts.trace import TraceRecord
-from transport.aio.bayeux_mode import Broadcast
+from transport.aio.bayeux_mode import BayeuxCore, Broadcast
 from transport.aio.session import BayeuxSession, ChatSession
+from transport.core import ClientConfig, ClientCore
 from transport.wire import ConnectionType
 
 Mode = Literal["chat", "bayeux"]
@@ -96,6 +100,7 @@ class Shared:
         self.target = target
         self.sink = sink
         self.truth_missing = target.truth_url is None
+        self.run_started = time.monotonic()  # the loop's clock: faults' `at` counts from here
         self._http: aiohttp.ClientSession | None = None
 
     async def truth(self, chat_id: str) -> Truth | None:
@@ -139,6 +144,7 @@ class LoadSession:
             )
         )
         self._seq = 0
+        self.faults: list[dict[str, Any]] = []  # this browser's network faults
         self._since: dict[str, float] = {}  # state entered -> time, for latencies
         self.judged: Totals | None = None
 
@@ -148,7 +154,9 @@ class LoadSession:
         target = self.shared.target
         urls = target.rotated(self.number)
         self._since["start"] = asyncio.get_running_loop().time()
-        if target.mode == "chat":
+        if self.faults:
+            self.session = self._open_with_faults(urls)
+        elif target.mode == "chat":
             self.session = await ChatSession.connect(
                 urls,
                 transport=target.transport,
@@ -169,6 +177,25 @@ class LoadSession:
             self._on_event(*timed)
         self.session.on(None, self._on_event)
         await self.session.ready(timeout=timeout)
+
+    def _open_with_faults(self, urls: dict[str, str]) -> ChatSession | BayeuxSession:
+        """As `ChatSession.connect`/`BayeuxSession.connect`, on a driver with this
+        browser's network faults."""
+        from sim.load.netfaults import FaultyDriver  # noqa: PLC0415 (only with faults)
+
+        target = self.shared.target
+        config = ClientConfig(timers=target.timers, transport=target.transport, nickname=self.name)
+        rng = random.Random(secrets.randbits(64))
+        core = (
+            ClientCore(self.name, config, list(urls), rng)
+            if target.mode == "chat"
+            else BayeuxCore(self.name, [self.channel], config, list(urls), rng)
+        )
+        driver = FaultyDriver(core, urls, target.transport, self.faults, self.shared.run_started)
+        session = ChatSession(driver) if target.mode == "chat" else BayeuxSession(driver)
+        driver.start()
+        driver.call(core.start)
+        return session
 
     async def send(self, timeout: float) -> float:
         """One message; returns the send->ack latency in ms (ServerError/TimeoutError)."""

@@ -1,0 +1,122 @@
+"""`chatsim load` end to end: a master and 2 workers on this machine against
+`chatsim serve --instances 3`, browser-side outages for a share of the users
+and an instance crash through the fault API; and the same run against a server
+with a planted bug, which must be reported."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.live, pytest.mark.slow]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def start_server(command: list[str]) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT
+    )
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    match = re.search(r"(http://127\.0\.0\.1:\d+)", line)
+    assert match, f"the server did not say where it listens: {line!r}"
+    return proc, match.group(1)
+
+
+@pytest.fixture
+def serve() -> Iterator[str]:
+    proc, base = start_server(
+        [sys.executable, "-m", "sim.cli", "serve", "--port", "0", "--instances", "3"]
+    )
+    yield base
+    stop(proc)
+
+
+@pytest.fixture
+def buggy() -> Iterator[str]:
+    proc, base = start_server([sys.executable, str(Path(__file__).with_name("buggy_server.py"))])
+    yield base
+    stop(proc)
+
+
+def stop(proc: subprocess.Popen[str]) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+CHAOS = [
+    "--fault",
+    '{"kind": "outage", "at": 3, "duration": 4, "share": 0.3}',
+    "--fault",
+    '{"kind": "crash", "instance": "i2", "at": 4, "duration": 3}',
+]
+
+
+def load(base: str, out: Path, *extra: str) -> tuple[int, str, dict[str, object]]:
+    command = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "load",
+        "--host",
+        base,
+        "--users",
+        "120",
+        "--spawn-rate",
+        "80",
+        "--duration",
+        "11",
+        "--workers",
+        "2",
+        "--think",
+        "1",
+        "--json",
+        str(out),
+        *CHAOS,
+        *extra,
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=150, cwd=ROOT
+    )
+    assert out.exists(), done.stdout + done.stderr
+    return done.returncode, done.stdout, json.loads(out.read_text())
+
+
+def test_chaos_run_loses_nothing(serve: str, tmp_path: Path) -> None:
+    code, stdout, summary = load(serve, tmp_path / "load.json")
+    assert code == 0, stdout
+    assert summary["workers"] == 2
+    assert summary["users"] == summary["sessions_ready"] == summary["sessions_alive"] == 120
+    assert summary["lost"] == 0
+    assert summary["duplicated"] == 0
+    assert summary["unacked"] == 0
+    assert summary["violations"] == 0
+    assert summary["truth"] == "server"
+    sent = summary["sent"]
+    assert isinstance(sent, int) and sent > 500
+    assert summary["acked"] == sent
+    # The outage hit about 30% of the browsers, long enough to be told; the crash
+    # of i2 moved its sessions (a third) to another instance.
+    assert isinstance(summary["interrupted"], int) and summary["interrupted"] >= 20
+    assert summary["continued"] == summary["interrupted"]
+    assert isinstance(summary["restored"], int) and summary["restored"] >= 30
+    errors = summary["errors"]
+    assert isinstance(errors, dict) and errors.get("150") == summary["interrupted"]
+    assert "held: no loss" in stdout
+    assert re.search(r"\d+s users \d+ ready", stdout), "no progress lines"
+
+
+def test_planted_loss_on_failover_is_reported(buggy: str, tmp_path: Path) -> None:
+    code, stdout, summary = load(buggy, tmp_path / "load.json", "--settle", "4")
+    assert code == 1, stdout
+    lost = summary["lost"]
+    assert isinstance(lost, int) and lost >= 1
+    assert "FAILED" in stdout and "lost" in stdout
