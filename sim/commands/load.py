@@ -308,7 +308,18 @@ def render(summary: dict[str, Any]) -> str:
         ("restore ms", ms(summary.get("restore_ms"))),
         ("workers", f"{summary['workers']} (judged against {summary['truth']} truth)"),
     ]
+    for n, worker in enumerate(summary.get("per_worker", []), 1):
+        rows.append((f"  worker {n}", _worker_line(worker, summary.get("traffic_s"))))
     return "\n".join(f"  {name:<18} {value}" for name, value in rows)
+
+
+def _worker_line(worker: dict[str, Any], duration: Any) -> str:
+    line = f"{worker.get('sessions_alive', 0)} sessions held, {worker.get('acked', 0)} acked"
+    if isinstance(duration, int | float) and duration > 0:
+        line += f" ({worker.get('acked', 0) / duration:,.0f}/s)"
+    if "cpu_s" in worker:
+        line += f", CPU {worker['cpu_s']:.1f} s, peak RSS {worker.get('max_rss_mib', 0):.0f} MiB"
+    return line
 
 
 def verdict(summary: dict[str, Any]) -> tuple[int, str]:

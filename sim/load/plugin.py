@@ -20,6 +20,9 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
+import resource
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -142,7 +145,18 @@ def _send_tally(environment: Environment, final: bool) -> None:
     )
     runner = environment.runner
     if runner is not None:
-        runner.send_message(TALLY, {"final": final, "tally": totals.as_dict()})
+        runner.send_message(TALLY, {"final": final, "tally": totals.as_dict(), "proc": _proc()})
+
+
+def _proc() -> dict[str, Any]:
+    """This worker process's cost so far: CPU seconds and peak memory."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
+        "max_rss_mib": round(usage.ru_maxrss / 1024.0, 1),
+    }
 
 
 def _report_forever(environment: Environment, every: float) -> None:
@@ -183,6 +197,7 @@ def _on_test_stop(environment: Environment, **_kw: Any) -> None:
 class Master:
     def __init__(self) -> None:
         self.latest: dict[str, tuple[bool, Totals]] = {}
+        self.procs: dict[str, dict[str, Any]] = {}
         self.started = 0.0
         self.controller: Any = None
         self.environment: Environment | None = None
@@ -191,6 +206,7 @@ class Master:
     def on_tally(self, environment: Environment, msg: Any, **_kw: Any) -> None:
         data = msg.data or {}
         self.latest[str(msg.node_id)] = (bool(data.get("final")), Totals.from_dict(data["tally"]))
+        self.procs[str(msg.node_id)] = dict(data.get("proc") or {})
 
     def totals(self) -> Totals:
         return Totals.sum(t for _, t in self.latest.values())
@@ -257,6 +273,16 @@ class Master:
         out["workers"] = len(self.latest)
         out["workers_final"] = self.finals()
         out["duration"] = round(self.elapsed(), 3)
+        out["traffic_s"] = options(environment).duration or out["duration"]
+        out["per_worker"] = [
+            {
+                "users": t.users,
+                "sessions_alive": t.sessions_alive,
+                "acked": t.acked,
+                **self.procs.get(node, {}),
+            }
+            for node, (_final, t) in sorted(self.latest.items())
+        ]
         out["truth"] = (
             "server"
             if totals.judged and totals.truth_checked == totals.judged
