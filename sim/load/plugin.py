@@ -295,6 +295,7 @@ class Master:
             ("ack_ms", "send→ack"),
             ("handshake_ms", "handshake"),
             ("login_ms", "login"),
+            ("subscribe_ms", "subscribe"),
             ("restore_ms", "restore"),
         ):
             out[key] = _percentiles(stats, name)
