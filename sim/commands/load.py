@@ -35,6 +35,7 @@ from statecharts.errors import BadInput, UsageError
 
 CLIENT_KINDS = NETWORK_KINDS | {"reload"}
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
+WORKERS_MAX_WAIT = 120  # seconds the master waits for its workers to connect
 CLASSES = {"chat": "ChatUser", "bayeux": "BayeuxUser"}
 
 
@@ -178,6 +179,8 @@ def master_command(args: argparse.Namespace, port: int, summary: str) -> list[st
         str(port),
         "--expect-workers",
         str(args.expect_workers or args.workers),
+        "--expect-workers-max-wait",
+        str(WORKERS_MAX_WAIT),
         "-u",
         str(args.users),
         "-r",
@@ -308,7 +311,7 @@ def render(summary: dict[str, Any]) -> str:
         ("lost", str(summary["lost"])),
         ("duplicated", str(summary["duplicated"])),
         ("interrupted", f"{summary['interrupted']}  continued {summary['continued']}"),
-        ("restored", str(summary["restored"])),
+        ("restored", f"{summary['restored']}  (sessions {summary.get('sessions_restored', 0)})"),
         ("errors", errors),
         ("invariant breaks", str(summary["violations"])),
         ("send→ack ms", ms(summary.get("ack_ms"))),

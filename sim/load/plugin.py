@@ -117,16 +117,6 @@ _worker = WorkerState()
 
 def pool_created(environment: Environment, pool: Any) -> None:
     _worker.pool = pool
-    for hook in _pool_hooks:
-        hook(environment, pool)
-
-
-_pool_hooks: list[Any] = []
-
-
-def on_pool(hook: Any) -> None:
-    """Call `hook(environment, pool)` once the worker's pool exists (client faults)."""
-    _pool_hooks.append(hook)
 
 
 def run_started() -> float:

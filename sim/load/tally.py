@@ -91,6 +91,7 @@ class Totals:
     users: int = 0
     sessions_ready: int = 0
     sessions_alive: int = 0
+    sessions_restored: int = 0  # sessions restored at least once (failover, reload)
     sent: int = 0
     acked: int = 0
     failed: int = 0
@@ -146,6 +147,7 @@ def live_counts(record: SessionRecord) -> Totals:
         users=1,
         sessions_ready=int(record.ever_ready),
         sessions_alive=int(record.alive and record.ever_ready),
+        sessions_restored=int(record.restored > 0),
         sent=len(record.sent),
         acked=len(record.acked),
         failed=len(record.failed),

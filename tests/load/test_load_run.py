@@ -101,13 +101,14 @@ def test_chaos_run_loses_nothing(serve: str, tmp_path: Path) -> None:
     assert summary["violations"] == 0
     assert summary["truth"] == "server"
     sent = summary["sent"]
-    assert isinstance(sent, int) and sent > 500
+    assert isinstance(sent, int) and sent > 300
     assert summary["acked"] == sent
     # The outage hit about 30% of the browsers, long enough to be told; the crash
     # of i2 moved its sessions (a third) to another instance.
     assert isinstance(summary["interrupted"], int) and summary["interrupted"] >= 20
     assert summary["continued"] == summary["interrupted"]
-    assert isinstance(summary["restored"], int) and summary["restored"] >= 30
+    # Browser n starts on instance n % 3 of its worker: 2 x 20 of them on i2.
+    assert isinstance(summary["sessions_restored"], int) and summary["sessions_restored"] >= 40
     errors = summary["errors"]
     assert isinstance(errors, dict) and errors.get("150") == summary["interrupted"]
     assert "held: no loss" in stdout
