@@ -127,7 +127,10 @@ class Bridge:
             asyncio.ensure_future(make()).add_done_callback(finished)
 
         self.loop.call_soon_threadsafe(begin)
-        value: T = result.get(timeout=timeout)
+        try:
+            value: T = result.get(timeout=timeout)
+        except gevent.Timeout:
+            raise TimeoutError(f"no answer from the session loop in {timeout} s") from None
         return value
 
     def spawn(self, make: Callable[[], Awaitable[Any]]) -> None:
