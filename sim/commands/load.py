@@ -374,5 +374,9 @@ def main(args: argparse.Namespace) -> int:
             json.dump(summary, fh, indent=2, sort_keys=True)
     status, line = verdict(summary)
     print(render(summary))
+    problems = summary.get("problems") or []
+    if problems:
+        print(f"  sessions with findings (first {len(problems)}):")
+        print("\n".join(f"    {p}" for p in problems))
     print(line)
     return status

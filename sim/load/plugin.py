@@ -135,7 +135,9 @@ def _send_tally(environment: Environment, final: bool) -> None:
     )
     runner = environment.runner
     if runner is not None:
-        runner.send_message(TALLY, {"final": final, "tally": totals.as_dict(), "proc": _proc()})
+        problems = pool.problems if final and pool is not None else []
+        data = {"final": final, "tally": totals.as_dict(), "proc": _proc(), "problems": problems}
+        runner.send_message(TALLY, data)
 
 
 def _proc() -> dict[str, Any]:
@@ -191,6 +193,7 @@ class Master:
     def __init__(self) -> None:
         self.latest: dict[str, tuple[bool, Totals]] = {}
         self.procs: dict[str, dict[str, Any]] = {}
+        self.problems: dict[str, list[str]] = {}
         self.started = 0.0
         self.controller: Any = None
         self.environment: Environment | None = None
@@ -200,6 +203,8 @@ class Master:
         data = msg.data or {}
         self.latest[str(msg.node_id)] = (bool(data.get("final")), Totals.from_dict(data["tally"]))
         self.procs[str(msg.node_id)] = dict(data.get("proc") or {})
+        if data.get("problems"):
+            self.problems[str(msg.node_id)] = [str(p) for p in data["problems"]]
 
     def totals(self) -> Totals:
         return Totals.sum(t for _, t in self.latest.values())
@@ -266,6 +271,7 @@ class Master:
         out["workers"] = len(self.latest)
         out["workers_final"] = self.finals()
         out["duration"] = round(self.elapsed(), 3)
+        out["problems"] = [p for node in sorted(self.problems) for p in self.problems[node]]
         out["traffic_s"] = options(environment).duration or out["duration"]
         out["per_worker"] = [
             {

@@ -24,6 +24,7 @@ from sim.load.session import LoadSession, Shared, StatSink, Target
 from sim.load.tally import Totals, judge_session, live_counts
 
 FLUSH_EVERY = 0.5
+MAX_PROBLEMS = 10  # findings per worker sent to the master
 
 
 class Pool:
@@ -43,6 +44,7 @@ class Pool:
         self.faults = [dict(f) for f in faults if f.get("kind") in CLIENT_KINDS]
         self.sessions: list[LoadSession] = []
         self.final: Totals | None = None
+        self.problems: list[str] = []  # a few sessions' findings, for the report
         self.closing = False
         self._numbers = itertools.count()
         self._prefix = f"w{os.getpid()}"
@@ -109,6 +111,7 @@ class Pool:
         results = self.bridge.call(settle, timeout=timeout + 30.0)
         self.flush()
         self.final = Totals.sum(results)
+        self.problems = [s.problem for s in sessions if s.problem is not None][:MAX_PROBLEMS]
         return self.final
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import aiohttp
 
-from sim.load.tally import SessionRecord, Totals, Truth, judge_session
+from sim.load.tally import SessionRecord, Totals, Truth, find, judge_session
 from statecharts.chart import Timers
 from statecharts.checker import Checker, CheckSettings
 from statecharts.errors import ServerError, UsageError
@@ -133,7 +133,7 @@ class LoadSession:
         self.shared = shared
         self.name = name
         self.number = number
-        self.record = SessionRecord(name)
+        self.record = SessionRecord(name, bayeux=shared.target.mode == "bayeux")
         self.session: ChatSession | BayeuxSession | None = None
         self.channel = f"/chatsim/load/{name}"
         self.checker = Checker(
@@ -147,6 +147,7 @@ class LoadSession:
         self.faults: list[dict[str, Any]] = []  # this browser's network faults
         self._since: dict[str, float] = {}  # state entered -> time, for latencies
         self.judged: Totals | None = None
+        self.problem: str | None = None  # one line on what went wrong, once judged
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self, timeout: float) -> None:
@@ -225,10 +226,18 @@ class LoadSession:
                 if truth is None or {e.index for e in truth.events} <= set(self.record.delivered):
                     break
             await asyncio.sleep(SETTLE_POLL)
+        if self.record.chat_id is None and isinstance(self.session, ChatSession):
+            saved = self.session.driver.core.saved_state()
+            self.record.chat_id = saved.chat_id if saved is not None else None
         if truth is None and self.record.chat_id is not None:
             truth = await self.shared.truth(self.record.chat_id)
         self.record.violations = [v.describe() for v in self.checker.finish()]
         self.judged = judge_session(self.record, truth)
+        self.problem = find(self.record, truth).describe(self.name)
+        if self.problem is None and self.record.violations:
+            self.problem = f"{self.name}: {self.record.violations[0]}"
+        if self.problem is None and not self.record.ever_ready:
+            self.problem = f"{self.name}: never ready (state {self.record.state})"
         for kind, count in (
             ("lost", self.judged.lost),
             ("duplicated", self.judged.duplicated),

@@ -75,6 +75,7 @@ class SessionRecord:
     restored: int = 0
     errors: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)  # the checker's, per session
+    bayeux: bool = False  # pure Bayeux: `delivered`/`acked` hold sequence numbers
 
     @property
     def alive(self) -> bool:
@@ -160,35 +161,87 @@ def live_counts(record: SessionRecord) -> Totals:
     )
 
 
-def judge_session(record: SessionRecord, truth: Truth | None) -> Totals:
-    """Count the record against the server's truth (or the client-only bound)."""
-    out = live_counts(record)
-    out.judged = 1
-    out.unacked = len(record.unresolved())
+@dataclass(frozen=True)
+class Findings:
+    """What went wrong in one session, with the indexes and ids (for the report)."""
+
+    missing: tuple[int, ...] = ()  # transcript indexes / sequence numbers never delivered
+    unknown_acks: tuple[str, ...] = ()  # acknowledged messages the server does not have
+    twice: tuple[int, ...] = ()  # delivered more than once
+    acked_twice: tuple[str, ...] = ()
+    at_two_indexes: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def lost(self) -> int:
+        return len(self.missing) + len(self.unknown_acks)
+
+    @property
+    def duplicated(self) -> int:
+        return len(self.twice) + len(self.acked_twice) + len(self.at_two_indexes)
+
+    def describe(self, name: str) -> str | None:
+        parts = [
+            f"{label} {_short(values)}"
+            for label, values in (
+                ("never delivered", self.missing),
+                ("acknowledged but not on the server", self.unknown_acks),
+                ("delivered twice", self.twice),
+                ("acknowledged twice", self.acked_twice),
+                ("at two transcript positions", self.at_two_indexes),
+                ("never acknowledged", self.unresolved),
+            )
+            if values
+        ]
+        return f"{name}: " + "; ".join(parts) if parts else None
+
+
+def find(record: SessionRecord, truth: Truth | None) -> Findings:
+    """The I6 rule, per session: see the module docstring for the definitions."""
     seen = Counter(record.delivered)
-    out.duplicated = sum(n - 1 for n in seen.values() if n > 1)
-    out.duplicated += sum(len(ix) - 1 for ix in record.acked.values() if len(ix) > 1)
+    twice = tuple(sorted(i for i, n in seen.items() if n > 1))
+    acked_twice = tuple(m for m, ix in record.acked.items() if len(ix) > 1)
+    unresolved = tuple(record.unresolved())
     if truth is None:
-        acked_top = max((ix[0] for ix in record.acked.values()), default=0)
-        top = max([*seen, acked_top], default=0)
-        expected = set(range(1, top + 1)) if record.chat_id else set(_acked_sequence(record))
-        out.lost = len(expected - set(seen))
-        return out
-    out.truth_checked = 1
+        if record.bayeux:
+            expected = {ix[0] for ix in record.acked.values()}
+        elif record.chat_id is not None:
+            top = max([*seen, *(ix[0] for ix in record.acked.values())], default=0)
+            expected = set(range(1, top + 1))
+        else:
+            expected = set()  # no chat: nothing the server can have accepted for it
+        missing = tuple(sorted(expected - set(seen)))
+        return Findings(missing, (), twice, acked_twice, (), unresolved)
     accepted = {e.index for e in truth.events}
     if not record.alive:
         # A finished session owes nothing past what it had reached.
         accepted = {i for i in accepted if i <= max(seen, default=0)}
-    out.lost = len(accepted - set(seen))
     where: dict[str, list[int]] = {}
     for event in truth.events:
         if event.message_id is not None:
             where.setdefault(event.message_id, []).append(event.index)
-    out.duplicated += sum(len(ix) - 1 for ix in where.values() if len(ix) > 1)
-    out.lost += sum(1 for message_id in record.acked if message_id not in where)
+    return Findings(
+        missing=tuple(sorted(accepted - set(seen))),
+        unknown_acks=tuple(m for m in record.acked if m not in where),
+        twice=twice,
+        acked_twice=acked_twice,
+        at_two_indexes=tuple(m for m, ix in where.items() if len(ix) > 1),
+        unresolved=unresolved,
+    )
+
+
+def judge_session(record: SessionRecord, truth: Truth | None) -> Totals:
+    """Count the record against the server's truth (or the client-only bound)."""
+    findings = find(record, truth)
+    out = live_counts(record)
+    out.judged = 1
+    out.truth_checked = int(truth is not None)
+    out.unacked = len(findings.unresolved)
+    out.lost = findings.lost
+    out.duplicated = findings.duplicated
     return out
 
 
-def _acked_sequence(record: SessionRecord) -> list[int]:
-    """Pure Bayeux: the sequence numbers the server confirmed (ids end in `-<n>`)."""
-    return [ix[0] for ix in record.acked.values()]
+def _short(values: tuple[int, ...] | tuple[str, ...], limit: int = 6) -> str:
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f", ... ({len(values)})" if len(values) > limit else "")

@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections import Counter
 
 from sim.load.netfaults import chosen, faults_for
-from sim.load.tally import SessionRecord, Totals, Truth, TruthEvent, judge_session, live_counts
+from sim.load.tally import (
+    SessionRecord,
+    Totals,
+    Truth,
+    TruthEvent,
+    find,
+    judge_session,
+    live_counts,
+)
 
 
 def record(**fields: object) -> SessionRecord:
@@ -71,6 +79,7 @@ def test_without_server_truth_gaps_below_the_highest_index_are_lost() -> None:
 def test_pure_bayeux_a_confirmed_publish_must_come_back() -> None:
     rec = record(
         chat_id=None,
+        bayeux=True,
         sent=["b-p1", "b-p2", "b-p3"],
         acked={"b-p1": [1], "b-p2": [2], "b-p3": [3]},
         delivered=[1, 3, 3],
@@ -109,3 +118,24 @@ def test_faults_for_keeps_browser_kinds_without_share() -> None:
     assert all({"kind": "latency", "ms": 50.0} in f for f in hit)
     assert sum(any(x["kind"] == "outage" for x in f) for f in hit) == 3
     assert not any(x["kind"] == "crash" or "share" in x for f in hit for x in f)
+
+
+def test_a_chat_session_without_a_chat_owes_nothing() -> None:
+    rec = record(chat_id=None, state="connecting", ever_ready=False, sent=["m1"])
+    out = judge_session(rec, None)
+    assert (out.lost, out.unacked) == (0, 1)
+
+
+def test_findings_name_the_indexes_and_ids() -> None:
+    rec = record(sent=["m1", "m2", "m3"], acked={"m1": [3], "m9": [5]}, delivered=[1, 3, 3])
+    findings = find(rec, SERVER)
+    assert findings.describe("w1-u0") == (
+        "w1-u0: never delivered 2, 4; acknowledged but not on the server m9; "
+        "delivered twice 3; never acknowledged m2, m3"
+    )
+    assert (
+        find(
+            record(delivered=[1, 2, 3, 4], sent=["m1", "m2"], acked={"m1": [3], "m2": [4]}), SERVER
+        ).describe("x")
+        is None
+    )
