@@ -121,3 +121,44 @@ def test_planted_loss_on_failover_is_reported(buggy: str, tmp_path: Path) -> Non
     lost = summary["lost"]
     assert isinstance(lost, int) and lost >= 1
     assert "FAILED" in stdout and "lost" in stdout
+
+
+def test_own_locustfile_single_process_pure_bayeux(serve: str, tmp_path: Path) -> None:
+    """A user's own locustfile, plain `locust` (one process), pure Bayeux mode."""
+    locustfile = tmp_path / "locustfile.py"
+    locustfile.write_text(
+        "from sim.load import BayeuxUser\n\n\nclass Visitor(BayeuxUser):\n    think_time = 0.5\n"
+    )
+    out = tmp_path / "summary.json"
+    command = [
+        sys.executable,
+        "-m",
+        "locust",
+        "-f",
+        str(locustfile),
+        "--headless",
+        "--only-summary",
+        "-u",
+        "12",
+        "-r",
+        "12",
+        "--host",
+        f"{serve}/cometd",
+        "--chatsim-duration",
+        "4",
+        "--chatsim-summary",
+        str(out),
+        "--loglevel",
+        "WARNING",
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert out.exists(), done.stdout + done.stderr
+    summary = json.loads(out.read_text())
+    assert summary["users"] == summary["sessions_ready"] == 12
+    assert summary["sent"] == summary["acked"] > 24
+    assert summary["lost"] == summary["duplicated"] == summary["unacked"] == 0
+    assert summary["truth"] == "client"  # broadcasts have no server transcript
+    stats = done.stdout + done.stderr  # Locust's own tables
+    assert "send→ack" in stats and "subscribe" in stats and "handshake" in stats
