@@ -53,7 +53,18 @@ class Options:
     progress: float = 3.0
 
 
+_cache: dict[int, Options] = {}  # per environment, dropped when a test starts
+
+
 def options(environment: Environment) -> Options:
+    """The `--chatsim-*` options (workers get them from the master with each spawn)."""
+    key = id(environment)
+    if key not in _cache:
+        _cache[key] = _parse_options(environment)
+    return _cache[key]
+
+
+def _parse_options(environment: Environment) -> Options:
     parsed = environment.parsed_options
     if parsed is None:
         return Options()
@@ -159,6 +170,7 @@ def _report_forever(environment: Environment, every: float) -> None:
 
 @events.test_start.add_listener
 def _on_test_start(environment: Environment, **_kw: Any) -> None:
+    _cache.pop(id(environment), None)
     opts = options(environment)
     if not _is_master(environment):
         _worker.started = time.monotonic()

@@ -154,7 +154,6 @@ class LoadSession:
         """Connect and wait until ready; handshake and login latencies go to the sink."""
         target = self.shared.target
         urls = target.rotated(self.number)
-        self._since["start"] = asyncio.get_running_loop().time()
         if self.faults:
             self.session = self._open_with_faults(urls)
         elif target.mode == "chat":
