@@ -1,236 +1,58 @@
-"""Faults as values (DESIGN §6).
+"""Faults as values: re-exported from `statecharts.faults`, where they live.
 
-A fault is a frozen dataclass: what goes wrong, from `at` for `duration`
-seconds (None: until the run ends, or instantaneous for `expire`/`reload`),
-in which `direction` (`up` client→server, `down` server→client, `both`), and
-optionally only for one `client` or one server `instance`. The simulated
-network and server apply faults in virtual time; the live server applies the
-same values to real connections. `parse_fault` turns a scenario/API mapping
-into a value, naming the field on bad input.
+The values and their one validation sit in `statecharts/` so that the aio
+client (`transport/aio`, which must not import `sim`) can apply the same
+faults to its own links; `sim` code keeps importing them from here.
 """
 
-from __future__ import annotations
-
-from collections.abc import Mapping
-from dataclasses import MISSING, dataclass, fields
-from enum import Enum, StrEnum
-from typing import Any, ClassVar
-
-from statecharts.errors import BadInput
-
-
-class Direction(StrEnum):
-    UP = "up"
-    DOWN = "down"
-    BOTH = "both"
-
-    def covers(self, way: Direction) -> bool:
-        return self is Direction.BOTH or self is way
-
-
-class CorruptMode(StrEnum):
-    INVALID_JSON = "invalid_json"
-    SCHEMA = "schema"
-    TRUNCATED = "truncated"
-
-
-@dataclass(frozen=True)
-class Fault:
-    kind: ClassVar[str] = ""
-    at: float = 0.0
-    duration: float | None = None
-    direction: Direction = Direction.BOTH
-    client: str | None = None
-    instance: str | None = None
-
-    @property
-    def end(self) -> float | None:
-        return None if self.duration is None else self.at + self.duration
-
-    def active(self, now: float) -> bool:
-        end = self.end
-        return self.at <= now and (end is None or now < end)
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"kind": self.kind}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            # Leave out what parse_fault would restore anyway, and nothing else.
-            if value is None or (f.name == "direction" and value is f.default):
-                continue
-            out[f.name] = value.value if isinstance(value, Enum) else value
-        return out
-
-
-# -- network faults ---------------------------------------------------------
-@dataclass(frozen=True)
-class Outage(Fault):
-    """Connections closed at once; new connections refused for the duration."""
-
-    kind: ClassVar[str] = "outage"
-    duration: float | None = None
-
-
-@dataclass(frozen=True)
-class Blackhole(Fault):
-    """Messages silently dropped; connections look open."""
-
-    kind: ClassVar[str] = "blackhole"
-
-
-@dataclass(frozen=True)
-class Latency(Fault):
-    """Extra one-way delay of `ms`, plus uniform jitter in [0, jitter] ms."""
-
-    kind: ClassVar[str] = "latency"
-    ms: float = 0.0
-    jitter: float = 0.0
-
-
-@dataclass(frozen=True)
-class Loss(Fault):
-    kind: ClassVar[str] = "loss"
-    p: float = 0.0
-
-
-@dataclass(frozen=True)
-class Duplicate(Fault):
-    kind: ClassVar[str] = "duplicate"
-    p: float = 0.0
-
-
-@dataclass(frozen=True)
-class Reorder(Fault):
-    """With probability p a message is held back behind the next one."""
-
-    kind: ClassVar[str] = "reorder"
-    p: float = 0.0
-
-
-@dataclass(frozen=True)
-class Corrupt(Fault):
-    """The next `count` messages (default direction: down) are corrupted."""
-
-    kind: ClassVar[str] = "corrupt"
-    count: int = 1
-    mode: CorruptMode = CorruptMode.INVALID_JSON
-    direction: Direction = Direction.DOWN
-
-
-# -- server and client faults ---------------------------------------------
-@dataclass(frozen=True)
-class Crash(Fault):
-    """Instance down: its connections drop, new ones refused; the store survives."""
-
-    kind: ClassVar[str] = "crash"
-
-
-@dataclass(frozen=True)
-class Expire(Fault):
-    """The server forgets the session (as if its TTL ran out)."""
-
-    kind: ClassVar[str] = "expire"
-
-
-@dataclass(frozen=True)
-class Reload(Fault):
-    """Page reload on the client: the transport restarts from its saved state."""
-
-    kind: ClassVar[str] = "reload"
-
-
-@dataclass(frozen=True)
-class NotReady(Fault):
-    """Channel opens but the server answers requestChat with 'not ready yet'."""
-
-    kind: ClassVar[str] = "not_ready"
-
-
-@dataclass(frozen=True)
-class CommandError(Fault):
-    """The next `count` chat commands fail with `code`."""
-
-    kind: ClassVar[str] = "command_error"
-    code: int = 52
-    count: int = 1
-
-
-@dataclass(frozen=True)
-class Slow(Fault):
-    """The server takes `ms` longer to answer each message."""
-
-    kind: ClassVar[str] = "slow"
-    ms: float = 0.0
-
-
-FAULT_TYPES: dict[str, type[Fault]] = {
-    t.kind: t
-    for t in (
-        Outage, Blackhole, Latency, Loss, Duplicate, Reorder, Corrupt,
-        Crash, Expire, Reload, NotReady, CommandError, Slow,
-    )
-}
-NETWORK_KINDS = frozenset(
-    {"outage", "blackhole", "latency", "loss", "duplicate", "reorder", "corrupt"}
+from statecharts.faults import (
+    FAULT_TYPES,
+    MAX_COUNT,
+    MAX_MS,
+    MAX_SECONDS,
+    NEEDS_DURATION,
+    NETWORK_KINDS,
+    Blackhole,
+    CommandError,
+    Corrupt,
+    CorruptMode,
+    Crash,
+    Direction,
+    Duplicate,
+    Expire,
+    Fault,
+    Latency,
+    Loss,
+    NotReady,
+    Outage,
+    Reload,
+    Reorder,
+    Slow,
+    parse_fault,
 )
-# Kinds that make no sense without a duration.
-NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
-_PROBABILITY_FIELDS = frozenset({"p"})
-_NON_NEGATIVE_FIELDS = frozenset({"at", "duration", "ms", "jitter"})
 
-
-def parse_fault(raw: Mapping[str, Any], source: str = "<fault>", line: int | None = None) -> Fault:
-    """Build a fault value from a mapping; BadInput names the offending key."""
-
-    def bad(field: str, expected: str, got: object = None) -> BadInput:
-        return BadInput(source, expected, line=line, field=field, got=got)
-
-    if not isinstance(raw, Mapping):
-        raise bad("faults", "a mapping like {at: 10, kind: outage, duration: 5}", raw)
-    kind = raw.get("kind")
-    if kind not in FAULT_TYPES:
-        raise bad("kind", f"one of {', '.join(sorted(FAULT_TYPES))}", kind)
-    cls = FAULT_TYPES[kind]
-    known = {f.name: f for f in fields(cls)}
-    kwargs: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "kind":
-            continue
-        if key not in known:
-            raise bad(key, f"a key of a {kind} fault ({', '.join(sorted(known))})", key)
-        kwargs[key] = _convert(kind, key, value, bad)
-    if kind in NEEDS_DURATION and kwargs.get("duration") is None:
-        article = "an" if kind[0] in "aeiou" else "a"
-        raise bad("duration", f"a duration in seconds for {article} {kind} fault")
-    missing = [n for n, f in known.items() if f.default is MISSING and n not in kwargs]
-    if missing:
-        raise bad(missing[0], "a value")
-    return cls(**kwargs)
-
-
-def _convert(kind: str, key: str, value: Any, bad: Any) -> Any:
-    if key == "direction":
-        try:
-            return Direction(value)
-        except ValueError:
-            raise bad(key, "up, down or both", value) from None
-    if key == "mode":
-        try:
-            return CorruptMode(value)
-        except ValueError:
-            raise bad(key, "invalid_json, schema or truncated", value) from None
-    if key in ("client", "instance"):
-        if not isinstance(value, str | int) or isinstance(value, bool):
-            raise bad(key, "a name", value)
-        return str(value)
-    if key in ("count", "code"):
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            raise bad(key, "a non-negative integer", value)
-        return value
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise bad(key, "a number", value)
-    if key in _PROBABILITY_FIELDS and not 0.0 <= value <= 1.0:
-        raise bad(key, "a probability between 0 and 1", value)
-    if key in _NON_NEGATIVE_FIELDS and value < 0:
-        raise bad(key, "a non-negative number", value)
-    return float(value)
+__all__ = [
+    "FAULT_TYPES",
+    "MAX_COUNT",
+    "MAX_MS",
+    "MAX_SECONDS",
+    "NEEDS_DURATION",
+    "NETWORK_KINDS",
+    "Blackhole",
+    "CommandError",
+    "Corrupt",
+    "CorruptMode",
+    "Crash",
+    "Direction",
+    "Duplicate",
+    "Expire",
+    "Fault",
+    "Latency",
+    "Loss",
+    "NotReady",
+    "Outage",
+    "Reload",
+    "Reorder",
+    "Slow",
+    "parse_fault",
+]

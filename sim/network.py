@@ -2,9 +2,11 @@
 
 A connection joins one client endpoint (by client id) to one server instance
 (by name). Frames take the one-way latency plus whatever the active network
-faults of `sim/faults.py` add, per direction (`up` client→server, `down`
-server→client), and arrive in order per connection and direction unless a
-`reorder` fault holds one back. Opening takes one round trip.
+faults add, per direction (`up` client→server, `down` server→client), and
+arrive in order per connection and direction unless a `reorder` fault holds
+one back. What a fault does to a frame is decided by the one fault engine
+(`statecharts/fault_engine.py`, also used live); this module carries frames,
+opens and closes connections and traces. Opening takes one round trip.
 
 Endpoints are plain objects following `ClientSide` and `ServerSide`; the
 runner wraps the real cores in them (and drains their outputs after each
@@ -12,7 +14,8 @@ call), tests use tiny echo endpoints. All timing goes through the kernel, all
 randomness through the one `rng` handed in.
 
 Choices worth knowing:
-- `blackhole` drops frames but lets connections open: they look open.
+- `blackhole` holds frames and lets connections open: they look open; what
+  it held arrives when it ends (or is dropped if its connection is gone).
 - Close notifications (the FIN) follow the frames already on the way and are
   not subject to faults; `outage` tells both ends at once.
 - A frame sent on a connection that is no longer open is dropped (`net drop`).
@@ -26,26 +29,15 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
 
-from sim.faults import (
-    NETWORK_KINDS,
-    Blackhole,
-    Corrupt,
-    Direction,
-    Duplicate,
-    Fault,
-    Latency,
-    Loss,
-    Outage,
-    Reorder,
-)
-from sim.frame_corruption import corrupt_frame
-from sim.kernel import Handle, Kernel, Tracer
+from sim.fault_engine import REORDER_HOLD, FaultEngine, Link, Released
+from sim.faults import NETWORK_KINDS, Direction, Fault
+from sim.kernel import Kernel, Tracer
 from statecharts.errors import UsageError
 
 UP, DOWN = Direction.UP, Direction.DOWN
 DEFAULT_LATENCY = 0.01  # as sim/scenario.py NetworkSpec
 # A frame held back by `reorder` waits for the next one at most this long.
-REORDER_MAX_HOLD = 0.1
+REORDER_MAX_HOLD = REORDER_HOLD
 
 
 class ClientSide(Protocol):
@@ -76,12 +68,6 @@ class ConnState(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass
-class _Held:
-    text: str
-    release: Handle
-
-
 @dataclass(eq=False)
 class Connection:
     id: str
@@ -92,25 +78,14 @@ class Connection:
     server_end: bool = False  # the server accepted it and still listens
     made: bool = False  # the client was told it is open
     floor: dict[Direction, float] = field(default_factory=lambda: {UP: 0.0, DOWN: 0.0})
-    held: dict[Direction, _Held] = field(default_factory=dict)
 
     @property
     def is_open(self) -> bool:
         return self.state is ConnState.OPEN
 
-
-@dataclass(eq=False)
-class _ActiveFault:
-    fault: Fault
-    left: int = 0  # frames still to corrupt
-
-    def hits(self, conn: Connection, way: Direction | None = None) -> bool:
-        f = self.fault
-        return (
-            (way is None or f.direction.covers(way))
-            and (f.client is None or f.client == conn.client)
-            and (f.instance is None or f.instance == conn.instance)
-        )
+    @property
+    def link(self) -> Link:
+        return Link(self.id, self.instance, client=self.client)
 
 
 class Network:
@@ -125,14 +100,23 @@ class Network:
         self.kernel = kernel
         self.tracer = tracer
         self.rng = rng
-        self.latency = latency
+        self.engine = FaultEngine(rng, latency=latency, notes=True)
         self.trace_connections = trace_connections
         self.clients: dict[str, ClientSide] = {}
         self.servers: dict[str, ServerSide] = {}
         self.connections: dict[str, Connection] = {}  # not yet closed at both ends
         self._current: dict[str, Connection] = {}  # client id -> its latest connection
-        self._active: list[_ActiveFault] = []
+        self._wake_at: float | None = None  # the next release of held frames, armed
         self._opened = 0
+
+    @property
+    def latency(self) -> float:
+        """The default one-way latency, s (the engine adds it to every frame)."""
+        return self.engine.latency
+
+    @latency.setter
+    def latency(self, value: float) -> None:
+        self.engine.latency = value
 
     # -- setup ----------------------------------------------------------------
     def attach_client(self, client_id: str, endpoint: ClientSide) -> None:
@@ -145,12 +129,12 @@ class Network:
         """Schedule a network fault: active in [at, at + duration)."""
         if fault.kind not in NETWORK_KINDS:
             raise UsageError(f"{fault.kind} is not a network fault")
-        active = _ActiveFault(fault, fault.count if isinstance(fault, Corrupt) else 0)
         now = self.kernel.now
-        self.kernel.call_at(max(fault.at, now), self._fault_starts, active)
+        box: list[int] = []  # the engine's id, once the fault started
+        self.kernel.call_at(max(fault.at, now), self._fault_starts, fault, box)
         end = fault.end
         if end is not None:
-            self.kernel.call_at(max(end, fault.at, now), self._fault_ends, active)
+            self.kernel.call_at(max(end, fault.at, now), self._fault_ends, fault, box)
 
     def add_faults(self, faults: Iterable[Fault]) -> list[Fault]:
         """Schedule the network faults among `faults`; return the others, in order."""
@@ -163,7 +147,7 @@ class Network:
         return others
 
     def active_faults(self) -> list[Fault]:
-        return [a.fault for a in self._active]
+        return list(self.engine.faults().values())
 
     # -- client side ------------------------------------------------------------
     def connect(self, client_id: str, instance: str) -> Connection:
@@ -305,9 +289,7 @@ class Network:
     def _abort(self, conn: Connection, reason: str) -> None:
         """Both ends learn at once (outage)."""
         conn.state = ConnState.CLOSED
-        for held in conn.held.values():
-            self.kernel.cancel(held.release)
-        conn.held.clear()
+        self.engine.forget(conn.id, discard=True)  # what it held dies with it
         if self.trace_connections:
             self.tracer.emit("net", "close", conn=conn.id, by="net", reason=reason)
         self._tell_client(conn, reason, not conn.made)
@@ -316,66 +298,46 @@ class Network:
     def _forget_if_done(self, conn: Connection) -> None:
         if not (conn.client_end or conn.server_end):
             self.connections.pop(conn.id, None)
+            self.engine.forget(conn.id)
 
     # -- frames -------------------------------------------------------------------------
     def _transmit(self, conn: Connection, way: Direction, text: str) -> None:
-        if not self._active and not conn.held:  # the common case: a clean network
-            self._schedule(conn, way, self.latency, self._deliver, conn, way, text)
+        engine = self.engine
+        if engine.idle:  # the common case: a clean network
+            self._schedule(conn, way, engine.latency, self._deliver, conn, way, text)
             return
-        delay = self.latency
-        copies = 1
-        hold = False
-        corrupt: list[tuple[_ActiveFault, Corrupt]] = []
-        for active in self._active:
-            if not active.hits(conn, way):
-                continue
-            fault = active.fault
-            if isinstance(fault, Blackhole):
-                self._trace_net("drop", conn, way, why="blackhole")
-                return
-            if isinstance(fault, Loss):
-                if self.rng.random() < fault.p:
-                    self._trace_net("drop", conn, way, why="loss")
-                    return
-            elif isinstance(fault, Corrupt):
-                corrupt.append((active, fault))
-            elif isinstance(fault, Latency):
-                delay += self._latency_of(fault)
-            elif isinstance(fault, Duplicate):
-                if self.rng.random() < fault.p:
-                    copies += 1
-            elif isinstance(fault, Reorder) and self.rng.random() < fault.p:
-                hold = True
-        # Only frames that survive the drops use up a corrupt fault's count.
-        for active, fault in corrupt:
-            if active.left > 0:
-                active.left -= 1
-                text = corrupt_frame(text, fault.mode)
-                self._trace_net("corrupt", conn, way, mode=fault.mode.value)
-        if copies > 1:
-            self._trace_net("dup", conn, way, copies=copies)
-        if hold and way not in conn.held:
-            self._hold(conn, way, text, delay)
-            return
-        arrival = self._schedule(conn, way, delay, self._deliver, conn, way, text)
-        for _ in range(copies - 1):
-            self.kernel.call_at(arrival, self._deliver, conn, way, text)
-        held = conn.held.pop(way, None)
-        if held is not None:
-            # The frame held back arrives right behind the one that overtook it.
-            self.kernel.cancel(held.release)
-            self.kernel.call_at(arrival, self._deliver, conn, way, held.text)
+        deliveries = engine.decide(text, way, self.kernel.now, conn.link)
+        self._trace_notes()
+        for delivery in deliveries:
+            self._schedule_at(conn, way, delivery.at, self._deliver, conn, way, delivery.text)
+        self._arm_release()
 
-    def _hold(self, conn: Connection, way: Direction, text: str, delay: float) -> None:
-        self._trace_net("hold", conn, way)
-        release_at = self.kernel.now + delay + REORDER_MAX_HOLD
-        release = self.kernel.call_at(release_at, self._release, conn, way)
-        conn.held[way] = _Held(text, release)
+    def _arm_release(self) -> None:
+        """One kernel wake-up at the engine's next release (an early one finds nothing)."""
+        deadline = self.engine.next_deadline()
+        if deadline is not None and (self._wake_at is None or deadline < self._wake_at):
+            self._wake_at = deadline
+            self.kernel.call_at(max(deadline, self.kernel.now), self._release_due)
 
-    def _release(self, conn: Connection, way: Direction) -> None:
-        held = conn.held.pop(way, None)
-        if held is not None:
-            self._deliver(conn, way, held.text)
+    def _release_due(self) -> None:
+        self._wake_at = None
+        self._deliver_released(self.engine.due(self.kernel.now))
+        self._arm_release()
+
+    def _deliver_released(self, released: list[Released]) -> None:
+        now = self.kernel.now
+        for item in released:
+            conn = self.connections.get(item.link.conn)
+            delivery = item.delivery
+            if conn is None:  # closed at both ends meanwhile
+                self._trace_net_link("drop", item.link.conn, item.way, why="closed")
+            elif delivery.at <= now:
+                conn.floor[item.way] = max(conn.floor[item.way], now)
+                self._deliver(conn, item.way, delivery.text)
+            else:
+                self._schedule_at(
+                    conn, item.way, delivery.at, self._deliver, conn, item.way, delivery.text
+                )
 
     def _deliver(self, conn: Connection, way: Direction, text: str) -> None:
         now = self.kernel.now
@@ -398,8 +360,17 @@ class Network:
         *args: object,
     ) -> float:
         """Schedule an arrival in FIFO order for this connection and direction."""
+        return self._schedule_at(conn, way, self.kernel.now + delay, fn, *args)
+
+    def _schedule_at(
+        self,
+        conn: Connection,
+        way: Direction,
+        arrival: float,
+        fn: Callable[..., object],
+        *args: object,
+    ) -> float:
         kernel = self.kernel
-        arrival = kernel.now + delay
         floor = conn.floor[way]
         arrival = floor if floor > arrival else arrival  # max(), without the call
         conn.floor[way] = arrival
@@ -407,34 +378,40 @@ class Network:
         return arrival
 
     def _path_delay(self, conn: Connection, way: Direction) -> float:
-        delay = self.latency
-        for active in self._active:
-            if isinstance(active.fault, Latency) and active.hits(conn, way):
-                delay += self._latency_of(active.fault)
-        return delay
+        if self.engine.idle:
+            return self.engine.latency
+        return self.engine.path_delay(way, self.kernel.now, conn.link)
 
     def _round_trip(self, conn: Connection) -> float:
         return self._path_delay(conn, UP) + self._path_delay(conn, DOWN)
 
-    def _latency_of(self, fault: Latency) -> float:
-        jitter = self.rng.uniform(0.0, fault.jitter) if fault.jitter > 0 else 0.0
-        return (fault.ms + jitter) / 1000.0
-
     # -- faults -------------------------------------------------------------------------
     def _outage_hits(self, conn: Connection) -> bool:
-        return any(isinstance(a.fault, Outage) and a.hits(conn) for a in self._active)
+        return not self.engine.idle and self.engine.refuses(self.kernel.now, conn.link)
 
-    def _fault_starts(self, active: _ActiveFault) -> None:
-        self._active.append(active)
-        self.tracer.emit("fault", "fault.start", fault=active.fault.as_dict())
-        if isinstance(active.fault, Outage):
-            for conn in list(self.connections.values()):
-                if active.hits(conn) and (conn.client_end or conn.server_end):
-                    self._abort(conn, "outage")
+    def _fault_starts(self, fault: Fault, box: list[int]) -> None:
+        now = self.kernel.now
+        box.append(self.engine.add(fault, now))
+        self.tracer.emit("fault", "fault.start", fault=fault.as_dict())
+        if fault.kind != "outage":
+            return
+        for conn in list(self.connections.values()):
+            if (conn.client_end or conn.server_end) and self.engine.closes(now, conn.link):
+                self._abort(conn, "outage")
 
-    def _fault_ends(self, active: _ActiveFault) -> None:
-        self._active.remove(active)
-        self.tracer.emit("fault", "fault.end", fault=active.fault.as_dict())
+    def _fault_ends(self, fault: Fault, box: list[int]) -> None:
+        if box:
+            self.engine.remove(box.pop())
+        self.tracer.emit("fault", "fault.end", fault=fault.as_dict())
+        self._deliver_released(self.engine.due(self.kernel.now))
+        self._arm_release()
+
+    def _trace_notes(self) -> None:
+        for note in self.engine.take_notes():
+            self._trace_net_link(note.kind, note.link.conn, note.way, **dict(note.data))
+
+    def _trace_net_link(self, kind: str, conn_id: str, way: Direction, **data: object) -> None:
+        self.tracer.emit("net", kind, conn=conn_id, dir=way.value, **data)
 
     def _trace_net(self, kind: str, conn: Connection, way: Direction, **data: object) -> None:
         self.tracer.emit("net", kind, conn=conn.id, dir=way.value, **data)

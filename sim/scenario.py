@@ -10,7 +10,7 @@ two can never disagree.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -393,34 +393,25 @@ def _faults(
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
             raise doc.bad(item, "faults", "a mapping like {at: 10, kind: outage, duration: 5}")
-        fault = _fault(doc, item)
-        _known_name(doc, item, "instance", fault.instance, instances)
-        _known_name(doc, item, "client", fault.client, clients)
-        out.append(fault)
+        out.append(_fault(doc, item, instances, clients))
     return tuple(out)
 
 
-def _fault(doc: _Doc, item: yaml.MappingNode) -> Fault:
+def _fault(
+    doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: list[str]
+) -> Fault:
     raw = doc.plain(item)
     for knode, vnode in item.value:
         key, value = doc.plain(knode), doc.plain(vnode)
         if key not in _NAME_KEYS and isinstance(value, str) and _looks_numeric(value):
             _number(doc, vnode, str(key))  # raises with the YAML hint
     try:
-        return parse_fault(raw, source=doc.source, line=item.start_mark.line + 1)
+        line = item.start_mark.line + 1
+        return parse_fault(raw, doc.source, line, instances=instances, clients=clients)
     except BadInput as exc:
         # Point at the offending key's own line when the item spans several.
         line = _key_line(item, exc.field) or exc.line
         raise BadInput(doc.source, exc.expected, line=line, field=exc.field, got=exc.got) from None
-
-
-def _known_name(
-    doc: _Doc, item: yaml.MappingNode, key: str, name: str | None, known: Sequence[str]
-) -> None:
-    """A fault's instance/client must name one the scenario has."""
-    if name is not None and name not in known:
-        line = _key_line(item, key)
-        raise BadInput(doc.source, f"one of {', '.join(known)}", line=line, field=key, got=name)
 
 
 def _key_line(item: yaml.MappingNode, key: str | None) -> int | None:

@@ -30,10 +30,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from sim.faults import NETWORK_KINDS, parse_fault
+from sim.faults import parse_fault
+from sim.load.netfaults import CLIENT_KINDS
 from statecharts.errors import BadInput, UsageError
 
-CLIENT_KINDS = NETWORK_KINDS | {"reload"}
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 WORKERS_MAX_WAIT = 120  # seconds the master waits for its workers to connect
 CLASSES = {"chat": "ChatUser", "bayeux": "BayeuxUser"}

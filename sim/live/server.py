@@ -7,9 +7,10 @@ CometD JS client appends the message type); `/cometd` is the first instance.
 A WebSocket upgrade carries frames both ways; a POST is one long-poll request:
 it becomes a short-lived core connection whose first reply is the response.
 
-Faults (`sim.live.faultboard`) are applied per frame and per connection:
-outage closes matching connections and refuses new ones, blackhole/loss drop
-frames, corrupt edits them, latency delays them; crash, expire, not_ready,
+Faults (`sim.live.faultboard`, on the one fault engine the simulator uses)
+are applied per frame and per connection: outage closes matching connections
+and refuses new ones, blackhole holds frames until it ends, loss drops them,
+corrupt edits them, latency delays them (in order); crash, expire, not_ready,
 command_error and slow are handed to the cluster. The control API is
 `/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import itertools
 import json
 import logging
@@ -33,8 +33,9 @@ from typing import Any
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
-from sim.faults import Direction, Fault
-from sim.live.faultboard import FaultBoard, Posted
+from sim.fault_engine import Link
+from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, Slow
+from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.ports import ClusterPort, InstancePort
 from sim.live.truth import add_truth_routes
 from sim.server.outputs import Drop, Reply
@@ -71,6 +72,10 @@ class Conn:
         """What a fault's `client` may name: the Bayeux clientId or the chatId."""
         return tuple(n for n in (self.client_id, self.chat_id) if n is not None)
 
+    @property
+    def link(self) -> Link:
+        return Link(self.id, self.instance, client=self.client_id, chat=self.chat_id)
+
 
 class LiveServer:
     def __init__(
@@ -80,6 +85,12 @@ class LiveServer:
         """`websocket=False` serves long-polling only, like a proxy that strips upgrades."""
         self.cluster = cluster
         self.faults = FaultBoard(random.Random(seed))
+        self.fault_path = FaultPath(
+            self.faults.engine,
+            self._arrive,
+            lambda delay, action: asyncio.get_running_loop().call_later(delay, action),
+            self.now,
+        )
         self._token = token
         self._max_frame = max_frame
         self._ws_enabled = websocket
@@ -139,14 +150,19 @@ class LiveServer:
         if conn.reply is not None and conn.reply.done():
             return
         self._learn_chat_from_reply(conn, text)
-        deliveries = self.faults.frame(
-            self.now(), Direction.DOWN, (conn.instance, conn.names, conn.id), text,
-        )
+        # A dropped or held long-poll reply leaves the request hanging, as on a real network.
+        self.fault_path.send(self.now(), Direction.DOWN, conn.link, text)
         self._end_used_up()
-        if conn.reply is not None and not deliveries:
-            return  # a blackholed long-poll reply: the request hangs, as on a real network
-        for delivery in deliveries:
-            self._after(delivery.delay, functools.partial(self._write, conn, delivery.text))
+
+    def _arrive(self, conn_id: str, way: Direction, text: str) -> None:
+        """A frame through the fault path reaches its end of the connection."""
+        conn = self._conns.get(conn_id)
+        if conn is None:
+            return
+        if way is Direction.UP:
+            self._receive(conn, text)
+        else:
+            self._write(conn, text)
 
     def _write(self, conn: Conn, text: str) -> None:
         if conn.reply is not None:
@@ -154,12 +170,6 @@ class LiveServer:
                 conn.reply.set_result(text)
         elif conn.outbox is not None and not conn.closing:
             conn.outbox.put_nowait(text)
-
-    def _after(self, delay: float, action: Callable[[], None]) -> None:
-        if delay <= 0:
-            action()
-        else:
-            asyncio.get_running_loop().call_later(delay, action)
 
     def _drop(self, conn: Conn, reason: str) -> None:
         if conn.closing:
@@ -179,7 +189,7 @@ class LiveServer:
     # -- frames from clients ----------------------------------------------------
     def _open(self, instance: str, peer: str, ws: web.WebSocketResponse | None) -> Conn | None:
         conn = Conn(f"{instance}-{next(self._ids)}", instance, peer, ws=ws)
-        if self.faults.refuses(self.now(), instance):
+        if self.faults.refuses(self.now(), conn.link):
             return None
         if not self._instance(instance).open(conn.id, self.now()):
             self._pump()
@@ -191,7 +201,7 @@ class LiveServer:
     def _close(self, conn: Conn) -> None:
         if self._conns.pop(conn.id, None) is None:
             return
-        self.faults.forget_connection(conn.id)
+        self.fault_path.forget(conn.id)
         self._instance(conn.instance).closed(conn.id, self.now())
         self._pump()
 
@@ -204,13 +214,11 @@ class LiveServer:
         for message in messages:
             self._learn_names(conn, message)
         now = self.now()
-        if self.faults.refuses(now, conn.instance, conn.names):
+        if self.faults.closes(now, conn.link):
             self._drop(conn, "outage")
             return None
-        for delivery in self.faults.frame(
-            now, Direction.UP, (conn.instance, conn.names, conn.id), text,
-        ):
-            self._after(delivery.delay, functools.partial(self._receive, conn, delivery.text))
+        self.fault_path.send(now, Direction.UP, conn.link, text)
+        self._end_used_up()
         return None
 
     def _learn_names(self, conn: Conn, message: dict[str, Any]) -> None:
@@ -360,7 +368,7 @@ class LiveServer:
         if request.method == "DELETE":
             posted = self.faults.remove(fault_id)
             if posted is not None:
-                self._end_fault(posted)
+                self._end_fault(posted, removed=True)
         else:
             posted = self.faults.get(fault_id)
         if posted is None:
@@ -368,7 +376,10 @@ class LiveServer:
         return _json(posted.as_dict(self.now()))
 
     def add_fault(self, raw: Any) -> Posted:
-        posted = self.faults.add(raw, self.now())
+        """Validate (BadInput names the field) and schedule a fault; `at` is seconds from now."""
+        posted = self.faults.add(
+            raw, self.now(), instances=list(self.cluster.instances), clients=self._client_names(),
+        )
         loop = asyncio.get_running_loop()
         start = max(0.0, posted.fault.at - self.now())
         handles = [loop.call_later(start, self._start_fault, posted)]
@@ -378,25 +389,39 @@ class LiveServer:
         log.info("fault %d added: %s", posted.id, posted.fault.as_dict())
         return posted
 
+    def _client_names(self) -> set[str]:
+        """What a fault's `client` may name: clientIds and chatIds this server has seen."""
+        names = set(self._chats) | set(self._chats.values())
+        names.update(n for conn in self._conns.values() for n in conn.names)
+        return names
+
     def remove_fault(self, fault_id: int) -> bool:
         posted = self.faults.remove(fault_id)
         if posted is not None:
-            self._end_fault(posted)
+            self._end_fault(posted, removed=True)
         return posted is not None
 
     def clear_faults(self) -> None:
+        """Every fault off the board and its effect undone, even if one of them fails."""
         for posted in self.faults.clear():
-            self._end_fault(posted)
+            self._end_fault(posted, removed=True)
 
     def _start_fault(self, posted: Posted) -> None:
         fault, now = posted.fault, self.now()
         log.info("fault %d start: %s", posted.id, fault.kind)
-        if fault.kind == "outage":
-            for conn in list(self._conns.values()):
-                if self.faults.refuses(now, conn.instance, conn.names):
-                    self._drop(conn, "outage")
-        elif fault.kind in SERVER_KINDS:
-            self._cluster_fault(fault, now, start=True)
+        try:
+            if fault.kind == "outage":
+                for conn in list(self._conns.values()):
+                    if self.faults.closes(now, conn.link):
+                        self._drop(conn, "outage")
+            elif fault.kind in SERVER_KINDS:
+                self._cluster_fault(fault, now, start=True)
+        except Exception as exc:  # reported and undone, never left half-applied
+            log.warning("fault %d could not start: %s", posted.id, exc)
+            self.faults.engine.remove(posted.id)
+            self._undo(posted, removed=True)
+            self.faults.failed(posted.id, f"could not start: {exc}")
+            return
         if fault.kind in INSTANT_KINDS and fault.duration is None:
             self._expire(posted)  # done once handed to the cluster
 
@@ -408,27 +433,38 @@ class LiveServer:
         if self.faults.remove(posted.id) is not None:
             self._end_fault(posted)
 
-    def _end_fault(self, posted: Posted) -> None:
+    def _end_fault(self, posted: Posted, *, removed: bool = False) -> None:
+        """`removed`: taken off through the API (a pending command_error count is cancelled)."""
         for handle in self._timers.pop(posted.id, []):
             handle.cancel()
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
-        if posted.fault.kind in SERVER_KINDS and posted.fault.at <= self.now():
-            self._cluster_fault(posted.fault, self.now(), start=False)
+        self._undo(posted, removed=removed)
+        self.fault_path.flush(self.now())  # what a blackhole held goes on its way
 
-    def _cluster_fault(self, fault: Fault, now: float, *, start: bool) -> None:
-        cluster, data = self.cluster, fault.as_dict()
+    def _undo(self, posted: Posted, *, removed: bool) -> None:
+        if posted.fault.kind not in SERVER_KINDS or posted.fault.at > self.now():
+            return
+        try:
+            self._cluster_fault(posted.fault, self.now(), start=False, removed=removed)
+        except Exception as exc:  # one failing undo must not stop the others
+            log.warning("fault %d could not be undone: %s", posted.id, exc)
+
+    def _cluster_fault(
+        self, fault: Fault, now: float, *, start: bool, removed: bool = False,
+    ) -> None:
+        cluster = self.cluster
         names = [fault.instance] if fault.instance else list(cluster.instances)
-        if fault.kind == "crash":
+        if isinstance(fault, Crash):
             for name in names:
                 (cluster.crash if start else cluster.recover)(name, now)
-        elif fault.kind == "expire" and start:
+        elif isinstance(fault, Expire) and start:
             cluster.expire(fault.client, now)
-        elif fault.kind == "not_ready" and start and fault.end is not None:
-            cluster.not_ready(fault.end)
-        elif fault.kind == "command_error" and start:
-            cluster.command_errors(int(data.get("code", 52)), int(data.get("count", 1)))
-        elif fault.kind == "slow":
-            cluster.slow(float(data.get("ms", 0.0)) if start else 0.0)
+        elif isinstance(fault, NotReady) and fault.end is not None:
+            cluster.not_ready(fault.end if start else now)
+        elif isinstance(fault, CommandError) and (start or removed):
+            cluster.command_errors(fault.code, fault.count if start else 0)
+        elif isinstance(fault, Slow):
+            cluster.slow(fault.ms if start else 0.0)
         self._pump()
 
     # -- the application ------------------------------------------------------------

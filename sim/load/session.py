@@ -12,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import random
-import secrets
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -21,6 +19,7 @@ from typing import Any, Literal
 
 import aiohttp
 
+from sim.load.netfaults import split
 from sim.load.tally import SessionRecord, Totals, Truth, find, judge_session
 from statecharts.chart import Timers
 from statecharts.checker import Checker, CheckSettings
@@ -38,9 +37,9 @@ from statecharts.events import (
     StateChanged,
 )
 from statecharts.trace import TraceRecord
-from transport.aio.bayeux_mode import BayeuxCore, Broadcast
+from transport.aio.bayeux_mode import Broadcast
+from transport.aio.faulty import ClientFaults
 from transport.aio.session import BayeuxSession, ChatSession
-from transport.core import ClientConfig, ClientCore
 from transport.wire import ConnectionType
 
 Mode = Literal["chat", "bayeux"]
@@ -103,6 +102,10 @@ class Shared:
         self.run_started = time.monotonic()  # the loop's clock: faults' `at` counts from here
         self._http: aiohttp.ClientSession | None = None
 
+    def run_clock(self) -> float:
+        """Seconds since the run started (browser-side faults' `at` counts from then)."""
+        return time.monotonic() - self.run_started
+
     async def truth(self, chat_id: str) -> Truth | None:
         if self.truth_missing or self.target.truth_url is None:
             return None
@@ -154,15 +157,19 @@ class LoadSession:
         """Connect and wait until ready; handshake and login latencies go to the sink."""
         target = self.shared.target
         urls = target.rotated(self.number)
-        if self.faults:
-            self.session = self._open_with_faults(urls)
-        elif target.mode == "chat":
+        loop = asyncio.get_running_loop()
+        network, reloads = split(self.faults)
+        faults = (
+            ClientFaults(network, name=self.name, clock=self.shared.run_clock) if network else None
+        )
+        if target.mode == "chat":
             self.session = await ChatSession.connect(
                 urls,
                 transport=target.transport,
                 timers=target.timers,
                 client_id=self.name,
                 nickname=self.name,
+                faults=faults,
             )
         else:
             self.session = await BayeuxSession.connect(
@@ -171,31 +178,20 @@ class LoadSession:
                 transport=target.transport,
                 timers=target.timers,
                 client_id=self.name,
+                faults=faults,
             )
+        for at in reloads:
+            loop.call_later(max(0.0, at - self.shared.run_clock()), self._reload)
         self._since["start"] = self.session.now()
         for timed in list(self.session.history):
             self._on_event(*timed)
         self.session.on(None, self._on_event)
         await self.session.ready(timeout=timeout)
 
-    def _open_with_faults(self, urls: dict[str, str]) -> ChatSession | BayeuxSession:
-        """As `ChatSession.connect`/`BayeuxSession.connect`, on a driver with this
-        browser's network faults."""
-        from sim.load.netfaults import FaultyDriver  # noqa: PLC0415 (only with faults)
-
-        target = self.shared.target
-        config = ClientConfig(timers=target.timers, transport=target.transport, nickname=self.name)
-        rng = random.Random(secrets.randbits(64))
-        core = (
-            ClientCore(self.name, config, list(urls), rng)
-            if target.mode == "chat"
-            else BayeuxCore(self.name, [self.channel], config, list(urls), rng)
-        )
-        driver = FaultyDriver(core, urls, target.transport, self.faults, self.shared.run_started)
-        session = ChatSession(driver) if target.mode == "chat" else BayeuxSession(driver)
-        driver.start()
-        driver.call(core.start)
-        return session
+    def _reload(self) -> None:
+        session = self.session
+        if session is not None and self.record.alive:
+            session.driver.call(session.driver.core.reload)
 
     async def send(self, timeout: float) -> float:
         """One message; returns the send->ack latency in ms (ServerError/TimeoutError)."""

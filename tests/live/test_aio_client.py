@@ -24,9 +24,14 @@ FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3)
 @pytest.mark.asyncio
 @pytest.mark.parametrize("transport", list(ConnectionType))
 async def test_ready_send_and_echo(transport: ConnectionType) -> None:
-    async with live_server() as srv, await ChatSession.connect(
-        srv.url, transport=transport, timers=FAST,
-    ) as chat:
+    async with (
+        live_server() as srv,
+        await ChatSession.connect(
+            srv.url,
+            transport=transport,
+            timers=FAST,
+        ) as chat,
+    ):
         await chat.ready()
         ack = await chat.send_message("hello")
         _, echo = await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
@@ -39,9 +44,14 @@ async def test_ready_send_and_echo(transport: ConnectionType) -> None:
 async def test_outage_interrupts_after_interrupt_after_then_continues(
     transport: ConnectionType,
 ) -> None:
-    async with live_server() as srv, await ChatSession.connect(
-        srv.url, transport=transport, timers=FAST,
-    ) as chat:
+    async with (
+        live_server() as srv,
+        await ChatSession.connect(
+            srv.url,
+            transport=transport,
+            timers=FAST,
+        ) as chat,
+    ):
         await chat.ready()
         start = chat.now()
         srv.faults.add(kind="outage", duration=1.0)
@@ -70,9 +80,13 @@ async def test_short_outage_is_silent() -> None:
 
 @pytest.mark.asyncio
 async def test_websocket_refused_by_the_server_falls_back_to_long_polling() -> None:
-    async with live_server(websocket=False) as srv, await ChatSession.connect(
-        srv.url, timers=FAST,
-    ) as chat:
+    async with (
+        live_server(websocket=False) as srv,
+        await ChatSession.connect(
+            srv.url,
+            timers=FAST,
+        ) as chat,
+    ):
         await chat.ready()
         assert chat.transport is ConnectionType.LONG_POLLING
         await chat.send_message("over long-polling")
@@ -92,9 +106,13 @@ async def test_a_corrupted_reply_is_error_151_and_the_session_goes_on(mode: str)
 
 @pytest.mark.asyncio
 async def test_crash_of_the_instance_fails_over_and_restores_on_the_other() -> None:
-    async with live_server(instances=2) as srv, await ChatSession.connect(
-        dict(zip(srv.instances, srv.urls, strict=True)), timers=FAST,
-    ) as chat:
+    async with (
+        live_server(instances=2) as srv,
+        await ChatSession.connect(
+            dict(zip(srv.instances, srv.urls, strict=True)),
+            timers=FAST,
+        ) as chat,
+    ):
         await chat.ready()
         first = await chat.send_message("before the crash")
         srv.faults.add(kind="crash", instance="i1", duration=5)
@@ -123,11 +141,20 @@ async def test_an_outage_for_one_chat_leaves_the_other_alone() -> None:
 
 @pytest.mark.asyncio
 async def test_blackhole_is_noticed_by_request_deadlines_and_loses_nothing() -> None:
-    timers = Timers(interrupt_after=0.5, max_network_delay=0.3, backoff_increment=0.1,
-                    max_backoff=0.3, long_poll_hold=0.5)
-    async with live_server(hold=0.5) as srv, await ChatSession.connect(
-        srv.url, timers=timers,
-    ) as chat:
+    timers = Timers(
+        interrupt_after=0.5,
+        max_network_delay=0.3,
+        backoff_increment=0.1,
+        max_backoff=0.3,
+        long_poll_hold=0.5,
+    )
+    async with (
+        live_server(hold=0.5) as srv,
+        await ChatSession.connect(
+            srv.url,
+            timers=timers,
+        ) as chat,
+    ):
         await chat.ready()
         srv.faults.add(kind="blackhole", duration=1.0)
         ack = await chat.send_message("into the void")
@@ -135,8 +162,11 @@ async def test_blackhole_is_noticed_by_request_deadlines_and_loses_nothing() -> 
         await chat.wait_for(Continued)
         await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
         await chat.send_message("after")  # anything duplicated would have arrived by now
-        echoes = [e for _, e in chat.history
-                  if isinstance(e, Message) and e.direction == "in" and e.id == ack.id]
+        echoes = [
+            e
+            for _, e in chat.history
+            if isinstance(e, Message) and e.direction == "in" and e.id == ack.id
+        ]
         assert len(echoes) == 1
 
 

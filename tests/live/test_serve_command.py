@@ -29,8 +29,14 @@ def test_other_hosts_need_allow_remote_and_a_token(host: str) -> None:
 @pytest.mark.asyncio
 async def test_serve_answers_then_shuts_down_cleanly_on_sigterm() -> None:
     proc = await asyncio.create_subprocess_exec(
-        *CHATSIM, "serve", "--port", "0", "--instances", "2",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *CHATSIM,
+        "serve",
+        "--port",
+        "0",
+        "--instances",
+        "2",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None and proc.stderr is not None
@@ -56,8 +62,14 @@ async def test_serve_answers_then_shuts_down_cleanly_on_sigterm() -> None:
 @pytest.mark.asyncio
 async def test_serve_refuses_a_remote_host_with_exit_2() -> None:
     proc = await asyncio.create_subprocess_exec(
-        *CHATSIM, "serve", "--host", "0.0.0.0", "--port", "0",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *CHATSIM,
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "0",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 2

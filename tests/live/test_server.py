@@ -11,8 +11,14 @@ import pytest
 
 from sim.live.runner import RunningServer, live_server
 
-HANDSHAKE = [{"channel": "/meta/handshake", "version": "1.0", "id": "1",
-              "supportedConnectionTypes": ["websocket", "long-polling"]}]
+HANDSHAKE = [
+    {
+        "channel": "/meta/handshake",
+        "version": "1.0",
+        "id": "1",
+        "supportedConnectionTypes": ["websocket", "long-polling"],
+    }
+]
 
 
 async def handshake(ws: aiohttp.ClientWebSocketResponse) -> str:
@@ -23,8 +29,11 @@ async def handshake(ws: aiohttp.ClientWebSocketResponse) -> str:
 
 
 async def post(http: aiohttp.ClientSession, url: str, frame: Any) -> tuple[int, str]:
-    async with http.post(url, data=frame if isinstance(frame, str) else json.dumps(frame),
-                         headers={"Content-Type": "application/json"}) as response:
+    async with http.post(
+        url,
+        data=frame if isinstance(frame, str) else json.dumps(frame),
+        headers={"Content-Type": "application/json"},
+    ) as response:
         return response.status, await response.text()
 
 
@@ -40,9 +49,11 @@ async def test_long_polling_handshake_on_every_instance_path() -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("frame", "code"),
-    [("not json", aiohttp.WSCloseCode.UNSUPPORTED_DATA),
-     ('[{"no": "channel"}]', aiohttp.WSCloseCode.UNSUPPORTED_DATA),
-     ("[" + "1," * 40_000 + "1]", aiohttp.WSCloseCode.MESSAGE_TOO_BIG)],
+    [
+        ("not json", aiohttp.WSCloseCode.UNSUPPORTED_DATA),
+        ('[{"no": "channel"}]', aiohttp.WSCloseCode.UNSUPPORTED_DATA),
+        ("[" + "1," * 40_000 + "1]", aiohttp.WSCloseCode.MESSAGE_TOO_BIG),
+    ],
     ids=["not-json", "not-bayeux", "oversized"],
 )
 async def test_a_malformed_frame_closes_only_its_own_socket(frame: str, code: int) -> None:
@@ -69,8 +80,9 @@ async def test_malformed_long_poll_bodies_are_refused_with_a_status() -> None:
         assert (await post(http, srv.url, HANDSHAKE))[0] == 200
 
 
-async def api(http: aiohttp.ClientSession, method: str, url: str, body: Any = None,
-              token: str | None = None) -> tuple[int, Any]:
+async def api(
+    http: aiohttp.ClientSession, method: str, url: str, body: Any = None, token: str | None = None
+) -> tuple[int, Any]:
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with http.request(method, url, json=body, headers=headers) as response:
         return response.status, await response.json()

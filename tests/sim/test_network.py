@@ -309,22 +309,33 @@ def test_outage_for_one_client_spares_the_others() -> None:
 
 
 # -- blackhole ------------------------------------------------------------------------------
-def test_blackhole_drops_frames_silently_and_the_connection_stays_open() -> None:
+def test_blackhole_holds_frames_and_delivers_them_in_order_when_it_ends() -> None:
     world = echo_run([Blackhole(at=1.25, duration=0.5)])
-    assert world.client.frames() == ["0", "1", "2", "8", "9"]
+    assert world.client.frames() == [str(i) for i in range(10)]
+    held = [entry[1] for entry in world.client.log if entry[0] == "frame"][3:8]
+    assert held == [pytest.approx(1.75 + RTT)] * 5  # sent at 1.3..1.7, all at its end
     assert world.client.kinds().count("closed") == 0
-    assert world.net.connection_of("c1") is not None
     assert world.net.connection_of("c1").is_open  # type: ignore[union-attr]
-    assert {r["why"] for r in world.net_records("drop")} == {"blackhole"}
+    assert world.net_records("drop") == []
+    assert {r["why"] for r in world.net_records("hold")} == {"blackhole"}
 
 
-def test_connections_open_under_a_blackhole() -> None:
+def test_connections_open_under_a_blackhole_and_frames_arrive_late() -> None:
     world = World([Blackhole(at=0.0, duration=5.0)])
     world.open()
-    world.send(1.0, "lost")
+    world.send(1.0, "late")
     world.run()
-    assert world.client.kinds() == ["made"]
+    assert world.client.log == [("made", RTT), ("frame", pytest.approx(5.0 + RTT), "late")]
+
+
+def test_what_a_blackhole_held_for_a_closed_connection_is_dropped_at_its_end() -> None:
+    world = World([Blackhole(at=0.0, duration=2.0)])
+    world.open()
+    world.send(1.0, "never")
+    world.at(1.5, world.net.client_close, "c1")
+    world.run()
     assert world.server.frames() == []
+    assert [(r["t"], r["why"]) for r in world.net_records("drop")] == [(2.0, "closed")]
 
 
 def test_blackhole_down_only_lets_frames_reach_the_server() -> None:
@@ -543,15 +554,22 @@ def _fault_sets() -> st.SearchStrategy[list[Fault]]:
     one = st.one_of(
         st.builds(
             lambda w, d, ms, j: Latency(at=w[0], duration=w[1], direction=d, ms=ms, jitter=j),
-            window, way, st.floats(0.0, 300.0), st.floats(0.0, 300.0),
+            window,
+            way,
+            st.floats(0.0, 300.0),
+            st.floats(0.0, 300.0),
         ),
         st.builds(
             lambda w, d, p: Loss(at=w[0], duration=w[1], direction=d, p=p),
-            window, way, st.floats(0.0, 1.0),
+            window,
+            way,
+            st.floats(0.0, 1.0),
         ),
         st.builds(
             lambda w, d, p: Duplicate(at=w[0], duration=w[1], direction=d, p=p),
-            window, way, st.floats(0.0, 1.0),
+            window,
+            way,
+            st.floats(0.0, 1.0),
         ),
         st.builds(lambda w, d: Blackhole(at=w[0], duration=w[1], direction=d), window, way),
     )

@@ -5,11 +5,11 @@ server core over the simulated network (`sim.world.World`), judged like a run.
 from __future__ import annotations
 
 from sim.faults import (
-    Blackhole,
     Corrupt,
     CorruptMode,
     Crash,
     Direction,
+    Loss,
     NotReady,
     Outage,
     Reorder,
@@ -63,7 +63,7 @@ def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
     w = world()
     w.run_until(0.1)
     client = w.client("c1")
-    w.inject(Blackhole(at=0.1, duration=None))
+    w.inject(Loss(at=0.1, duration=None, p=1.0))  # nothing gets through
     message_id = client.send("hi")
     client.end()
     records = drain_and_judge(w)
@@ -71,7 +71,6 @@ def test_a_message_in_flight_at_end_fails_when_no_ack_comes() -> None:
     assert [(r.data["id"], r.data["code"]) for r in failed] == [(message_id, 100)]
     assert failed[0].t <= 0.1 + client.spec.max_network_delay
     assert of(records, "ack") == []
-
 
 
 def test_a_corrupt_reply_while_draining_after_end_is_judged_like_any_other() -> None:

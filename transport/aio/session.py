@@ -35,7 +35,15 @@ from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
 from transport.aio.bayeux_mode import BayeuxCore, Broadcast
-from transport.aio.links import Link, LinkFailed, LongPollLink, WebSocketLink
+from transport.aio.faulty import ClientFaults
+from transport.aio.links import (
+    CloseHandler,
+    FrameHandler,
+    Link,
+    LinkFailed,
+    LongPollLink,
+    WebSocketLink,
+)
 from transport.core import ClientConfig, ClientCore, CloseConnection, OpenConnection, SendFrame
 from transport.wire import ConnectionType
 
@@ -50,8 +58,11 @@ class Driver:
 
     def __init__(
         self, core: ClientCore, urls: Mapping[str, str], transport: ConnectionType,
+        faults: ClientFaults | None = None,
     ) -> None:
+        """`faults`: network faults in this browser's own links (`transport.aio.faulty`)."""
         self.core = core
+        self.faults = faults
         self.urls = dict(urls)
         self.transport = transport
         self.history: list[TimedEvent] = []
@@ -146,11 +157,15 @@ class Driver:
                 self._link = None
                 self.call(lambda now: self.core.connection_closed(now, reason))
 
-        link: Link
-        if self.transport is ConnectionType.WEBSOCKET:
-            link = WebSocketLink(url, on_frame, on_closed)
-        else:
-            link = LongPollLink(url, on_frame, on_closed)
+        def make(frame: FrameHandler, closed: CloseHandler) -> Link:
+            if self.transport is ConnectionType.WEBSOCKET:
+                return WebSocketLink(url, frame, closed)
+            return LongPollLink(url, frame, closed)
+
+        link: Link = (
+            make(on_frame, on_closed) if self.faults is None
+            else self.faults.link(make, on_frame, on_closed, instance, self.now)
+        )
         self._link = link
         self._spawn(self._connect(link, epoch))
 
@@ -331,16 +346,18 @@ class ChatSession(_Session):
     async def connect(
         cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
         timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
-        client_id: str = "c1", seed: int | None = None,
+        client_id: str = "c1", seed: int | None = None, faults: ClientFaults | None = None,
     ) -> ChatSession:
-        """Start a chat; `url` is one endpoint or {instance: endpoint} for failover."""
+        """Start a chat; `url` is one endpoint or {instance: endpoint} for failover.
+
+        `faults`: network faults applied in this client's own links."""
         urls = _urls(url)
         config = ClientConfig(
             timers=timers or Timers(), interruption_error=interruption_error,
             transport=transport, nickname=nickname,
         )
         core = ClientCore(client_id, config, list(urls), random.Random(seed))
-        driver = Driver(core, urls, transport)
+        driver = Driver(core, urls, transport, faults)
         session = cls(driver)
         driver.start()
         driver.call(core.start)
@@ -377,13 +394,14 @@ class BayeuxSession(_Session):
         cls, url: str | Mapping[str, str], channels: Sequence[str], *,
         transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
         interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
+        faults: ClientFaults | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
         core = BayeuxCore(
             client_id, channels, _config(transport, timers, interruption_error), list(urls),
             random.Random(seed),
         )
-        driver = Driver(core, urls, transport)
+        driver = Driver(core, urls, transport, faults)
         session = cls(driver)
         driver.start()
         driver.call(core.start)
