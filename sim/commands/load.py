@@ -32,6 +32,7 @@ from typing import Any
 
 from sim.faults import parse_fault
 from sim.load.netfaults import CLIENT_KINDS
+from sim.load.tally import SETTLE
 from statecharts.errors import BadInput, UsageError
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
@@ -70,8 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--settle",
         type=float,
-        default=20.0,
-        help="seconds each session may take to settle at the end",
+        default=SETTLE,
+        help="seconds each session may take to settle at the end (default: a dropped "
+        "connect reply's worst case, hold 30 s + network delay 10 s, and slack)",
     )
     parser.add_argument("--token", help="bearer token of the server's fault API")
     parser.add_argument(

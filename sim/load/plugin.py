@@ -33,7 +33,7 @@ from locust import events
 from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
-from sim.load.tally import Totals
+from sim.load.tally import SETTLE, Totals
 
 log = logging.getLogger("chatsim.load")
 TALLY = "chatsim_tally"
@@ -49,7 +49,7 @@ class Options:
     duration: float = 0.0
     summary: str | None = None
     faults: tuple[dict[str, Any], ...] = ()
-    settle: float = 20.0
+    settle: float = SETTLE
     progress: float = 3.0
 
 
@@ -77,7 +77,7 @@ def _parse_options(environment: Environment) -> Options:
         duration=float(getattr(parsed, "chatsim_duration", None) or 0.0),
         summary=getattr(parsed, "chatsim_summary", None) or None,
         faults=tuple(json.loads(faults)),
-        settle=float(getattr(parsed, "chatsim_settle", None) or 20.0),
+        settle=float(getattr(parsed, "chatsim_settle", None) or SETTLE),
         progress=float(getattr(parsed, "chatsim_progress", None) or 0.0),
     )
 
@@ -104,8 +104,9 @@ def _add_options(parser: argparse.ArgumentParser, **_kw: Any) -> None:
     group.add_argument(
         "--chatsim-settle",
         type=float,
-        default=20.0,
-        help="seconds each session may take to settle at the end",
+        default=SETTLE,
+        help="seconds each session may take to settle at the end (default: a dropped "
+        "connect reply's worst case, hold 30 s + network delay 10 s, and slack)",
     )
     group.add_argument(
         "--chatsim-progress",

@@ -32,6 +32,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+# How long a session may take to settle at the end: a dropped connect reply is noticed
+# only after the long-poll hold (30 s) plus the maximum network delay (10 s).
+SETTLE = 45.0
+
 
 @dataclass(frozen=True)
 class TruthEvent:
