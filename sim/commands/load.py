@@ -26,6 +26,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -139,6 +141,18 @@ def check_args(args: argparse.Namespace) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
     if args.expect_workers is not None and args.expect_workers < args.workers:
         raise UsageError("--expect-workers counts every worker, the local ones included")
+
+
+def reach(url: str) -> None:
+    """Any HTTP answer will do; no answer at all is bad input."""
+    try:
+        with urllib.request.urlopen(url, timeout=5.0):
+            pass
+    except urllib.error.HTTPError:
+        pass
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise UsageError(f"cannot reach {url}: {reason}") from None
 
 
 def free_port(host: str) -> int:
@@ -356,6 +370,7 @@ def main(args: argparse.Namespace) -> int:
     if args.join is not None:
         return run_workers(args)
     parse_faults(args.fault)
+    reach(args.host)
     with tempfile.TemporaryDirectory(prefix="chatsim-load-") as tmp:
         summary_path, log = os.path.join(tmp, "summary.json"), Path(tmp) / "locust.log"
         run_master(args, summary_path, log)
@@ -371,6 +386,8 @@ def main(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 1
+    if "bad_input" in summary:
+        raise UsageError(str(summary["bad_input"]))
     if args.json:
         with contextlib.suppress(OSError), open(args.json, "w", encoding="utf-8") as fh:
             json.dump(summary, fh, indent=2, sort_keys=True)

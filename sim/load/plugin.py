@@ -211,6 +211,7 @@ class Master:
         self.controller: Any = None
         self.environment: Environment | None = None
         self.written = False
+        self.bad_input: str | None = None  # a server fault the server refused
 
     def on_tally(self, environment: Environment, msg: Any, **_kw: Any) -> None:
         data = msg.data or {}
@@ -234,7 +235,13 @@ class Master:
     def _control(self, environment: Environment, opts: Options) -> None:
         from sim.load import serverfaults  # noqa: PLC0415 (only with a controlled run)
 
-        serverfaults.post_all(environment.host or "", opts.faults, opts.token)
+        refused = serverfaults.post_all(environment.host or "", opts.faults, opts.token)
+        runner = environment.runner
+        assert runner is not None
+        if refused:
+            self.bad_input = f"the server refused a fault: {refused[0]}"
+            runner.quit()
+            return
         if opts.duration <= 0:
             self._progress_forever(opts.progress)
             return
@@ -247,8 +254,6 @@ class Master:
             f"[load] {self.elapsed():.0f}s traffic stopped; sessions settle and are judged",
             flush=True,
         )
-        runner = environment.runner
-        assert runner is not None
         runner.stop()
         expected = max(len(self.latest), 1)
         if isinstance(runner, MasterRunner):
@@ -318,8 +323,9 @@ class Master:
         if self.written or path is None:
             return
         self.written = True
+        summary = {"bad_input": self.bad_input} if self.bad_input else self.summary(environment)
         with open(path, "w", encoding="utf-8") as fh:
-            json.dump(self.summary(environment), fh, indent=2, sort_keys=True)
+            json.dump(summary, fh, indent=2, sort_keys=True)
 
 
 def _percentiles(stats: Any, name: str) -> dict[str, float | None]:

@@ -7,6 +7,7 @@ their `at` (seconds from then) and `duration`, once for the whole run.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -48,7 +49,10 @@ def post(host: str, fault: Mapping[str, Any], token: str | None) -> str | None:
         with urllib.request.urlopen(request, timeout=10.0) as response:
             response.read()
     except urllib.error.HTTPError as exc:
-        return f"{fault.get('kind')}: HTTP {exc.code} {exc.read().decode(errors='replace')[:200]}"
+        body = exc.read().decode(errors="replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            body = str(json.loads(body)["error"])
+        return f"{fault.get('kind')}: HTTP {exc.code}: {body[:200]}"
     except (urllib.error.URLError, OSError) as exc:
         return f"{fault.get('kind')}: {exc}"
     return None

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -162,3 +163,43 @@ def test_own_locustfile_single_process_pure_bayeux(serve: str, tmp_path: Path) -
     assert summary["truth"] == "client"  # broadcasts have no server transcript
     stats = done.stdout + done.stderr  # Locust's own tables
     assert "send→ack" in stats and "subscribe" in stats and "handshake" in stats
+
+
+def test_a_fault_the_server_refuses_is_bad_input(serve: str) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "load",
+        "--host",
+        serve,
+        "--users",
+        "2",
+        "--duration",
+        "3",
+        "--workers",
+        "1",
+        "--fault",
+        '{"kind": "crash", "instance": "i9", "duration": 1}',
+    ]
+    done = subprocess.run(
+        command, check=False, capture_output=True, text=True, timeout=60, cwd=ROOT
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "chatsim load: the server refused a fault: crash: HTTP 400: fault API: instance: "
+        "expected one of i1, i2, i3, got 'i9'"
+    ]
+
+
+def test_a_server_nobody_answers_is_bad_input() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, never listening: connections are refused
+        command = [sys.executable, "-m", "sim.cli", "load", "--host", f"http://127.0.0.1:{port}"]
+        done = subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=60, cwd=ROOT
+        )
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"chatsim load: cannot reach http://127.0.0.1:{port}")
+    assert len(done.stderr.strip().splitlines()) == 1
