@@ -37,7 +37,6 @@ from statecharts.events import (
     StateChanged,
 )
 from statecharts.trace import TraceRecord
-from transport.aio.bayeux_mode import Broadcast
 from transport.aio.faulty import ClientFaults
 from transport.aio.session import BayeuxSession, ChatSession
 from transport.wire import ConnectionType
@@ -191,7 +190,8 @@ class LoadSession:
     def _reload(self) -> None:
         session = self.session
         if session is not None and self.record.alive:
-            session.driver.call(session.driver.core.reload)
+            with contextlib.suppress(UsageError):  # not live at that moment: no page to reload
+                session.driver.call(session.driver.core.reload)
 
     async def send(self, timeout: float) -> float:
         """One message; returns the send->ack latency in ms (ServerError/TimeoutError)."""
@@ -275,9 +275,10 @@ class LoadSession:
             record.failed[event.id] = event.code
         elif isinstance(event, CommandDone) and event.operation == "publish":
             self._on_publish(event)
-        elif isinstance(event, Broadcast) and isinstance(event.data, dict):
-            seq = event.data.get("seq")
-            if event.data.get("from") == self.name and isinstance(seq, int):
+        elif event.kind == "broadcast":  # pure Bayeux: a delivery on a subscribed channel
+            data = event.fields().get("data")
+            seq = data.get("seq") if isinstance(data, dict) else None
+            if isinstance(seq, int) and data.get("from") == self.name:
                 record.delivered.append(seq)
         elif isinstance(event, Interrupted):
             record.interrupted += 1
