@@ -277,9 +277,10 @@ class LoadSession:
             self._on_publish(event)
         elif event.kind == "broadcast":  # pure Bayeux: a delivery on a subscribed channel
             data = event.fields().get("data")
-            seq = data.get("seq") if isinstance(data, dict) else None
-            if isinstance(seq, int) and data.get("from") == self.name:
-                record.delivered.append(seq)
+            if isinstance(data, dict) and data.get("from") == self.name:
+                seq = data.get("seq")
+                if isinstance(seq, int):
+                    record.delivered.append(seq)
         elif isinstance(event, Interrupted):
             record.interrupted += 1
             self._stat("event", "interrupted")
