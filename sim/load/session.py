@@ -22,7 +22,7 @@ import aiohttp
 from sim.load.netfaults import split
 from sim.load.tally import SessionRecord, Totals, Truth, find, judge_session
 from statecharts.chart import Timers
-from statecharts.checker import Checker, CheckSettings
+from statecharts.checker import check_trace
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import (
     Acked,
@@ -36,7 +36,7 @@ from statecharts.events import (
     SendFailed,
     StateChanged,
 )
-from statecharts.trace import TraceRecord
+from statecharts.trace import RunHeader, Trace, TraceRecord
 from transport.aio.faulty import ClientFaults
 from transport.aio.session import BayeuxSession, ChatSession
 from transport.wire import ConnectionType
@@ -44,6 +44,12 @@ from transport.wire import ConnectionType
 Mode = Literal["chat", "bayeux"]
 # Wall-clock judging under load: a loop serving thousands of sessions runs timers late.
 CHECK_TOLERANCE = 2.0
+# What the trace checker judges per session (I1-I3, I5, I7): the outage and state
+# records, a few per outage. Deliveries and acks are counted against the server's
+# truth by `sim.load.tally` instead, so a long run does not keep every message.
+JUDGED_KINDS = frozenset(
+    {"state", "ready", "interrupted", "continued", "error", "restored", "ended", "loss"}
+)
 SETTLE_POLL = 0.25
 
 
@@ -129,7 +135,7 @@ class Shared:
 
 
 class LoadSession:
-    """One browser: its transport session, record, checker and timings."""
+    """One browser: its transport session, record, judged records and timings."""
 
     def __init__(self, shared: Shared, name: str, number: int) -> None:
         self.shared = shared
@@ -138,13 +144,7 @@ class LoadSession:
         self.record = SessionRecord(name, bayeux=shared.target.mode == "bayeux")
         self.session: ChatSession | BayeuxSession | None = None
         self.channel = f"/chatsim/load/{name}"
-        self.checker = Checker(
-            CheckSettings(
-                shared.target.timers.interrupt_after,
-                CHECK_TOLERANCE,
-                interruption_error=None,
-            )
-        )
+        self.trace: list[TraceRecord] = []  # the JUDGED_KINDS records, for the checker
         self._seq = 0
         self.faults: list[dict[str, Any]] = []  # this browser's network faults
         self._since: dict[str, float] = {}  # state entered -> time, for latencies
@@ -187,6 +187,18 @@ class LoadSession:
         self.session.on(None, self._on_event)
         await self.session.ready(timeout=timeout)
 
+    def _check(self) -> list[str]:
+        """The trace checker's verdict on this session's outage and state records."""
+        timers = self.shared.target.timers
+        header = RunHeader(
+            f"load:{self.name}",
+            None,
+            extra={"interrupt_after": timers.interrupt_after, "interruption_error": True},
+        )
+        trace = Trace(header, tuple(self.trace), source=self.name)
+        found = check_trace(trace, timers.interrupt_after, CHECK_TOLERANCE)
+        return [v.describe() for v in found]
+
     def _reload(self) -> None:
         session = self.session
         if session is not None and self.record.alive:
@@ -226,7 +238,7 @@ class LoadSession:
             self.record.chat_id = saved.chat_id if saved is not None else None
         if truth is None and self.record.chat_id is not None:
             truth = await self.shared.truth(self.record.chat_id)
-        self.record.violations = [v.describe() for v in self.checker.finish()]
+        self.record.violations = self._check()
         self.judged = judge_session(self.record, truth)
         self.problem = find(self.record, truth).describe(self.name)
         if self.problem is None and self.record.violations:
@@ -260,7 +272,8 @@ class LoadSession:
         self.shared.sink.put(Stat(request_type, name, ms, error))
 
     def _on_event(self, t: float, event: AppEvent) -> None:
-        self.checker.feed(TraceRecord(t, f"client:{self.name}", event.kind, event.fields()))
+        if event.kind in JUDGED_KINDS:
+            self.trace.append(TraceRecord(t, f"client:{self.name}", event.kind, event.fields()))
         record = self.record
         if isinstance(event, StateChanged):
             self._on_state(t, event)

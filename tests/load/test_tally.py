@@ -139,3 +139,19 @@ def test_findings_name_the_indexes_and_ids() -> None:
         ).describe("x")
         is None
     )
+
+
+def test_each_session_is_judged_by_the_trace_checker() -> None:
+    from sim.load.session import LoadSession, Shared, StatSink, Target
+    from statecharts.trace import TraceRecord
+
+    session = LoadSession(Shared(Target({"i1": "http://x/cometd"}), StatSink()), "w1-u0", 0)
+    src = "client:w1-u0"
+    session.trace += [
+        TraceRecord(0.5, src, "state", {"from": "idle", "to": "connecting", "trigger": "start"}),
+        TraceRecord(1.0, src, "continued", {"duration": 1.0}),
+    ]
+    found = session._check()
+    assert any("I1" in line for line in found), found
+    clean = LoadSession(Shared(Target({"i1": "http://x/cometd"}), StatSink()), "w1-u1", 1)
+    assert clean._check() == []
