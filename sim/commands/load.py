@@ -346,7 +346,10 @@ def _worker_line(worker: dict[str, Any], duration: Any) -> str:
     if isinstance(duration, int | float) and duration > 0:
         line += f" ({worker.get('acked', 0) / duration:,.0f}/s)"
     if "cpu_s" in worker:
-        line += f", CPU {worker['cpu_s']:.1f} s, peak RSS {worker.get('max_rss_mib', 0):.0f} MiB"
+        line += (
+            f", CPU {worker['cpu_s']:.1f} s (sessions' loop {worker.get('loop_cpu_s', 0):.1f} s)"
+            f", peak RSS {worker.get('max_rss_mib', 0):.0f} MiB"
+        )
     return line
 
 

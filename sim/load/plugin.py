@@ -160,7 +160,22 @@ def _proc() -> dict[str, Any]:
         "host": socket.gethostname(),
         "cpu_s": round(usage.ru_utime + usage.ru_stime, 3),
         "max_rss_mib": round(usage.ru_maxrss / 1024.0, 1),
+        "loop_cpu_s": round(_loop_cpu(), 3),  # of which the sessions' asyncio thread
     }
+
+
+def _loop_cpu() -> float:
+    pool = _worker.pool
+    if pool is None:
+        return 0.0
+
+    async def thread_time() -> float:
+        return time.thread_time()
+
+    try:
+        return float(pool.bridge.call(thread_time, timeout=5.0))
+    except TimeoutError:
+        return 0.0
 
 
 def _report_forever(environment: Environment, every: float) -> None:
