@@ -190,6 +190,8 @@ def _on_test_start(environment: Environment, **_kw: Any) -> None:
     opts = options(environment)
     if not _is_master(environment):
         _worker.started = time.monotonic()
+        if _worker.pool is not None:  # a second test (web UI): fresh sessions and sums
+            _worker.pool.reset(_worker.started)
         if _worker.reporter is None:
             _worker.reporter = gevent.spawn(_report_forever, environment, max(opts.progress, 1.0))
     if not isinstance(environment.runner, WorkerRunner):
@@ -244,7 +246,10 @@ class Master:
     def start(self, environment: Environment, opts: Options) -> None:
         self.environment = environment
         self.started = time.monotonic()
-        if self.controller is None:
+        self.latest.clear()
+        self.procs.clear()
+        self.problems.clear()
+        if self.controller is None or self.controller.dead:
             self.controller = gevent.spawn(self._control, environment, opts)
 
     def _control(self, environment: Environment, opts: Options) -> None:

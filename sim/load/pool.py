@@ -50,6 +50,14 @@ class Pool:
         self._prefix = f"w{os.getpid()}"
         self._flusher = gevent.spawn(self._flush_forever)
 
+    def reset(self, run_started: float) -> None:
+        """A new test in the same process: the old sessions were judged and closed."""
+        self.closing = False
+        self.sessions = []
+        self.final = None
+        self.problems = []
+        self.shared.run_started = run_started
+
     @property
     def target(self) -> Target:
         return self.shared.target

@@ -130,8 +130,9 @@ class Shared:
             return None
 
     async def close(self) -> None:
-        if self._http is not None:
-            await self._http.close()
+        http, self._http = self._http, None
+        if http is not None:
+            await http.close()
 
 
 class LoadSession:
