@@ -203,3 +203,68 @@ def test_a_server_nobody_answers_is_bad_input() -> None:
     assert done.returncode == 2
     assert done.stderr.startswith(f"chatsim load: cannot reach http://127.0.0.1:{port}")
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_workers_joining_from_elsewhere(serve: str, tmp_path: Path) -> None:
+    """Master here (one local worker, expecting two), a worker "there" with --join."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    joined = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "load",
+            "--join",
+            "127.0.0.1",
+            "--master-port",
+            str(port),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=ROOT,
+    )
+    try:
+        out = tmp_path / "load.json"
+        command = [
+            sys.executable,
+            "-m",
+            "sim.cli",
+            "load",
+            "--host",
+            serve,
+            "--users",
+            "20",
+            "--spawn-rate",
+            "20",
+            "--duration",
+            "4",
+            "--workers",
+            "1",
+            "--expect-workers",
+            "2",
+            "--master-bind-host",
+            "0.0.0.0",
+            "--master-bind-port",
+            str(port),
+            "--think",
+            "0.5",
+            "--json",
+            str(out),
+        ]
+        done = subprocess.run(
+            command, check=False, capture_output=True, text=True, timeout=90, cwd=ROOT
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        summary = json.loads(out.read_text())
+        assert summary["workers"] == summary["workers_final"] == 2
+        assert [w["users"] for w in summary["per_worker"]] == [10, 10]
+        assert summary["acked"] == summary["sent"] > 0 and summary["lost"] == 0
+        assert joined.wait(timeout=30) == 0  # the master told it to quit
+    finally:
+        if joined.poll() is None:
+            joined.kill()
+            joined.wait()
