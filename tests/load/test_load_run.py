@@ -247,7 +247,7 @@ def test_workers_joining_from_elsewhere(serve: str, tmp_path: Path) -> None:
             "--expect-workers",
             "2",
             "--master-bind-host",
-            "0.0.0.0",
+            "127.0.0.1",
             "--master-bind-port",
             str(port),
             "--think",
