@@ -193,7 +193,9 @@ def _on_test_start(environment: Environment, **_kw: Any) -> None:
         if _worker.pool is not None:  # a second test (web UI): fresh sessions and sums
             _worker.pool.reset(_worker.started)
         if _worker.reporter is None:
-            _worker.reporter = gevent.spawn(_report_forever, environment, max(opts.progress / 2, 1.0))
+            _worker.reporter = gevent.spawn(
+                _report_forever, environment, max(opts.progress / 2, 1.0)
+            )
     if not isinstance(environment.runner, WorkerRunner):
         _master.start(environment, opts)
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from sim.cli import main
-from sim.commands.load import parse_faults, render, verdict
+from sim.commands.load import parse_faults
+from sim.load.summary import render, verdict
 
 
 @pytest.mark.parametrize(
