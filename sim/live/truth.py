@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def add_truth_routes(app: web.Application, server: LiveServer) -> None:
-    authorised: Callable[[web.Request], bool] = server._authorised
+    authorised: Callable[[web.Request], bool] = server.authorised
 
     async def cluster(request: web.Request) -> web.Response:
         if not authorised(request):
