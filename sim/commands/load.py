@@ -69,6 +69,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--think", type=float, default=2.0, help="mean seconds between one browser's messages"
     )
+    parser.add_argument(
+        "--agent-every",
+        type=float,
+        default=0.0,
+        help="mean seconds between the agent's messages in each chat (chatsim serve; 0: none)",
+    )
     parser.add_argument("--transport", choices=("websocket", "long-polling"), default="websocket")
     parser.add_argument("--interrupt-after", type=float, default=3.0)
     parser.add_argument(
@@ -140,6 +146,10 @@ def check_args(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if not value > 0 or value == float("inf"):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if not 0 <= args.agent_every < float("inf"):
+        raise UsageError(
+            f"--agent-every must be 0 (none) or a positive number, got {args.agent_every}"
+        )
     if args.expect_workers is not None and args.expect_workers < args.workers:
         raise UsageError("--expect-workers counts every worker, the local ones included")
 
@@ -216,6 +226,8 @@ def master_command(args: argparse.Namespace, port: int, summary: str) -> list[st
         args.transport,
         "--chatsim-settle",
         str(args.settle),
+        "--chatsim-agent-every",
+        str(args.agent_every),
         "--chatsim-interrupt-after",
         str(args.interrupt_after),
     )

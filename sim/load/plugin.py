@@ -51,6 +51,7 @@ class Options:
     faults: tuple[dict[str, Any], ...] = ()
     settle: float = SETTLE
     progress: float = 3.0
+    agent_every: float = 0.0
 
 
 _cache: dict[int, Options] = {}  # per environment, dropped when a test starts
@@ -79,6 +80,7 @@ def _parse_options(environment: Environment) -> Options:
         faults=tuple(json.loads(faults)),
         settle=float(getattr(parsed, "chatsim_settle", None) or SETTLE),
         progress=float(getattr(parsed, "chatsim_progress", None) or 0.0),
+        agent_every=float(getattr(parsed, "chatsim_agent_every", None) or 0.0),
     )
 
 
@@ -107,6 +109,12 @@ def _add_options(parser: argparse.ArgumentParser, **_kw: Any) -> None:
         default=SETTLE,
         help="seconds each session may take to settle at the end (default: a dropped "
         "connect reply's worst case, hold 30 s + network delay 10 s, and slack)",
+    )
+    group.add_argument(
+        "--chatsim-agent-every",
+        type=float,
+        default=0.0,
+        help="mean seconds between the agent's messages in each chat (chatsim serve; 0: none)",
     )
     group.add_argument(
         "--chatsim-progress",
@@ -299,7 +307,8 @@ class Master:
         errors = " ".join(f"{code}:{n}" for code, n in sorted(t.errors.items())) or "-"
         print(
             f"[load] {self.elapsed():4.0f}s users {t.users} ready {t.sessions_ready} "
-            f"sent {t.sent} acked {t.acked} failed {t.failed} delivered {t.delivered} "
+            f"sent {t.sent} acked {t.acked} failed {t.failed} agent {t.agent_said} "
+            f"delivered {t.delivered} "
             f"interrupted {t.interrupted} continued {t.continued} restored {t.restored} "
             f"errors {errors}",
             flush=True,

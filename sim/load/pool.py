@@ -34,11 +34,13 @@ class Pool:
         target: Target,
         faults: Sequence[Mapping[str, Any]] = (),
         run_started: float | None = None,
+        agent_every: float = 0.0,
     ) -> None:
         self.environment = environment
         self.bridge: Bridge = bridge()
         self.sink = StatSink()
         self.shared = Shared(target, self.sink)
+        self.shared.agent_every = agent_every
         if run_started is not None:
             self.shared.run_started = run_started
         self.faults = [dict(f) for f in faults if f.get("kind") in CLIENT_KINDS]

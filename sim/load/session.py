@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -106,6 +107,24 @@ class Shared:
         self.truth_missing = target.truth_url is None
         self.run_started = time.monotonic()  # the loop's clock: faults' `at` counts from here
         self._http: aiohttp.ClientSession | None = None
+        self.agent_every = 0.0  # mean seconds between agent messages per chat (0: none)
+        self.agent_missing = False
+
+    async def agent_say(self, chat_id: str, text: str) -> bool:
+        """The server's agent speaks in the chat (`POST /agent/{chatId}/say`, chatsim serve)."""
+        if self.agent_missing or self.target.truth_url is None:
+            return False
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10.0))
+        headers = {"Authorization": f"Bearer {self.target.token}"} if self.target.token else {}
+        url = f"{self.target.truth_url}/agent/{chat_id}/say"
+        try:
+            async with self._http.post(url, json={"text": text}, headers=headers) as response:
+                if response.status in (404, 405) and response.content_type != "application/json":
+                    self.agent_missing = True  # no agent API here: browsers talk alone
+                return response.status == 200
+        except (aiohttp.ClientError, TimeoutError):
+            return False
 
     def run_clock(self) -> float:
         """Seconds since the run started (browser-side faults' `at` counts from then)."""
@@ -151,6 +170,7 @@ class LoadSession:
         self._since: dict[str, float] = {}  # state entered -> time, for latencies
         self.judged: Totals | None = None
         self.problem: str | None = None  # one line on what went wrong, once judged
+        self._agent: asyncio.Task[None] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
     async def open(self, timeout: float) -> None:
@@ -187,6 +207,24 @@ class LoadSession:
             self._on_event(*timed)
         self.session.on(None, self._on_event)
         await self.session.ready(timeout=timeout)
+        if self.shared.agent_every > 0 and target.mode == "chat":
+            self._agent = asyncio.create_task(self._agent_speaks(self.shared.agent_every))
+
+    async def _agent_speaks(self, every: float) -> None:
+        """Server-side traffic: the agent answers now and then, also while we are away."""
+        said = 0
+        while not self.shared.agent_missing:
+            await asyncio.sleep(random.uniform(0.5 * every, 1.5 * every))
+            chat_id = self.record.chat_id
+            if chat_id is not None and self.record.alive:
+                said += 1
+                if await self.shared.agent_say(chat_id, f"agent line {said} for {self.name}"):
+                    self.record.agent_said += 1
+
+    def _stop_agent(self) -> None:
+        if self._agent is not None:
+            self._agent.cancel()
+            self._agent = None
 
     def _check(self) -> list[str]:
         """The trace checker's verdict on this session's outage and state records."""
@@ -223,6 +261,7 @@ class LoadSession:
 
     async def settle(self, timeout: float) -> Totals:
         """Wait until every message is resolved and the transcript caught up; judge."""
+        self._stop_agent()
         truth: Truth | None = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -258,6 +297,7 @@ class LoadSession:
         return self.judged
 
     async def close(self, end: bool = True) -> None:
+        self._stop_agent()
         session = self.session
         if session is None:
             return

@@ -33,6 +33,7 @@ def render(summary: dict[str, Any]) -> str:
             f"{summary['sent']}  acked {summary['acked']}  failed "
             f"{summary['failed']}  unacked {summary['unacked']}",
         ),
+        ("agent messages", str(summary.get("agent_said", 0))),
         ("delivered", str(summary["delivered"])),
         ("lost", str(summary["lost"])),
         ("duplicated", str(summary["duplicated"])),

@@ -80,6 +80,7 @@ class SessionRecord:
     errors: Counter[int] = field(default_factory=Counter)
     violations: list[str] = field(default_factory=list)  # the checker's, per session
     bayeux: bool = False  # pure Bayeux: `delivered`/`acked` hold sequence numbers
+    agent_said: int = 0  # agent messages the server accepted into this chat (--agent-every)
 
     @property
     def alive(self) -> bool:
@@ -102,6 +103,7 @@ class Totals:
     failed: int = 0
     unacked: int = 0
     delivered: int = 0
+    agent_said: int = 0
     lost: int = 0
     duplicated: int = 0
     interrupted: int = 0
@@ -157,6 +159,7 @@ def live_counts(record: SessionRecord) -> Totals:
         acked=len(record.acked),
         failed=len(record.failed),
         delivered=len(record.delivered),
+        agent_said=record.agent_said,
         interrupted=record.interrupted,
         continued=record.continued,
         restored=record.restored,

@@ -51,7 +51,7 @@ def pool_for(environment: Environment, mode: Mode, host: str) -> Pool:
             lambda: discover(host, mode, token=options.token, transport=transport, timers=timers),
             timeout=30.0,
         )
-        pool = Pool(environment, target, options.faults, plugin.run_started())
+        pool = Pool(environment, target, options.faults, plugin.run_started(), options.agent_every)
         environment.chatsim_pool = pool  # type: ignore[attr-defined]
         plugin.pool_created(environment, pool)
         return pool

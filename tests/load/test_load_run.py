@@ -54,6 +54,8 @@ def stop(proc: subprocess.Popen[str]) -> None:
 
 
 CHAOS = [
+    "--agent-every",
+    "1",
     "--fault",
     '{"kind": "outage", "at": 3, "duration": 4, "share": 0.3}',
     "--fault",
@@ -104,6 +106,11 @@ def test_chaos_run_loses_nothing(serve: str, tmp_path: Path) -> None:
     sent = summary["sent"]
     assert isinstance(sent, int) and sent > 300
     assert summary["acked"] == sent
+    # The agent spoke in every chat, also while its browser was away: replayed on return.
+    agent = summary["agent_said"]
+    assert isinstance(agent, int) and agent > 300
+    delivered = summary["delivered"]
+    assert isinstance(delivered, int) and delivered >= sent + agent
     # The outage hit about 30% of the browsers, long enough to be told; the crash
     # of i2 moved its sessions (a third) to another instance.
     assert isinstance(summary["interrupted"], int) and summary["interrupted"] >= 20
