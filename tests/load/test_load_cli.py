@@ -31,6 +31,7 @@ from sim.load.summary import render, verdict
             ["--host", "http://h", "--fault", '{"kind": "outage", "duration": 1, "share": 0}'],
             "a share between 0 and 1",
         ),
+        (["--host", "http://h", "--agent-every", "-1"], "--agent-every must be 0 (none)"),
         ([], "give the server with --host"),
     ],
 )
