@@ -374,8 +374,18 @@ def _percentiles(stats: Any, name: str) -> dict[str, float | None]:
 _master = Master()
 
 
+def _quiet_state_machine_logs() -> None:
+    # `transitions` logs every state change at INFO: thousands of browsers would flood
+    # the worker's log (and spend its CPU) with them.
+    logging.getLogger("transitions").setLevel(logging.WARNING)
+
+
+_quiet_state_machine_logs()
+
+
 @events.init.add_listener
 def _on_init(environment: Environment, **_kw: Any) -> None:
+    _quiet_state_machine_logs()  # again, after Locust set up logging
     runner = environment.runner
     if runner is not None and not isinstance(runner, WorkerRunner):
         runner.register_message(TALLY, _master.on_tally)
