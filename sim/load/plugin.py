@@ -26,7 +26,7 @@ import socket
 import sys
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
@@ -34,6 +34,9 @@ from locust.env import Environment
 from locust.runners import MasterRunner, WorkerRunner
 
 from sim.load.tally import SETTLE, Totals
+
+if TYPE_CHECKING:
+    from sim.load.pool import Pool
 
 log = logging.getLogger("chatsim.load")
 TALLY = "chatsim_tally"
@@ -127,15 +130,15 @@ def _add_options(parser: argparse.ArgumentParser, **_kw: Any) -> None:
 # -- workers (and a single local process) -------------------------------------------------
 @dataclass
 class WorkerState:
-    pool: Any = None  # sim.load.pool.Pool, once the first user made it
-    reporter: Any = None
+    pool: Pool | None = None  # once the first user made it
+    reporter: gevent.Greenlet | None = None
     started: float = field(default_factory=time.monotonic)
 
 
 _worker = WorkerState()
 
 
-def pool_created(environment: Environment, pool: Any) -> None:
+def pool_created(environment: Environment, pool: Pool) -> None:
     _worker.pool = pool
 
 
