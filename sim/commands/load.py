@@ -100,6 +100,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--join", metavar="MASTER", help="run only K workers for a master on another machine"
     )
     parser.add_argument("--master-port", type=int, default=5557, help="with --join")
+    parser.add_argument(
+        "locust_args",
+        nargs="*",
+        metavar="-- LOCUST_OPTION",
+        help="after --: more options for the Locust master (e.g. -- --csv run)",
+    )
 
 
 # -- input ------------------------------------------------------------------------------
@@ -233,7 +239,7 @@ def master_command(args: argparse.Namespace, port: int, summary: str) -> list[st
     )
     if args.token:
         command += ["--chatsim-token", args.token]
-    return command
+    return command + list(args.locust_args)
 
 
 def _environment() -> dict[str, str]:

@@ -81,3 +81,16 @@ def test_summary_table_and_verdict() -> None:
     status, line = verdict({**SUMMARY, "lost": 2, "sessions_ready": 3})
     assert status == 1
     assert line == "FAILED: 2 lost, 1 never ready"
+
+
+def test_options_after_a_double_dash_go_to_the_locust_master() -> None:
+    from sim.cli import build_parser
+    from sim.commands.load import master_command
+
+    args = build_parser().parse_args(
+        ["load", "--host", "http://h:1", "--workers", "3", "--", "--csv", "run"]
+    )
+    command = master_command(args, 5557, "summary.json")
+    assert command[-2:] == ["--csv", "run"]
+    assert command[command.index("--expect-workers") + 1] == "3"
+    assert "--master" in command and "--headless" in command
