@@ -40,7 +40,7 @@ from statecharts.errors import BadInput, UsageError
 
 LOCUSTFILE = Path(__file__).resolve().parent.parent / "load" / "locustfile.py"
 WORKERS_MAX_WAIT = 120  # seconds the master waits for its workers to connect
-CLASSES = {"chat": "ChatUser", "bayeux": "BayeuxUser"}
+CLASSES = {"chat": "ChatBrowser", "bayeux": "BayeuxBrowser"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,10 +1,15 @@
 """The locustfile `chatsim load` runs (master and workers alike).
 
-On another machine, join a master with the same file:
-`locust -f $(python -c 'import sim.load.locustfile as f; print(f.__file__)') --worker
---master-host MASTER` — or `chatsim load --join MASTER`.
+On another machine, join a master with `chatsim load --join MASTER`, or with
+Locust itself: `locust -f <this file> --worker --master-host MASTER`.
 """
 
 from sim.load.user import BayeuxUser, ChatUser
 
-__all__ = ["BayeuxUser", "ChatUser"]
+
+class ChatBrowser(ChatUser):
+    """A browser chatting with a chat server (`chatsim load --mode chat`)."""
+
+
+class BayeuxBrowser(BayeuxUser):
+    """A browser on a pure Bayeux server (`chatsim load --mode bayeux`)."""

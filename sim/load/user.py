@@ -1,7 +1,8 @@
 """Locust users that are emulated browsers: `ChatUser` (chat over Bayeux) and
 `BayeuxUser` (pure Bayeux, e.g. against Faye).
 
-Use them in your own locustfile::
+Subclass them in your own locustfile (they are abstract, like Locust's
+HttpUser, so importing one does not run it)::
 
     from sim.load import ChatUser
 
@@ -58,9 +59,10 @@ def pool_for(environment: Environment, mode: Mode, host: str) -> Pool:
 
 
 class ChatUser(User):
-    """An emulated browser running a chat against `host`."""
+    """An emulated browser running a chat against `host` (subclass it, as Locust's
+    HttpUser: an imported base class is not run by itself)."""
 
-    abstract = False
+    abstract = True
     mode: ClassVar[Mode] = "chat"
     think_time: float = 2.0  # mean seconds between messages (`--chatsim-think` overrides)
     open_timeout: float = 30.0
@@ -122,5 +124,5 @@ class ChatUser(User):
 class BayeuxUser(ChatUser):
     """Pure Bayeux: subscribes to its own channel and publishes numbered messages on it."""
 
-    abstract = False
+    abstract = True
     mode: ClassVar[Mode] = "bayeux"
