@@ -322,6 +322,10 @@ class Master:
         out = totals.as_dict()
         out["workers"] = len(self.latest)
         out["workers_final"] = self.finals()
+        parsed = environment.parsed_options
+        out["workers_expected"] = int(getattr(parsed, "expect_workers", 0) or 0) if parsed else 0
+        if not isinstance(environment.runner, MasterRunner):
+            out["workers_expected"] = 1  # one local process
         out["duration"] = round(self.elapsed(), 3)
         out["problems"] = [p for node in sorted(self.problems) for p in self.problems[node]]
         out["traffic_s"] = options(environment).duration or out["duration"]

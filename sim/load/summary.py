@@ -72,8 +72,13 @@ def verdict(summary: dict[str, Any]) -> tuple[int, str]:
     ]
     if summary["sessions_ready"] < summary["users"]:
         problems.append(f"{summary['users'] - summary['sessions_ready']} never ready")
-    if summary.get("workers_final", 0) < summary.get("workers", 0):
-        problems.append("a worker sent no final tally")
+    expected = max(summary.get("workers", 0), summary.get("workers_expected", 0))
+    if summary.get("workers_final", 0) < expected:
+        problems.append(
+            f"{expected - summary.get('workers_final', 0)} worker(s) sent no final tally"
+        )
+    if summary["users"] < 1:
+        problems.append("no browser ran")
     if problems:
         return 1, "FAILED: " + ", ".join(problems)
     return 0, "held: no loss, no duplicate, every message acknowledged"

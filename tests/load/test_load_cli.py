@@ -81,6 +81,15 @@ def test_summary_table_and_verdict() -> None:
     status, line = verdict({**SUMMARY, "lost": 2, "sessions_ready": 3})
     assert status == 1
     assert line == "FAILED: 2 lost, 1 never ready"
+    nobody = {
+        **SUMMARY,
+        "users": 0,
+        "sessions_ready": 0,
+        "workers": 0,
+        "workers_final": 0,
+        "workers_expected": 2,
+    }
+    assert verdict(nobody) == (1, "FAILED: 2 worker(s) sent no final tally, no browser ran")
 
 
 def test_options_after_a_double_dash_go_to_the_locust_master() -> None:
