@@ -70,6 +70,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--think", type=float, default=2.0, help="mean seconds between one browser's messages"
     )
     parser.add_argument(
+        "--rate",
+        type=float,
+        help="messages per second per browser, paced whatever the acks take (instead of --think)",
+    )
+    parser.add_argument(
         "--agent-every",
         type=float,
         default=0.0,
@@ -152,6 +157,8 @@ def check_args(args: argparse.Namespace) -> None:
         value = getattr(args, name)
         if not value > 0 or value == float("inf"):
             raise UsageError(f"--{name.replace('_', '-')} must be a positive number, got {value}")
+    if args.rate is not None and not 0 < args.rate < float("inf"):
+        raise UsageError(f"--rate must be a positive number, got {args.rate}")
     if not 0 <= args.agent_every < float("inf"):
         raise UsageError(
             f"--agent-every must be 0 (none) or a positive number, got {args.agent_every}"
@@ -239,6 +246,8 @@ def master_command(args: argparse.Namespace, port: int, summary: str) -> list[st
     )
     if args.token:
         command += ["--chatsim-token", args.token]
+    if args.rate is not None:
+        command += ["--chatsim-rate", str(args.rate)]
     return command + list(args.locust_args)
 
 

@@ -46,6 +46,7 @@ FINAL_GRACE = 30.0  # beyond the settle time, how long the master waits for fina
 @dataclass(frozen=True)
 class Options:
     think: float | None = None
+    rate: float | None = None
     transport: str = "websocket"
     token: str | None = None
     interrupt_after: float = 3.0
@@ -75,6 +76,7 @@ def _parse_options(environment: Environment) -> Options:
     faults = getattr(parsed, "chatsim_faults", None) or "[]"
     return Options(
         think=getattr(parsed, "chatsim_think", None),
+        rate=getattr(parsed, "chatsim_rate", None),
         transport=getattr(parsed, "chatsim_transport", None) or "websocket",
         token=getattr(parsed, "chatsim_token", None) or None,
         interrupt_after=float(getattr(parsed, "chatsim_interrupt_after", None) or 3.0),
@@ -92,6 +94,12 @@ def _add_options(parser: argparse.ArgumentParser, **_kw: Any) -> None:
     group = parser.add_argument_group("chatsim", "emulated browsers (sim.load)")
     group.add_argument(
         "--chatsim-think", type=float, default=None, help="mean seconds between one user's messages"
+    )
+    group.add_argument(
+        "--chatsim-rate",
+        type=float,
+        default=None,
+        help="messages per second per browser, paced (instead of a think time)",
     )
     group.add_argument(
         "--chatsim-transport", default="websocket", choices=("websocket", "long-polling")

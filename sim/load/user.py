@@ -22,10 +22,11 @@ failures (`judge` entries).
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import gevent.lock
-from locust import User, task
+from locust import User, constant_throughput, task
 from locust.env import Environment
 
 from sim.load import plugin
@@ -65,6 +66,9 @@ class ChatUser(User):
     abstract = True
     mode: ClassVar[Mode] = "chat"
     think_time: float = 2.0  # mean seconds between messages (`--chatsim-think` overrides)
+    # Messages per second per browser, paced whatever the acknowledgements take
+    # (`--chatsim-rate` overrides); None: think time after each acknowledgement.
+    message_rate: float | None = None
     open_timeout: float = 30.0
     ack_timeout: float = 60.0
 
@@ -72,10 +76,16 @@ class ChatUser(User):
         super().__init__(environment)
         self.pool: Pool | None = None
         self.session: LoadSession | None = None
+        self._pacing: Callable[[User], float] | None = None
 
     def wait_time(self) -> float:
-        think = plugin.options(self.environment).think
-        mean = self.think_time if think is None else think
+        options = plugin.options(self.environment)
+        rate = options.rate if options.rate is not None else self.message_rate
+        if rate:
+            if self._pacing is None:
+                self._pacing = constant_throughput(rate)
+            return self._pacing(self)
+        mean = self.think_time if options.think is None else options.think
         return random.uniform(0.5 * mean, 1.5 * mean)
 
     def on_start(self) -> None:

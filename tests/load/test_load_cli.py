@@ -32,6 +32,7 @@ from sim.load.summary import render, verdict
             "a share between 0 and 1",
         ),
         (["--host", "http://h", "--agent-every", "-1"], "--agent-every must be 0 (none)"),
+        (["--host", "http://h", "--rate", "0"], "--rate must be a positive number"),
         ([], "give the server with --host"),
     ],
 )
