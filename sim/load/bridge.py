@@ -133,27 +133,6 @@ class Bridge:
             raise TimeoutError(f"no answer from the session loop in {timeout} s") from None
         return value
 
-    def spawn(self, make: Callable[[], Awaitable[Any]]) -> None:
-        """Start `make()` on the loop and do not wait for it."""
-
-        def begin() -> None:
-            task = asyncio.ensure_future(make())
-            task.add_done_callback(_consume)
-
-        self.loop.call_soon_threadsafe(begin)
-
-    def to_hub(self, fn: Callable[[], None]) -> None:
-        """From the loop's thread: run `fn` in the hub's thread."""
-        self._inbox.post(fn)
-
-    def stop(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-
-
-def _consume(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()
-
 
 _bridge: Bridge | None = None
 
