@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
     fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
 
+    load = sub.add_parser("load", help="emulated browsers at scale on Locust (distributed)")
+    from sim.commands.load import add_arguments  # noqa: PLC0415 (argparse only, no Locust)
+
+    add_arguments(load)
+
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")

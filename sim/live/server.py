@@ -44,6 +44,7 @@ from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json,
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.origins import OriginPolicy, has_token, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
+from sim.live.truth import add_truth_routes
 from sim.server.inbound import parse_frame
 from sim.server.outputs import Drop, Reply, ServerEvent
 from statecharts.errors import BadInput, ProtocolViolation
@@ -574,6 +575,7 @@ class LiveServer:
         app.router.add_route("*", "/faults", self._faults)
         app.router.add_route("*", "/faults/{id}", self._fault)
         app.router.add_routes(agent_routes(self))
+        add_truth_routes(app, self)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app
