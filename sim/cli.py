@@ -59,13 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--examples", type=int, default=200)
     fuzz.add_argument("--seed", type=int, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
-    fuzz.add_argument(
-        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
-    )
+    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")
+    bench.add_argument(
+        "--load-only", action="store_true", help="only the standard load and its baseline"
+    )
     return parser
 
 

@@ -48,6 +48,22 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class RunStats:
+    """What a run simulated, for per-message and per-frame figures (`chatsim bench`)."""
+
+    kernel_events: int = 0
+    frames: int = 0  # wire frames delivered to a client or a server
+    app_messages: int = 0  # chat messages accepted into transcripts (client and agent)
+
+    @staticmethod
+    def of(world: World) -> RunStats:
+        frames = sum(c.frames_received for c in world.clients.values())
+        frames += sum(i.frames_received for i in world.instances.values())
+        messages = sum(1 for s in world.sessions() for e in s.transcript if e.type == "Message")
+        return RunStats(world.kernel.executed, frames, messages)
+
+
+@dataclass(frozen=True)
 class RunResult:
     scenario: Scenario
     seed: int
@@ -58,6 +74,7 @@ class RunResult:
     events: int  # kernel events executed
     settled: bool
     checked: tuple[str, ...] = field(default=())
+    stats: RunStats = field(default=RunStats())
 
     @property
     def ok(self) -> bool:
@@ -120,6 +137,7 @@ def run_scenario(
         events=world.kernel.executed,
         settled=world.settled(),
         checked=tuple(checked),
+        stats=RunStats.of(world),
     )
 
 

@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.commands import bench_load
 from sim.faults import Outage, Reload
 from sim.hypo import bench as hypo_bench
 from sim.runner import play
@@ -185,8 +186,12 @@ FUZZ_TARGET = 200.0
 def _fuzz_row(quick: bool) -> Row:
     """Hypothesis stateful examples of 50 steps per second (DESIGN §10)."""
     examples = 40 if quick else 200
-    return Row("fuzz: stateful examples of 50 steps", hypo_bench.examples_per_second(examples, 50),
-               "examples/s", FUZZ_TARGET)
+    return Row(
+        "fuzz: stateful examples of 50 steps",
+        hypo_bench.examples_per_second(examples, 50),
+        "examples/s",
+        FUZZ_TARGET,
+    )
 
 
 def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
@@ -204,6 +209,11 @@ def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
 def main(args: argparse.Namespace) -> int:
     if args.live:
         return _live(args)
+    for line in bench_load.report(args.quick):
+        print(line, flush=True)
+    print()
+    if args.load_only:
+        return 0
     print(f"{'benchmark (virtual time)':<44} {'measured':>14} {'unit':<16} {'target':<12}")
     for row in rows(args.quick):
         print(row if isinstance(row, str) else row.line(), flush=True)

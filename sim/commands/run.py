@@ -12,13 +12,13 @@ from pathlib import Path
 
 from sim import report, timeline
 from sim.runner import RunResult, run_scenario
-from sim.scenario import load_scenario
+from sim.scenario import Scenario, load_scenario
 from statecharts.errors import UsageError
 
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    result = run_scenario(scenario, args.seed, twice=True)
+    result = execute(scenario, args.seed)
     if not args.quiet:
         print(f"{scenario.name}  (seed {result.seed}, {scenario.duration:g} virtual seconds)")
         print(timeline.render_text(result.records, scenario.duration), end="")
@@ -31,6 +31,11 @@ def main(args: argparse.Namespace) -> int:
         _write(Path(args.report), report.render_html(report_input(result)))
     print(result.verdict())
     return 0 if result.ok else 1
+
+
+def execute(scenario: Scenario, seed: int | None) -> RunResult:
+    """What `chatsim run` does to a scenario with its default flags (the bench runs this)."""
+    return run_scenario(scenario, seed, twice=True)
 
 
 def report_input(result: RunResult) -> report.ReportInput:
