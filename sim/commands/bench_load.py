@@ -20,6 +20,7 @@ import re
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,7 +115,7 @@ def report(quick: bool) -> list[str]:
         f" {ours.app_messages:,} chat messages, {ours.frames:,} wire frames",
         f"{'':<34} {'chatsim':>12} {'baseline':>12}",
     ]
-    rows = [
+    rows: list[tuple[str, Callable[[Figures], str]]] = [
         ("CPU, whole process (s)", lambda f: f"{f.cpu:.2f}"),
         ("us of CPU per chat message", lambda f: f"{f.per_message_us():.1f}"),
         ("us of CPU per wire frame", lambda f: f"{f.per_frame_us():.1f}"),
