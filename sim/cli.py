@@ -35,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", help="write the JSON Lines trace to this file")
     run.add_argument("--report", help="write a self-contained HTML report to this file")
     run.add_argument("--quiet", action="store_true", help="print only the verdict")
+    run.add_argument(
+        "--replay-check",
+        action="store_true",
+        help="always run a second time to check I8 (default: only when the run is small)",
+    )
 
     check = sub.add_parser("check", help="judge a trace against the statechart and invariants")
     check.add_argument("trace", help="JSON Lines trace file")

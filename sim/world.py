@@ -425,8 +425,9 @@ class World:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:
+        append = self.tracer.writer.append
         for t, src, kind, data in self.cluster.take_events():
-            self.tracer.writer.add(TraceRecord(t, src, kind, dict(data)))
+            append(t, src, kind, dict(data))
 
     # -- traffic ---------------------------------------------------------------------
     def _schedule_traffic(self, client: SimClient) -> None:
