@@ -32,7 +32,7 @@ _SRC = re.compile(r"^(client:[^\s]+|server:[^\s]+|net|fault)$")
 _RESERVED = ("t", "src", "kind")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TraceRecord:
     """One trace line. `line` is its 1-based line number when read from a file."""
 
