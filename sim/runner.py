@@ -21,6 +21,7 @@ What is judged where:
 from __future__ import annotations
 
 import gc
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -222,11 +223,15 @@ def judge_invariants(world: World, trace: Trace) -> list[Failure]:
         for v in _check_per_settings(world, trace)
     ]
     outages = [r for r in trace.records if r.kind == "fault.start" and _is_outage(r)]
+    by_src: dict[str, list[TraceRecord]] = {}  # grouped once: linear in clients
+    for rec in trace.records:
+        by_src.setdefault(rec.src, []).append(rec)
+    settled = world.settled()
     for client in world.clients.values():
-        mine = [r for r in trace.records if r.src == client.src]
+        mine = by_src.get(client.src, [])
         failures += _judge_i2_outages(client, mine, outages)
         failures += _judge_i4(client, mine)
-        failures += _judge_i6(world, client, mine)
+        failures += _judge_i6(world, client, mine, settled)
     return failures
 
 
@@ -245,18 +250,22 @@ def _judge_i2_outages(
     the outage's own start, when the client was ready then.
     """
     threshold = client.spec.interrupt_after
-    out = []
+    out: list[Failure] = []
+    if not outages:
+        return out
+    states = _States(mine)
+    interrupted = [r for r in mine if r.kind == "interrupted"]
     for fault_rec in outages:
         fault = fault_rec.data["fault"]
         if fault.get("client") not in (None, client.id):
             continue
         start, duration = fault_rec.t, float(fault.get("duration") or 0.0)
-        if duration < threshold or _state_at(mine, start, before=True) != "ready":
+        if duration < threshold or states.before(start) != "ready":
             continue
         due = start + threshold
-        if _state_at(mine, due, before=True) in ("ended", "failed"):
+        if states.before(due) in ("ended", "failed"):
             continue  # the session finished first: nothing to interrupt
-        told = [r for r in mine if r.kind == "interrupted" and start <= r.t <= due + TIME_TOLERANCE]
+        told = [r for r in interrupted if start <= r.t <= due + TIME_TOLERANCE]
         if not any(abs(r.t - due) <= TIME_TOLERANCE for r in told):
             when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
             out.append(
@@ -270,15 +279,18 @@ def _judge_i2_outages(
     return out
 
 
-def _state_at(mine: list[TraceRecord], t: float, *, before: bool = False) -> str:
-    """The client's state just after everything at `t` (or just before `t`)."""
-    state = "idle"
-    for rec in mine:
-        if rec.t > t or (before and rec.t >= t - TIME_TOLERANCE):
-            break
-        if rec.kind == "state":
-            state = str(rec.data["to"])
-    return state
+class _States:
+    """A client's state changes, looked up by time with a bisection (records are in time order)."""
+
+    def __init__(self, mine: list[TraceRecord]) -> None:
+        changes = [r for r in mine if r.kind == "state"]
+        self.times = [r.t for r in changes]
+        self.states = [str(r.data["to"]) for r in changes]
+
+    def before(self, t: float) -> str:
+        """The state just before `t` (changes within the time tolerance of `t` excluded)."""
+        n = bisect_left(self.times, t - TIME_TOLERANCE)
+        return self.states[n - 1] if n else "idle"
 
 
 def _check_per_settings(world: World, trace: Trace) -> list[Violation]:
@@ -326,7 +338,9 @@ def _judge_i4(client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
     return out
 
 
-def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
+def _judge_i6(
+    world: World, client: SimClient, mine: list[TraceRecord], settled: bool
+) -> list[Failure]:
     view = client.view
     out: list[Failure] = []
     src = client.src
@@ -342,7 +356,7 @@ def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[
                 Failure("I6", f"{src} saw transcript indexes {_short(dupes)} more than once")
             )
         missing = sorted(set(accepted) - set(delivered))
-        if missing and view.state == "ready" and world.settled():
+        if missing and view.state == "ready" and settled:
             out.append(
                 Failure(
                     "I6", f"{src} never saw transcript indexes {_short(missing)} of {view.chat_id}"
@@ -352,7 +366,7 @@ def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[
     for msg_id in view.unresolved():
         if view.state == "ready" or not view.alive:
             out.append(Failure("I6", f"{src} message {msg_id} was neither acknowledged nor failed"))
-    if view.alive and view.ever_ready and not world.settled():
+    if view.alive and view.ever_ready and not settled:
         out.append(
             Failure(
                 "I6",

@@ -54,7 +54,7 @@ _TRAFFIC_KEYS = ("client_every", "agent_every")
 _TIME_KEYS = ("at", "after", "before", "between")
 _EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
 _NAME_KEYS = ("kind", "mode", "direction", "client", "instance")
-MAX_CLIENTS = 100
+MAX_CLIENTS = 10_000
 MAX_DURATION = 7 * 24 * 3600.0
 
 
