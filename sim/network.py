@@ -68,7 +68,7 @@ class ConnState(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     id: str
     client: str

@@ -83,6 +83,8 @@ class _Timer:
     schedules a new one. Fewer kernel entries, and no reliance on cancel().
     """
 
+    __slots__ = ("earliest", "fire", "kernel", "last_at", "owner", "repeats")
+
     def __init__(self, kernel: Kernel, fire: Callable[[], None], owner: str) -> None:
         self.kernel = kernel
         self.fire = fire
@@ -128,7 +130,7 @@ class TruthStore(MemoryStore):
         self.ever[session.chat_id] = session
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientView:
     """What the world saw of one client's application events (for judging and draining)."""
 
