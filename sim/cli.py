@@ -59,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, default=60.0)
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    serve.add_argument(
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",
+    )
+    serve.add_argument("--agent-every", type=float, metavar="S",
+                       help="the agent says something every S seconds in each chat")
+    serve.add_argument("--agent-reply-after", type=float, metavar="S",
+                       help="the agent answers each client message S seconds later")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)

@@ -245,8 +245,8 @@ def _meta_problem(msg: Message) -> str | None:
 def _service_problem(msg: Message, pending: Pending | None) -> str | None:
     if not isinstance(msg.get("successful"), bool):
         return "service reply: 'successful' is not a boolean"
-    if not msg["successful"]:
-        return None
+    if not msg["successful"] or "data" not in msg:
+        return None  # a failure, or the publish ack that CometD servers send beside the result
     data = msg.get("data")
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         return "service reply: 'data' has neither 'result' nor 'error'"

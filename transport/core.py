@@ -786,6 +786,8 @@ class ClientCore:
         self.bayeux.resolve(msg)
 
     def _on_service(self, msg: wire.Message, now: float) -> None:
+        if msg["successful"] and "data" not in msg:
+            return  # the publish ack; the result comes in its own message with the same id
         pending = self.bayeux.resolve(msg)
         if pending is None or pending.operation is None:
             return

@@ -11,9 +11,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import math
 import signal
 import sys
 
+from sim.server.agent import AgentPolicy
 from statecharts.errors import UsageError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -38,7 +40,7 @@ async def _serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     async with live_server(
         args.instances, host=args.host, port=args.port, session_ttl=args.session_ttl,
-        token=args.token,
+        token=args.token, allow_origins=args.allow_origin, agent=agent_policy(args),
     ) as srv:
         print(
             f"chatsim serve: listening on {srv.url} "
@@ -49,10 +51,29 @@ async def _serve(args: argparse.Namespace) -> None:
         print("chatsim serve: shutting down", file=sys.stderr, flush=True)
 
 
+def agent_policy(args: argparse.Namespace) -> AgentPolicy:
+    return AgentPolicy(say_every=args.agent_every, reply_after=args.agent_reply_after)
+
+
+def check_agent_and_origins(args: argparse.Namespace) -> None:
+    from sim.live.origins import normalise_origin  # noqa: PLC0415 (aiohttp only when serving)
+
+    for flag, value in (("--agent-every", args.agent_every),
+                        ("--agent-reply-after", args.agent_reply_after)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UsageError(f"{flag} must be a positive number of seconds, got {value}")
+    for origin in args.allow_origin:
+        try:
+            normalise_origin(origin)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+
+
 def main(args: argparse.Namespace) -> int:
     check_host(args.host, args.allow_remote, args.token)
     if args.session_ttl <= 0:
         raise UsageError(f"--session-ttl must be positive, got {args.session_ttl}")
+    check_agent_and_origins(args)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     try:
         asyncio.run(_serve(args))

@@ -9,7 +9,7 @@ Binds 127.0.0.1 unless told otherwise by `chatsim serve --allow-remote`.
 from __future__ import annotations
 
 import random
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from sim.live.server import LiveServer
-from sim.server import Cluster, MemoryStore
+from sim.server import AgentPolicy, Cluster, MemoryStore
 from statecharts.errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -77,25 +77,32 @@ class RunningServer:
 def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
+    allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
 ) -> LiveServer:
-    """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402)."""
+    """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
+
+    `allow_origins`: web pages from these origins (`*`: any) may connect;
+    `agent`: when the agent speaks on its own (default: it only joins)."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
-        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed),
+        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
+        secret_ids=True,
     )
-    return LiveServer(cluster, seed=seed, token=token, websocket=websocket)
+    return LiveServer(
+        cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
+    )
 
 
 @asynccontextmanager
 async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
-    websocket: bool = True,
+    websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
 ) -> AsyncIterator[RunningServer]:
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
-        seed=seed, token=token, websocket=websocket,
+        seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
     )
     runner = web.AppRunner(
         server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,

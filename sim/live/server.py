@@ -27,7 +27,7 @@ import itertools
 import json
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,11 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from sim.fault_engine import Link
 from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, Slow
+from sim.live import browsers as bx
+from sim.live import jsonp
+from sim.live.agent_api import agent_routes
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
+from sim.live.origins import OriginPolicy, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import BadInput, ProtocolViolation
@@ -64,6 +68,8 @@ class Conn:
     outbox: asyncio.Queue[str | None] | None = None
     reply: asyncio.Future[str | None] | None = None
     closing: bool = False
+    browser: bx.BrowserId | None = None
+    multi: bool = False  # a long-poll connect from a browser whose other tab holds one
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property
@@ -80,9 +86,14 @@ class LiveServer:
     def __init__(
         self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
         max_frame: int = MAX_FRAME_BYTES, websocket: bool = True,
+        allow_origins: Iterable[str] = (),
     ) -> None:
-        """`websocket=False` serves long-polling only, like a proxy that strips upgrades."""
+        """`websocket=False` serves long-polling only, like a proxy that strips upgrades.
+
+        `allow_origins`: pages from these origins (`*`: any) may use the Bayeux endpoints."""
         self.cluster = cluster
+        self.origins = OriginPolicy.of(allow_origins)
+        self.browsers = bx.Browsers()
         self.faults = FaultBoard(random.Random(seed))
         self.fault_path = FaultPath(
             self.faults.engine,
@@ -143,12 +154,14 @@ class LiveServer:
                 self._drop(conn, out.reason)
         for event in self.cluster.take_events():
             log.debug("server event %s", event)
+            self.browsers.server_event(event)
         self._poke()
 
     def _send_down(self, conn: Conn, text: str) -> None:
         if conn.reply is not None and conn.reply.done():
             return
         self._learn_chat_from_reply(conn, text)
+        self.browsers.learn(text, conn.browser, conn.id if conn.ws else None)
         # A dropped or held long-poll reply leaves the request hanging, as on a real network.
         self.fault_path.send(self.now(), Direction.DOWN, conn.link, text)
         self._end_used_up()
@@ -210,6 +223,12 @@ class LiveServer:
             messages = decode(text)
         except ProtocolViolation as exc:
             return f"bad frame: {exc}"
+        if self.browsers.intruder(messages, conn.browser, conn.id if conn.ws else None):
+            log.info("conn %s %s: a clientId used from elsewhere: 402", conn.id, conn.instance)
+            self._write(conn, bx.refusal(messages))
+            return None
+        if conn.multi:
+            text = bx.encode(bx.ask_no_hold(messages))
         for message in messages:
             self._learn_names(conn, message)
         now = self.now()
@@ -252,7 +271,7 @@ class LiveServer:
         self, instance: str,
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
         async def handle(request: web.Request) -> web.StreamResponse:
-            if request.method == "GET":
+            if request.method == "GET" and not jsonp.is_jsonp(request):
                 return await self._websocket(request, instance)
             return await self._long_poll(request, instance)
 
@@ -269,6 +288,9 @@ class LiveServer:
         if conn is None:
             log.info("websocket %s refused (%s down)", request.path, instance)
             return web.Response(status=503, text=f"{instance} is not available\n")
+        conn.browser = bx.browser_of(request)
+        bx.remember(ws, conn.browser)
+        self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
         conn.outbox = asyncio.Queue()
         writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
@@ -278,6 +300,7 @@ class LiveServer:
         finally:
             conn.outbox.put_nowait(None)
             await writer
+            self.browsers.websocket_closed(conn.id)
             self._close(conn)
             log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
         return ws
@@ -309,14 +332,30 @@ class LiveServer:
                 return
 
     async def _long_poll(self, request: web.Request, instance: str) -> web.StreamResponse:
+        """One long-poll request (POST, or a callback-polling GET), with the browser cookie."""
+        callback = jsonp.callback_name(request) if jsonp.is_jsonp(request) else None
+        if jsonp.is_jsonp(request) and callback is None:
+            return web.Response(status=400, text="jsonp: the callback must be an identifier\n")
+        browser = bx.browser_of(request)
+        response = await self._poll(request, instance, browser, callback)
+        bx.remember(response, browser)
+        return response
+
+    async def _poll(
+        self, request: web.Request, instance: str, browser: bx.BrowserId, callback: str | None,
+    ) -> web.Response:
         try:
-            body = await request.text()
+            body = jsonp.body(request) if callback else await request.text()
         except web.HTTPRequestEntityTooLarge:
             return web.Response(status=413, text=f"frame over {self._max_frame} bytes\n")
         conn = self._open(instance, request.remote or "?", None)
         if conn is None:
             return web.Response(status=503, text=f"{instance} is not available\n")
+        conn.browser = browser
         conn.reply = asyncio.get_running_loop().create_future()
+        polls = bx.poll_key(request, browser) if bx.connects_in(body) else None
+        if polls is not None:
+            conn.multi = self.browsers.begin_poll(polls)
         try:
             refused = self._frame_up(conn, body)
             if refused:
@@ -326,21 +365,32 @@ class LiveServer:
             except TimeoutError:
                 text = None
         finally:
+            if polls is not None:
+                self.browsers.end_poll(polls)
             self._close(conn)
         if text is None:
             # Dropped: cut the TCP connection, as a dying server would.
             if request.transport is not None:
                 request.transport.close()
             return web.Response(status=503, text="connection dropped\n")
-        return web.Response(text=text, content_type="application/json")
+        if conn.multi:
+            text = bx.advise_multiple_clients(text)
+        response = web.Response(text=text, content_type="application/json")
+        return jsonp.wrap(callback, response) if callback else response
 
-    # -- the fault control API ------------------------------------------------------
-    def _authorised(self, request: web.Request) -> bool:
+    # -- the control API ------------------------------------------------------------
+    def agent_say(self, chat_id: str, text: str) -> int | None:
+        """The agent writes `text` into chat `chat_id` now; its index (None: no such chat)."""
+        index = self.cluster.agent_say(chat_id, text, self.now())
+        self._pump()
+        return index
+
+    def authorised(self, request: web.Request) -> bool:
         expected = f"Bearer {self._token}"
         return self._token is None or request.headers.get("Authorization") == expected
 
     async def _faults(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
+        if not self.authorised(request):
             return _json({"error": "a bearer token is required"}, 401)
         now = self.now()
         if request.method == "GET":
@@ -358,7 +408,7 @@ class LiveServer:
         return _json(posted.as_dict(self.now()), 201)
 
     async def _fault(self, request: web.Request) -> web.Response:
-        if not self._authorised(request):
+        if not self.authorised(request):
             return _json({"error": "a bearer token is required"}, 401)
         try:
             fault_id = int(request.match_info["id"])
@@ -468,7 +518,10 @@ class LiveServer:
 
     # -- the application ------------------------------------------------------------
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=self._max_frame)
+        app = web.Application(
+            client_max_size=self._max_frame,
+            middlewares=[origin_middleware(self.origins, self._token)],
+        )
         names = list(self.cluster.instances)
         for name in names:
             handler = self._instance_handler(name)
@@ -479,6 +532,7 @@ class LiveServer:
         app.router.add_route("*", "/cometd/{tail:.*}", first)
         app.router.add_route("*", "/faults", self._faults)
         app.router.add_route("*", "/faults/{id}", self._fault)
+        app.router.add_routes(agent_routes(self))
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app

@@ -18,6 +18,13 @@ class AgentPolicy:
     # The answer; `{text}` is the client's message.
     reply_text: str = "re: {text}"
     nickname: str = "Agent"
+    # Seconds between the agent's own messages in every chat (from its start); None: never.
+    say_every: float | None = None
+    # What it says then; `{n}` counts 1, 2, ... per chat.
+    say_text: str = "agent message {n}"
 
     def answer(self, text: str) -> str:
         return self.reply_text.replace("{text}", text)
+
+    def chatter(self, n: int) -> str:
+        return self.say_text.replace("{n}", str(n))

@@ -16,6 +16,7 @@ from __future__ import annotations
 import heapq
 import math
 import random
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -31,7 +32,7 @@ from statecharts.errors import UsageError
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
-_JOIN, _SAY = "join", "say"
+_JOIN, _SAY, _CHATTER = "join", "say", "chatter"
 
 
 class Cluster:
@@ -46,7 +47,9 @@ class Cluster:
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
+        secret_ids: bool = False,
     ) -> None:
+        """`secret_ids`: Bayeux clientIds from `secrets` (live), not a counter (simulation)."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -68,6 +71,8 @@ class Cluster:
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
+        self._secret_ids = secret_ids
+        self._client_counts: dict[str, int] = {}
 
     # -- driver API -------------------------------------------------------------------
     def take_events(self) -> list[ServerEvent]:
@@ -139,6 +144,13 @@ class Cluster:
         """fn(nickname, data) -> reason to refuse requestChat (error 101), or None."""
         self.chat.login_policy = fn
 
+    def new_client_id(self, instance: str) -> str:
+        """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""
+        if self._secret_ids:
+            return f"{instance}-{secrets.token_urlsafe(18)}"
+        count = self._client_counts[instance] = self._client_counts.get(instance, 0) + 1
+        return f"{instance}-{count}"
+
     # -- the agent -------------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str, now: float) -> int | None:
         """The agent writes `text` into the chat; returns its index (None: no such chat)."""
@@ -184,6 +196,8 @@ class Cluster:
             self._agent_join(session)
         elif join_after is not None:
             self._agent_job(now + join_after, _JOIN, session.chat_id)
+        if self.agent.say_every is not None:
+            self._agent_job(now + self.agent.say_every, _CHATTER, session.chat_id, "1")
 
     def end_session(self, chat_id: str, instance: str, now: float) -> None:
         self.store.delete(chat_id)
@@ -302,6 +316,9 @@ class Cluster:
                 continue
             if kind == _JOIN:
                 self._agent_join(session)
+            elif kind == _CHATTER and self.agent.say_every is not None:
+                self.agent_say(chat_id, self.agent.chatter(int(text)), now)
+                self._agent_job(now + self.agent.say_every, _CHATTER, chat_id, str(int(text) + 1))
             else:
                 self.agent_say(chat_id, text, now)
 

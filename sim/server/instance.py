@@ -35,7 +35,8 @@ from transport.wire import (
 if TYPE_CHECKING:
     from sim.server.cluster import Cluster
 
-SERVER_CONNECTION_TYPES = [t.value for t in ConnectionType]
+# callback-polling is long-polling over JSONP GETs: the same requests to the core.
+SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
 _encode = encode  # transport.wire's (fast) frame encoder
 _HOLD, _IDLE = "hold", "idle"
 
@@ -53,7 +54,6 @@ class ServerInstance:
         self._delayed: deque[tuple[float, Output]] = deque()
         self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
         self._seq = 0
-        self._client_counter = 0
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
 
     # -- driver API ----------------------------------------------------------
@@ -173,6 +173,8 @@ class ServerInstance:
             return [_ok(msg, client)]
         if channel.startswith("/meta/"):
             return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
+        if channel == SERVICE_CHAT:
+            return self._service_chat(client, msg, now)
         return [self._publish(client, msg, now)]
 
     def _handshake(self, msg: Message, now: float) -> Message:
@@ -186,8 +188,7 @@ class ServerInstance:
             refusal["supportedConnectionTypes"] = SERVER_CONNECTION_TYPES
             refusal["advice"] = {"reconnect": Reconnect.NONE.value}
             return refusal
-        self._client_counter += 1
-        client_id = f"{self.name}-{self._client_counter}"
+        client_id = self.cluster.new_client_id(self.name)
         ext = msg.get("ext")
         ack = isinstance(ext, dict) and ext.get("ack") is True
         client = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
@@ -307,12 +308,6 @@ class ServerInstance:
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
         channel = msg["channel"]
         data = msg.get("data")
-        if channel == SERVICE_CHAT:
-            if not isinstance(data, dict):
-                return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
-            reply = _ok(msg, client)
-            reply["data"] = self.cluster.chat.handle(self.name, client, data, now)
-            return reply
         if channel.startswith("/service/"):
             return _ok(msg, client)  # no other services: accepted and ignored, as CometD does
         if "data" not in msg:
@@ -323,6 +318,19 @@ class ServerInstance:
             return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
         self.cluster.publish(channel, data)
         return _ok(msg, client)
+
+    def _service_chat(self, client: BayeuxClient, msg: Message, now: float) -> list[Message]:
+        """The command's result, then the publish ack, as CometD servers answer a remote call.
+
+        The result is a message on the service channel with the request's id and `data`
+        (it resolves `remoteCall`); the ack has no `data` (it completes `publish(...,
+        callback)` and, over WebSocket, is the only message CometD JS takes as the reply)."""
+        data = msg.get("data")
+        if not isinstance(data, dict):
+            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
+        result = _ok(msg, client)
+        result["data"] = self.cluster.chat.handle(self.name, client, data, now)
+        return [result, _ok(msg, client)]
 
     # -- timers and output ---------------------------------------------------------
     def _schedule(self, due: float, kind: str, client_id: str) -> None:

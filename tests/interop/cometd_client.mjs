@@ -3,7 +3,8 @@
 // cometd-nodejs-client's adapt() installs XMLHttpRequest and WebSocket so the
 // browser client runs unchanged. Everything the client observes is printed to
 // stdout as one JSON object per line; the test reads them. Commands arrive on
-// stdin, one JSON object per line: {"op": "publish", "data": ...} or
+// stdin, one JSON object per line: {"op": "publish", "data": ...},
+// {"op": "chat"|"remoteCall", "data": {operation...}} (on /service/chat) or
 // {"op": "disconnect"}. Only 127.0.0.1 URLs are accepted.
 //
 // usage: node cometd_client.mjs --url http://127.0.0.1:PORT/cometd
@@ -99,6 +100,10 @@ function main() {
             error: reply.error ?? null,
         });
     });
+    // Chat results arrive on /service/chat (a publish's callback only gets the ack).
+    cometd.addListener("/service/chat", (message) => {
+        emit("service", { id: message.id ?? null, data: message.data ?? null });
+    });
     cometd.addListener("/meta/disconnect", (reply) => {
         emit("disconnect", { successful: reply.successful });
         process.exit(0);
@@ -114,11 +119,32 @@ function main() {
             return;
         }
         if (command.op === "publish") publish(cometd, command.channel ?? options.channel, command.data);
+        else if (command.op === "chat") chatPublish(cometd, command.data);
+        else if (command.op === "remoteCall") chatRemoteCall(cometd, command.data);
         else if (command.op === "disconnect") cometd.disconnect();
         else emit("bad_command", { line });
     }).on("close", () => process.exit(0));
 
     cometd.handshake();
+}
+
+// The two ways widgets send chat commands: publish with a callback, and remoteCall.
+function chatPublish(cometd, data) {
+    cometd.publish("/service/chat", data, (reply) => {
+        emit("chat_publish", {
+            successful: reply.successful, id: reply.id ?? null, error: reply.error ?? null,
+            hasData: reply.data !== undefined,
+        });
+    });
+}
+
+function chatRemoteCall(cometd, data) {
+    cometd.remoteCall("chat", data, 5000, (reply) => {
+        emit("remote_call", {
+            successful: reply.successful, id: reply.id ?? null, error: reply.error ?? null,
+            data: reply.data ?? null,
+        });
+    });
 }
 
 function publish(cometd, channel, data) {

@@ -82,3 +82,39 @@ async def test_outage_longer_than_the_client_timeout_gets_402_and_rehandshakes(
     handshakes = kinds(events, "handshake")
     assert handshakes[-1]["successful"] and handshakes[-1]["clientId"] != first_id
     await asyncio.sleep(0)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", TRANSPORTS)
+async def test_chat_commands_on_the_service_channel_complete_both_ways(transport: str) -> None:
+    """As widgets do: requestChat with publish(callback), sendMessage with remoteCall.
+
+    Both complete, and no request timer is left behind: nothing fails once the client's
+    maxNetworkDelay (1.5 s here) has passed."""
+    async with live_server() as srv, cometd_client(
+        srv.url, transport, "--max-network-delay", "1500",
+    ) as js:
+        await js.wait_for(lambda ev: bool(kinds(ev, "subscribe")), what="subscribe")
+        js.command(op="chat", data={"operation": "requestChat", "nickname": "js"})
+        events = await js.wait_for(
+            lambda ev: bool(kinds(ev, "chat_publish")) and bool(kinds(ev, "service")),
+            what="the publish callback and the result",
+        )
+        (ack,) = kinds(events, "chat_publish")
+        assert ack["successful"] and not ack["hasData"]
+        result = kinds(events, "service")[0]["data"]["result"]
+        assert result["chatId"] and result["secureKey"]
+        js.command(op="remoteCall", data={
+            "operation": "sendMessage", "chatId": result["chatId"],
+            "secureKey": result["secureKey"], "text": "hi", "clientMessageId": "m1",
+        })
+        events = await js.wait_for(
+            lambda ev: bool(kinds(ev, "remote_call")), what="the remote call's answer",
+        )
+        (call,) = kinds(events, "remote_call")
+        assert call["successful"] and call["data"]["result"]["index"] >= 1
+        await asyncio.sleep(2.5)  # past maxNetworkDelay: a pending timer would fire now
+        events = js.events
+    assert not [e for e in events if e["event"] == "connect" and not e["successful"]]
+    assert len(kinds(events, "handshake")) == 1
+    assert len(kinds(events, "remote_call")) == 1

@@ -90,6 +90,11 @@ class ScriptClient:
         answering = [f for f in inbox if any(m.get("id") == message["id"] for m in f)]
         inbox[:] = [f for f in inbox if f not in answering]
         replies = [m for f in answering for m in f if m.get("id") == message["id"]]
+        if len(replies) == 2:  # a service result, then its publish ack (no data), as CometD
+            result, ack = replies
+            assert "data" in result and {**ack, "data": result["data"]} == result, replies
+            assert "data" not in ack and ack["successful"] is True, replies
+            replies = [result]
         assert len(replies) == 1, replies
         return replies[0]
 

@@ -27,7 +27,7 @@ def test_handshake_negotiates_and_advises(world: World) -> None:
 
 
 def test_handshake_without_common_connection_type_is_refused(world: World) -> None:
-    reply = ScriptClient(world, "i1").handshake(0.0, types=["callback-polling"])
+    reply = ScriptClient(world, "i1").handshake(0.0, types=["flash"])
     assert reply["successful"] is False
     assert reply["error"].startswith("405:")
     assert reply["advice"]["reconnect"] == "none"

@@ -60,7 +60,7 @@ def test_error_code_over_the_network(
     rig.handshake_at(0.1)
     rig.chat_at(0.2, operation, lambda: dict(params))
     rig.kernel.run_until(1.0)
-    replies = [m for _, m in rig.client.messages(SERVICE_CHAT)]
+    replies = [m for _, m in rig.client.messages(SERVICE_CHAT) if "data" in m]  # not the ack
     assert len(replies) == 1
     error = replies[0]["data"]["error"]
     assert error["code"] == int(code)

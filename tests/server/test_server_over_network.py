@@ -129,8 +129,9 @@ class Rig:
 
     def chat_result(self, operation: str) -> dict[str, Any]:
         for _, message in self.client.messages(SERVICE_CHAT):
-            if message["data"]["operation"] == operation and "result" in message["data"]:
-                result: dict[str, Any] = message["data"]["result"]
+            data = message.get("data")  # None: the publish ack
+            if data and data["operation"] == operation and "result" in data:
+                result: dict[str, Any] = data["result"]
                 return result
         raise AssertionError(f"no result for {operation}")
 

@@ -1,0 +1,146 @@
+"""Which web pages may talk to the live server: CORS, the WebSocket Origin check, CSRF.
+
+A request comes from a *foreign page* when a browser says so: its `Origin` is
+not the server's own, or (for requests without an Origin, such as a JSONP
+script) `Sec-Fetch-Site` says cross-site or same-site. Requests without either
+(curl, Python, Node) and same-origin pages are not foreign.
+
+The Bayeux endpoints serve a foreign page only if its origin was allowed
+(`chatsim serve --allow-origin ORIGIN`, or `*` for local development); the
+answer then names that origin and allows credentials (CometD sends cookies),
+never `*`. The control endpoints (`/faults`, `/agent`) take only JSON bodies and
+serve a foreign page only with the bearer token, so a page in the same browser
+cannot inject faults (CSRF). Routes under `/chatsim` (the widget recorder and
+pages) set their own cross-origin rules and are left alone here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
+
+log = logging.getLogger("chatsim.live")
+ANY = "*"
+CONTROL_PREFIXES = ("/faults", "/agent")
+# Routes that set their own cross-origin rules: the widget recorder and pages under /chatsim.
+OWN_RULES_PREFIXES = ("/chatsim",)
+ALLOWED_METHODS = "GET, POST, DELETE, OPTIONS"
+FOREIGN_FETCH_SITES = frozenset({"cross-site", "same-site"})
+
+
+def normalise_origin(text: str) -> str:
+    """`scheme://host[:port]` of an --allow-origin value, or ValueError saying why."""
+    if text == ANY:
+        return ANY
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise ValueError(f"--allow-origin {text!r}: expected scheme://host[:port] or *")
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+@dataclass(frozen=True)
+class OriginPolicy:
+    allowed: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, origins: Iterable[str]) -> OriginPolicy:
+        return cls(frozenset(normalise_origin(o) for o in origins))
+
+    def allows(self, origin: str) -> bool:
+        return ANY in self.allowed or origin.lower() in self.allowed
+
+
+def own_origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}".lower()
+
+
+def foreign_origin(request: web.Request) -> str | None:
+    """The origin of the foreign page that sent this request, or None (same origin or no page)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        return None if origin.lower() == own_origin(request) else origin
+    if request.headers.get("Sec-Fetch-Site", "") in FOREIGN_FETCH_SITES:
+        referer = urlsplit(request.headers.get("Referer", ""))
+        return f"{referer.scheme}://{referer.netloc}" if referer.netloc else "null"
+    return None
+
+
+def _cors_headers(origin: str) -> dict[str, str]:
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Access-Control-Allow-Credentials": "true",
+        "Vary": "Origin",
+    }
+
+
+def _refusal(status: int, reason: str) -> web.Response:
+    log.info("refused (%d): %s", status, reason)
+    return web.json_response({"error": reason}, status=status)
+
+
+def _under(path: str, prefixes: tuple[str, ...]) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def _has_token(request: web.Request, token: str | None) -> bool:
+    return token is not None and request.headers.get("Authorization") == f"Bearer {token}"
+
+
+def _preflight(request: web.Request, origin: str, policy: OriginPolicy) -> web.Response:
+    if not policy.allows(origin):
+        return _refusal(403, _not_allowed(origin))
+    asked = request.headers.get("Access-Control-Request-Headers", "")
+    headers = {
+        **_cors_headers(origin),
+        "Access-Control-Allow-Methods": ALLOWED_METHODS,
+        "Access-Control-Allow-Headers": asked or "Content-Type, Authorization",
+        "Access-Control-Max-Age": "600",
+    }
+    return web.Response(status=204, headers=headers)
+
+
+def _not_allowed(origin: str) -> str:
+    if origin == "null":
+        return "pages of an opaque origin (null) may use this server only with --allow-origin '*'"
+    return f"pages from {origin} may not use this server; start it with --allow-origin {origin}"
+
+
+def _control_refusal(request: web.Request, origin: str | None, token: str | None) -> str | None:
+    """Why a control request is refused (CSRF rules), or None."""
+    if origin is not None and not _has_token(request, token):
+        return f"a page from {origin} needs the bearer token to use the control API"
+    if request.method in ("POST", "PUT", "PATCH") and request.content_type != "application/json":
+        return "the body must be application/json"
+    return None
+
+
+def origin_middleware(policy: OriginPolicy, token: str | None) -> Middleware:
+    """Preflights, CORS headers, and refusals of foreign pages, for every route."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if _under(request.path, OWN_RULES_PREFIXES):
+            return await handler(request)
+        origin = foreign_origin(request)
+        if request.method == "OPTIONS":
+            if origin is None:
+                return web.Response(status=204, headers={"Allow": ALLOWED_METHODS})
+            return _preflight(request, origin, policy)
+        if origin is not None and not policy.allows(origin):
+            return _refusal(403, _not_allowed(origin))
+        if _under(request.path, CONTROL_PREFIXES):
+            reason = _control_refusal(request, origin, token)
+            if reason is not None:
+                status = 415 if reason.endswith("application/json") else 403
+                return _refusal(status, reason)
+        response = await handler(request)
+        if origin is not None and not response.prepared:
+            response.headers.update(_cors_headers(origin))
+        return response
+
+    return middleware
