@@ -40,16 +40,20 @@ def test_a_deterministic_run_holds_i8_and_its_records_are_what_the_text_says() -
 def test_by_default_the_second_run_is_made_only_when_cheap(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.delenv(runner.REPLAY_ENV)
     scenario = bench.lifecycle(duration=20.0)
     assert "I8" in run_scenario(scenario, twice=None).checked
     monkeypatch.setattr(runner, "REPLAY_BUDGET", 10)
     assert "I8" not in run_scenario(scenario, twice=None).checked
+    monkeypatch.setenv(runner.REPLAY_ENV, "1")  # as in the test suite
+    assert "I8" in run_scenario(scenario, twice=None).checked
 
 
 def test_run_says_when_i8_was_not_replayed_and_replay_check_forces_it(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.delenv(runner.REPLAY_ENV)
     monkeypatch.setattr(runner, "REPLAY_BUDGET", 10)
     monkeypatch.setattr("sim.commands.run.REPLAY_BUDGET", 10)
     path = str(Path(__file__).parents[2] / "examples" / "lifecycle_end.yaml")
