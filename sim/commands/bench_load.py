@@ -20,11 +20,13 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from sim.commands.run import execute
+from sim.hypo.campaign import default_workers
 from sim.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -138,6 +140,27 @@ def report(quick: bool) -> list[str]:
             f" aim {RATIO_AIM:g}): {status}"
         )
     return lines
+
+
+FUZZ_TARGET = 200.0  # examples per wall second, `chatsim fuzz` as a whole process
+
+
+def fuzz_report(quick: bool) -> list[str]:
+    """`chatsim fuzz --examples N` as a whole process, on the default workers."""
+    examples = 500 if quick else 2000
+    with tempfile.TemporaryDirectory() as out:
+        cmd = [sys.executable, "-m", "sim.cli", "fuzz", "--examples", str(examples)]
+        began = time.perf_counter()
+        _, cpu, peak = _run_child([*cmd, "--out", out])
+        wall = time.perf_counter() - began
+    rate = examples / max(wall, 1e-9)
+    status = "ok" if rate >= FUZZ_TARGET else "BELOW"
+    return [
+        f"chatsim fuzz --examples {examples} ({default_workers()} workers): {wall:.1f} s wall,"
+        f" {cpu:.1f} s CPU, peak {peak:.0f} MiB",
+        f"  {rate:,.0f} examples per wall second (target >= {FUZZ_TARGET:g}): {status};"
+        f" {examples / max(cpu, 1e-9):,.0f} per CPU second",
+    ]
 
 
 def _child(path: str) -> None:
