@@ -209,7 +209,14 @@ def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
 def main(args: argparse.Namespace) -> int:
     if args.live:
         return _live(args)
-    for line in [*bench_load.report(args.quick), "", *bench_load.fuzz_report(args.quick)]:
+    sections = [
+        *bench_load.report(args.quick),
+        "",
+        *bench_load.scaling_report(),
+        "",
+        *bench_load.fuzz_report(args.quick),
+    ]
+    for line in sections:
         print(line, flush=True)
     print()
     if args.load_only:

@@ -35,6 +35,8 @@ def test_protocol_events_count_each_thing_once() -> None:
 def test_standard_load_files_are_shipped() -> None:
     for quick in (True, False):
         assert load_scenario(bench_load.load_path(quick)).duration >= 3600
+    for n in (10, 1000):
+        assert len(load_scenario(bench_load.LOADS / f"clients-{n}.yaml").clients) == n
 
 
 def test_a_load_is_measured_as_a_whole_child_process(tmp_path: Path) -> None:
