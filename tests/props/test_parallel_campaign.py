@@ -9,6 +9,7 @@ from sim.hypo.program import Program, Wait
 from sim.hypo.shrink import Shrinker
 from statecharts.errors import UsageError
 from tests.props import bugs
+from transport.core import ClientCore
 
 
 def test_example_i_is_the_same_whoever_draws_it() -> None:
@@ -47,3 +48,19 @@ def test_the_shrinker_keeps_only_the_steps_that_fail() -> None:
 def test_workers_must_be_positive() -> None:
     with pytest.raises(UsageError, match="--workers"):
         run_campaign(3, seed=0, workers=0)
+
+
+class RaisesOnReload(ClientCore):
+    """A core that crashes: a finding, reported with its exception, not a crash of the tool."""
+
+    def reload(self, now: float) -> None:
+        raise ValueError("reload broke")
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_core_that_raises_is_a_finding(workers: int) -> None:
+    result = run_campaign(60, seed=3, core_class=RaisesOnReload, workers=workers)
+    assert result.failure is not None
+    assert result.failure.crash == "ValueError: reload broke"
+    assert "reload" in result.failure.program.show()
+    assert len(result.failure.program.steps) <= 2  # shrunk: at most a wait, then the reload
