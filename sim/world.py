@@ -241,9 +241,10 @@ class SimClient:
         events = core.take_events()
         if events:
             self.events_taken += len(events)
-            tracer, src, observe = self.world.tracer, self.src, self._observe
-            for t, event in events:
-                tracer.event(src, event, t)
+            append, src, observe = self.world.trace.append, self.src, self._observe
+            now = self.world.kernel.clock._now
+            for t, event in events:  # as Tracer.event, without its call
+                append(now if t is None else t, src, event.kind, event.fields())
                 observe(event)
         self.timer.arm(core.next_deadline())
 
@@ -349,6 +350,7 @@ class World:
             dialect=scenario.cluster.dialect or "genesys",
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
+        self._instance_list = list(self.instances.values())
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
         self.clients: dict[str, SimClient] = {}
@@ -497,8 +499,14 @@ class World:
         self.pump_servers()
 
     def pump_servers(self) -> None:
-        for inst in self.instances.values():
-            inst.drain_outputs()
+        # After every server input (a reply can leave from any instance): inlined
+        # drain_outputs, as this runs several times per frame.
+        for inst in self._instance_list:
+            core = inst.core
+            outputs = core.take_outputs()
+            if outputs:
+                inst._carry(outputs)
+            inst.timer.arm(core.next_deadline())
         self.trace_server_events()
 
     # -- faults ----------------------------------------------------------------------
