@@ -307,8 +307,8 @@ class Network:
             kernel = self.kernel
             arrival = kernel.clock._now + engine.latency
             floor = conn.floor
-            if floor[way] > arrival:
-                arrival = floor[way]
+            last = floor[way]
+            arrival = last if last > arrival else arrival  # max(), without the call
             floor[way] = arrival
             kernel.call_at(arrival, self._deliver, conn, way, text)
             return

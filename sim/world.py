@@ -98,7 +98,7 @@ class _Timer:
         if deadline is None:
             return
         kernel = self.kernel
-        now = kernel.now
+        now = kernel.clock._now
         at = deadline if deadline > now else now
         earliest = self.earliest
         if earliest is not None and earliest <= at:

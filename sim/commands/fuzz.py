@@ -1,7 +1,9 @@
 """`chatsim fuzz [--examples N] [--seed S] [--out DIR]`: a property-based fuzz campaign.
 
-Hypothesis generates programs (faults, reloads, ends, traffic, transport and
-cluster settings), the runner plays each in virtual time and judges I1-I8.
+Programs (faults, reloads, ends, traffic, transport and cluster settings) are
+drawn from a seeded generator on `--workers` processes (default: the cores);
+the runner plays each in virtual time and judges I1-I8; the first failure is
+shrunk.
 Progress goes to stderr as plain text; the statechart coverage report to
 stdout. On a failure: the world seed, the shrunk step program, what broke,
 and in --out a scenario file that reproduces it with `chatsim run`, its
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import TextIO
 
 from sim import timeline
-from sim.hypo.campaign import CampaignResult, FoundFailure, run_campaign
+from sim.hypo.campaign import CampaignResult, FoundFailure, default_workers, run_campaign
 from sim.hypo.program import to_scenario, to_yaml
 from statecharts.errors import UsageError
 from transport.core import ClientCore
@@ -78,10 +80,14 @@ def main(args: argparse.Namespace) -> int:
     if args.examples < 1:
         raise UsageError(f"--examples must be at least 1, got {args.examples}")
     core = load_core(getattr(args, "core", None))
+    workers = getattr(args, "workers", None)
+    workers = default_workers() if workers is None else workers
     out_dir = Path(args.out)
     bar = ProgressBar(sys.stderr)
     try:
-        result = run_campaign(args.examples, args.seed, core_class=core, progress=bar)
+        result = run_campaign(
+            args.examples, args.seed, core_class=core, progress=bar, workers=workers
+        )
     finally:
         bar.close()
     print(result.coverage.report())
