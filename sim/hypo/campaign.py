@@ -207,8 +207,9 @@ def run_campaign(
         if progress is not None:
             progress(done[0], examples, False)
 
-    if workers == 1:
-        outcomes = [_run_share(shares[0], None, advance)]
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        # No fork (Windows): one process runs every share, in the same order of examples.
+        outcomes = [_run_share(share, None, advance) for share in shares]
     else:
         outcomes = _in_processes(shares, examples, advance)
     coverage = Coverage()
