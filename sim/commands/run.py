@@ -18,7 +18,7 @@ from statecharts.errors import UsageError
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    result = execute(scenario, args.seed, replay_check=args.replay_check)
+    result = execute(scenario, args.seed, replay_check=getattr(args, "replay_check", False))
     if not args.quiet:
         print(f"{scenario.name}  (seed {result.seed}, {scenario.duration:g} virtual seconds)")
         print(timeline.render_text(result.records, scenario.duration), end="")
