@@ -157,27 +157,33 @@ def run_scenario(
     """Play and judge a scenario; `twice`: replay it for I8 (None: when it is cheap)."""
     world = play(scenario, seed, core_class)
     records = tuple(world.records)
-    trace = Trace(world.trace.header, records)
+    header = world.trace.header
+    trace = Trace(header, records)
     failures = [*judge_expectations(scenario, records), *judge_invariants(world, trace)]
     checked = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
+    world_seed, events, settled = world.seed, world.kernel.executed, world.settled()
+    stats = RunStats.of(world)
+    del world, trace  # a replay builds a world of its own: not two at once
     if twice is None:
-        twice = world.kernel.executed <= REPLAY_BUDGET or os.environ.get(REPLAY_ENV) == "1"
+        twice = events <= REPLAY_BUDGET or os.environ.get(REPLAY_ENV) == "1"
     if twice:
         checked.append("I8")
-        why = replay_differs(scenario, world.seed, core_class, records)
+        if events > REPLAY_BUDGET:  # a big first world is a web of cycles: free it first
+            gc.collect()
+        why = replay_differs(scenario, world_seed, core_class, records)
         if why is not None:
             failures.append(Failure("I8", why))
     return RunResult(
         scenario=scenario,
-        seed=world.seed,
+        seed=world_seed,
         records=records,
         failures=tuple(failures),
         expectations=len(scenario.expect),
-        events=world.kernel.executed,
-        settled=world.settled(),
+        events=events,
+        settled=settled,
         checked=tuple(checked),
-        stats=RunStats.of(world),
-        header=world.trace.header,
+        stats=stats,
+        header=header,
     )
 
 
