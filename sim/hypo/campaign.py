@@ -28,12 +28,11 @@ from multiprocessing.sharedctypes import Synchronized
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.control import BuildContext
 from hypothesis.internal.conjecture.data import ConjectureData
 
 from sim.hypo.coverage import Coverage
 from sim.hypo.program import Program, to_scenario
-from sim.hypo.shrink import Shrinker
+from sim.hypo.shrink import draw_example, shrink
 from sim.hypo.strategies import scenario_programs
 from sim.runner import Failure, RunResult, run_scenario
 from statecharts.errors import UsageError
@@ -103,16 +102,18 @@ class Draw:
             scenario_programs(max_steps=max_steps), st.integers(0, MAX_WORLD_SEED)
         )
 
-    def __call__(self, index: int) -> tuple[Program, int]:
+    def _data(self, index: int) -> ConjectureData:
         digest = hashlib.blake2b(f"{self.seed}\x00{index}".encode(), digest_size=8).digest()
-        data = ConjectureData(random=random.Random(int.from_bytes(digest, "big")))
-        with BuildContext(data, wrapped_test=_no_test):
-            program, world_seed = data.draw(self.strategy)
-        return program, world_seed
+        return ConjectureData(random=random.Random(int.from_bytes(digest, "big")))
 
+    def __call__(self, index: int) -> tuple[Program, int]:
+        return draw_example(self.strategy, self._data(index))
 
-def _no_test() -> None:
-    """BuildContext wants the test it draws for; a campaign draws outside any test."""
+    def choices(self, index: int) -> tuple[Any, ...]:
+        """The choice sequence of example i (what Hypothesis's shrinker starts from)."""
+        data = self._data(index)
+        draw_example(self.strategy, data)
+        return tuple(data.choices)
 
 
 @dataclass(frozen=True)
@@ -221,6 +222,7 @@ def run_campaign(
     first = min(failures, key=lambda f: f.index)
     return _shrunk(
         first,
+        draw=Draw(seed, max_steps),
         core_class=core_class,
         i8_every=i8_every,
         budget=shrink_budget,
@@ -264,6 +266,7 @@ def _in_processes(
 def _shrunk(
     first: _Failed,
     *,
+    draw: Draw,
     core_class: type[ClientCore],
     i8_every: int,
     budget: int,
@@ -272,28 +275,27 @@ def _shrunk(
     coverage: Coverage,
 ) -> CampaignResult:
     examples = first.index + 1  # every example before the first failure held
-    seed = first.world_seed
-    twice = i8_every > 0 and seed % i8_every == 0
     runs_box = [runs]
 
-    def attempt(program: Program) -> tuple[RunResult | None, str | None]:
+    def attempt(program: Program, seed: int) -> tuple[RunResult | None, str | None]:
         runs_box[0] += 1
         if progress is not None:
             progress(runs_box[0], examples, True)
+        twice = i8_every > 0 and seed % i8_every == 0
         try:
             return run_program(program, seed, core_class=core_class, twice=twice), None
         except Exception as exc:  # the same finding as in the worker
             return None, f"{type(exc).__name__}: {exc}"
 
-    def fails(program: Program) -> bool:
-        result, crash = attempt(program)
+    def fails(program: Program, seed: int) -> bool:
+        result, crash = attempt(program, seed)
         return crash is not None or (result is not None and not result.ok)
 
-    if not fails(first.program):
+    if not fails(first.program, first.world_seed):
         note = "a failure did not replay the same way (a core that is not deterministic?)"
         return CampaignResult(examples, runs_box[0], coverage, None, note)
-    program = Shrinker(fails, budget).shrink(first.program)
-    result, crash = attempt(program)
+    program, seed = shrink(draw.strategy, draw.choices(first.index), fails, budget)
+    result, crash = attempt(program, seed)
     failures = result.failures if result is not None else ()
     found = FoundFailure(seed, program, failures, result, crash)
     return CampaignResult(examples, runs_box[0], coverage, found)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from sim.hypo import shrink as shrink_module
 from sim.hypo.campaign import Draw, run_campaign
 from sim.hypo.program import Program, Wait
 from sim.hypo.shrink import Shrinker
@@ -64,3 +65,12 @@ def test_a_core_that_raises_is_a_finding(workers: int) -> None:
     assert result.failure.crash == "ValueError: reload broke"
     assert "reload" in result.failure.program.show()
     assert len(result.failure.program.steps) <= 2  # shrunk: at most a wait, then the reload
+
+
+def test_without_hypothesis_engine_the_plain_shrinker_takes_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(shrink_module, "_with_hypothesis", lambda *args: None)
+    result = run_campaign(60, seed=3, core_class=RaisesOnReload, workers=1)
+    assert result.failure is not None and result.failure.crash == "ValueError: reload broke"
+    assert "reload" in result.failure.program.show()
