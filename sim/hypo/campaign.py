@@ -90,6 +90,9 @@ Progress = Callable[[int, int, bool], None]  # (runs so far, examples wanted, sh
 
 
 def default_workers() -> int:
+    """The cores this process may run on (not every core of the machine)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
     return max(os.cpu_count() or 1, 1)
 
 
