@@ -62,6 +62,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--trace", help="write the JSON Lines trace to this file")
     run.add_argument("--report", help="write a self-contained HTML report to this file")
     run.add_argument("--quiet", action="store_true", help="print only the verdict")
+    run.add_argument(
+        "--replay-check",
+        action="store_true",
+        help="always run a second time to check I8 (default: only when the run is small)",
+    )
 
     check = sub.add_parser("check", help="judge a trace against the statechart and invariants")
     check.add_argument("trace", help="JSON Lines trace file")
@@ -100,6 +105,11 @@ def build_parser() -> argparse.ArgumentParser:
     fuzz.add_argument("--seed", type=seed, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
     fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
+    fuzz.add_argument(
+        "--workers",
+        type=int,
+        help="worker processes (default: the machine's cores); each takes its own examples",
+    )
 
     load = sub.add_parser("load", help="emulated browsers at scale on Locust (distributed)")
     from sim.commands.load import add_arguments  # noqa: PLC0415 (argparse only, no Locust)
@@ -114,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         metavar="N",
         help="send N malformed frames to a chatsim serve process and judge every answer",
+    )
+    bench.add_argument(
+        "--load-only", action="store_true", help="only the standard load and its baseline"
     )
     return parser
 

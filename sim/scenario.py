@@ -59,7 +59,7 @@ _TIME_KEYS = ("at", "after", "before", "between")
 _EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
 _NAME_KEYS = ("kind", "mode", "direction", "client", "instance")
 
-MAX_CLIENTS = 100
+MAX_CLIENTS = 10_000
 MAX_DURATION = 7 * 24 * 3600.0
 # Scenario files are written by hand or by `chatsim fuzz`: a few KiB. The limit
 # answers a wrong file at once instead of parsing it for minutes.

@@ -40,7 +40,7 @@ MAX_INT = 2**53  # integers beyond this are no index, code or position
 CLOCKS = ("virtual", "wall")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TraceRecord:
     """One trace line. `line` is its 1-based line number when read from a file."""
 
@@ -86,17 +86,52 @@ def record(t: float, src: str, event: AppEvent) -> TraceRecord:
 
 
 class TraceWriter:
-    """Collects records in memory and writes them as JSON Lines."""
+    """Collects records in memory and writes them as JSON Lines.
+
+    Records are stamped as a reader of the file would see them (`t` rounded to
+    the microsecond, `line` = their line number), so a run is judged on its
+    records without writing and re-reading the text. `follow(reference)` turns
+    the writer into a replay check: records are compared with the reference
+    as they come and not kept; `divergence` is the first line that differs.
+    """
 
     def __init__(self, header: RunHeader) -> None:
         self.header = header
         self.records: list[TraceRecord] = []
+        self._reference: list[TraceRecord] | tuple[TraceRecord, ...] | None = None
+        self._count = 0
+        self.divergence: tuple[int, TraceRecord | None, TraceRecord | None] | None = None
+
+    def follow(self, reference: list[TraceRecord] | tuple[TraceRecord, ...]) -> None:
+        """Compare the coming records with `reference` instead of keeping them."""
+        self._reference = reference
+        self._count = 0
+
+    def append(self, t: float, src: str, kind: str, data: dict[str, Any]) -> None:
+        if self._reference is None:
+            records = self.records
+            records.append(TraceRecord(round(t, 6), src, kind, data, len(records) + 2))
+            return
+        n = self._count
+        self._count = n + 1
+        if self.divergence is None:
+            rec = TraceRecord(round(t, 6), src, kind, data, n + 2)
+            ref = self._reference
+            expected = ref[n] if n < len(ref) else None
+            if expected != rec:
+                self.divergence = (n + 2, expected, rec)
+
+    def finish_follow(self) -> None:
+        """After a followed run: a reference longer than the run is a divergence too."""
+        ref = self._reference
+        if ref is not None and self.divergence is None and self._count < len(ref):
+            self.divergence = (self._count + 2, ref[self._count], None)
 
     def add(self, rec: TraceRecord) -> None:
-        self.records.append(rec)
+        self.append(rec.t, rec.src, rec.kind, rec.data)
 
     def emit(self, t: float, src: str, kind: str, **data: Any) -> None:
-        self.records.append(TraceRecord(t, src, kind, data))
+        self.append(t, src, kind, data)
 
     def lines(self) -> Iterator[str]:
         yield self.header.to_json()

@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.commands import bench_load
 from sim.faults import Outage, Reload
 from sim.hypo import bench as hypo_bench
 from sim.runner import play
@@ -212,6 +213,18 @@ def main(args: argparse.Namespace) -> int:
         return _hostile(args.hostile)
     if args.live:
         return _live(args)
+    sections = [
+        *bench_load.report(args.quick),
+        "",
+        *bench_load.scaling_report(),
+        "",
+        *bench_load.fuzz_report(args.quick),
+    ]
+    for line in sections:
+        print(line, flush=True)
+    print()
+    if args.load_only:
+        return 0
     print(f"{'benchmark (virtual time)':<44} {'measured':>14} {'unit':<16} {'target':<12}")
     for row in rows(args.quick):
         print(row if isinstance(row, str) else row.line(), flush=True)

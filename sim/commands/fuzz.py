@@ -1,11 +1,12 @@
 """`chatsim fuzz [--examples N] [--seed S] [--out DIR]`: a property-based fuzz campaign.
 
-Hypothesis generates programs (faults, reloads, ends, traffic, transport and
-cluster settings), the runner plays each in virtual time and judges I1-I8.
-Progress goes to stderr: a bar redrawn in place on a terminal, otherwise a
-plain line every `LOG_EVERY` examples (no carriage returns in a CI log); the
-statechart coverage report goes to stdout. On a failure: the world seed,
-the shrunk step program, what broke, and in --out a scenario file that
+Programs (faults, reloads, ends, traffic, transport and cluster settings) are
+drawn from a seeded generator on `--workers` processes (default: the cores);
+the runner plays each in virtual time and judges I1-I8; the first failure is
+shrunk. Progress goes to stderr: a bar redrawn in place on a terminal,
+otherwise a plain line every `LOG_EVERY` examples (no carriage returns in a CI
+log); the statechart coverage report goes to stdout. On a failure: the world
+seed, the shrunk step program, what broke, and in --out a scenario file that
 reproduces it with `chatsim run`, its trace and its timeline.
 
 Exit 0 when every example held, 1 when one failed, 2 on bad usage.
@@ -23,7 +24,13 @@ from typing import TextIO
 
 from sim import outputs, timeline
 from sim.cores import load_core
-from sim.hypo.campaign import CampaignResult, FoundFailure, Progress, run_campaign
+from sim.hypo.campaign import (
+    CampaignResult,
+    FoundFailure,
+    Progress,
+    default_workers,
+    run_campaign,
+)
 from sim.hypo.program import to_scenario, to_yaml
 from statecharts.errors import UsageError
 
@@ -94,10 +101,14 @@ def main(args: argparse.Namespace) -> int:
     core_spec = getattr(args, "core", None)
     core = load_core(core_spec)
     out_dir = outputs.writable_folder(args.out, "--out")
+    workers = getattr(args, "workers", None)
+    workers = default_workers() if workers is None else workers
     bar = progress_for(sys.stderr)
     progress: Progress = bar
     try:
-        result = run_campaign(args.examples, args.seed, core_class=core, progress=progress)
+        result = run_campaign(
+            args.examples, args.seed, core_class=core, progress=progress, workers=workers
+        )
     finally:
         bar.close()
     print(result.coverage.report())

@@ -8,7 +8,6 @@ Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +31,7 @@ from transport.wire import (
     Reconnect,
     bayeux_error,
     decode,
+    encode,
 )
 
 if TYPE_CHECKING:
@@ -39,9 +39,7 @@ if TYPE_CHECKING:
 
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
-# transport.wire.encode's exact output, from one encoder built once (json.dumps
-# with options builds a new JSONEncoder on every call; a reply goes out per input).
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = encode  # transport.wire's (fast) frame encoder
 _HOLD, _IDLE = "hold", "idle"
 
 

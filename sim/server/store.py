@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TranscriptEvent:
     """One indexed transcript entry (delivered as `data` on /chat/<chatId>)."""
 

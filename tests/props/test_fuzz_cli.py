@@ -21,7 +21,7 @@ from tests.props import bugs
 def args(
     out: Path, examples: int = 30, seed: int = 1, core: str | None = None
 ) -> argparse.Namespace:
-    return argparse.Namespace(examples=examples, seed=seed, out=str(out), core=core)
+    return argparse.Namespace(examples=examples, seed=seed, out=str(out), core=core, workers=1)
 
 
 def test_a_planted_bug_fails_with_a_reproducing_scenario(
@@ -83,3 +83,10 @@ def test_the_built_in_core_holds_a_short_campaign() -> None:
     assert result.ok, result.failure and result.failure.describe()
     assert result.examples == 25 and result.coverage.runs == 25
     assert ("idle", "start", "connecting") in result.coverage.reached_edges
+
+
+def test_workers_reach_the_campaign(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert chatsim(["fuzz", "--examples", "6", "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert "PASS: 6 examples" in capsys.readouterr().out
+    assert chatsim(["fuzz", "--examples", "6", "--workers", "0", "--out", str(tmp_path)]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err
