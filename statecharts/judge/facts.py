@@ -2,8 +2,9 @@
 
 Rules read these facts as they were *before* the record they judge; the
 judge applies the record afterwards (`ClientFacts.apply`). The facts that
-come from the statechart — which states count as lost, which trigger starts
-a loss, which state means the session works again — are read from
+come from the statechart — which states count as lost (`LOST` and where the
+interruption timer is armed), which trigger starts a loss, which triggers
+mean the session works again (`WORKS_AGAIN`), which end it — are read from
 `statecharts.chart`, never restated here.
 """
 
@@ -12,23 +13,23 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from statecharts.catalog import ErrorCode
-from statecharts.chart import LOST, TERMINAL, TIMER_SPECS, TRANSITIONS, State, Trigger
+from statecharts.chart import (
+    INTERRUPT_ARMED_IN,
+    LOST,
+    TERMINAL,
+    TRANSITIONS,
+    WORKS_AGAIN,
+    State,
+    Trigger,
+)
 from statecharts.trace import TraceRecord
 
-
-def _interrupt_timer_states() -> frozenset[State]:
-    for spec in TIMER_SPECS:
-        if spec.fires == Trigger.INTERRUPT_TIMEOUT:
-            return spec.armed_in
-    return frozenset()
-
-
 # The connection counts as lost here: an interruption may be due, or is open.
-LOST_STATES = frozenset(LOST | _interrupt_timer_states())
+LOST_STATES = frozenset(LOST | INTERRUPT_ARMED_IN)
 # The trigger of the first observed failure (the loss start).
 LOSS_TRIGGER = Trigger.CONNECTION_LOST
-# The state in which the session works again (ends an outage).
-WORKING = State.READY
+# The triggers that mean "the session works again" (they end an outage).
+WORKS_AGAIN_TRIGGERS = WORKS_AGAIN
 # Triggers that finish a session: every row they label leads to a terminal state.
 ENDING_TRIGGERS = frozenset(
     row.trigger
@@ -123,9 +124,9 @@ class ClientFacts:
         self.state = after
         if fired == LOSS_TRIGGER and self.lost_since is None:
             self.lost_since = rec.t
-        if after == WORKING:
+        if fired in WORKS_AGAIN_TRIGGERS:
             self.ever_ready = True
-        if after == WORKING or after in TERMINAL:
+        if fired in WORKS_AGAIN_TRIGGERS or after in TERMINAL:
             self._works()
 
     def _works(self) -> None:
@@ -136,7 +137,7 @@ class ClientFacts:
 def works_again(rec: TraceRecord) -> bool:
     """This record shows the session working again (or ending)."""
     if rec.kind == "state":
-        return rec.data.get("to") == WORKING.value
+        return rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS
     return rec.kind in ("ready", "restored", "continued")
 
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from statecharts.chart import TERMINAL, State
-from statecharts.judge.facts import WORKING, ClientFacts, works_again
+from statecharts.judge.facts import WORKS_AGAIN_TRIGGERS, ClientFacts, works_again
 from statecharts.judge.settings import Settings
 from statecharts.judge.verdict import Report
 from statecharts.judge.windows import FaultWindow, Whereabouts
@@ -78,7 +78,7 @@ class Timing:
     @staticmethod
     def _session_works(rec: TraceRecord) -> bool:
         if rec.kind == "state":
-            return rec.data.get("to") == WORKING.value
+            return rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS
         if rec.kind == "message":
             return rec.data.get("direction") == "in"
         return True  # ready, restored
