@@ -186,10 +186,9 @@ class PageRun:
 
 
 def judge_trace(trace: Trace) -> list[Violation]:
-    """The verdict on a live trace: today the trace checker (I1-I3, I5, I6 order, I7).
-
-    The hook for the live oracle (the page's deliveries and acks against the server's
-    truth and the faults' wall-clock times): judge with it here once it exists."""
+    """The verdict of the live oracle (`statecharts.judge`): I1-I3, I5-I7, the page's
+    deliveries and acks against the server's truth, interruptions against the faults'
+    wall-clock times, within the header's tolerance."""
     header = trace.header.extra if trace.header is not None else {}
     return check_trace(
         trace,
