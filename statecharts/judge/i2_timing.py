@@ -21,6 +21,7 @@ Two sources fix when a loss began:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
@@ -142,6 +143,16 @@ class _FaultJudge:
         self.where = where
         self.settings = settings
         self.threshold = settings.timers(src).interrupt_after
+        self._phases: _Phases | None = None  # built on the first window that asks
+        self._again: list[float] = []  # times of the records that show it working again
+        self._told: list[TraceRecord] = []  # its interrupted records
+
+    def _phase_at(self, t: float) -> str:
+        if self._phases is None:
+            self._phases = _Phases(self.mine)
+            self._again = [r.t for r in self.mine if works_again(r)]
+            self._told = [r for r in self.mine if r.kind == "interrupted"]
+        return self._phases.at(t)
 
     def _aimed_here(self, window: FaultWindow) -> bool | None:
         """Is the fault aimed at this session? None: it names something we cannot place."""
@@ -170,16 +181,16 @@ class _FaultJudge:
         tolerance = self.settings.tolerance
         margin = 0.0 if self.settings.virtual else tolerance
         start = window.start
-        if window.length < self.threshold + margin or _phase_at(self.mine, start) != "ready":
+        if window.length < self.threshold + margin or self._phase_at(start) != "ready":
             return
         due = start + self.threshold
         if due - tolerance > self.end:
             return  # the trace stops before the interruption was due
-        if _phase_at(self.mine, due) in _FINISHED:
+        if self._phase_at(due) in _FINISHED:
             return  # the session finished first: nothing to interrupt
-        if any(start < r.t < due - tolerance and works_again(r) for r in self.mine):
+        if any(start < t < due - tolerance for t in self._again):
             return  # it worked again before the threshold (a failover restored it)
-        told = [r for r in self.mine if r.kind == "interrupted" and start <= r.t <= due + tolerance]
+        told = [r for r in self._told if start <= r.t <= due + tolerance]
         if not any(abs(r.t - due) <= tolerance for r in told):
             when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
             report.add(
@@ -202,13 +213,31 @@ class _FaultJudge:
         )
 
 
-def _phase_at(mine: Sequence[TraceRecord], t: float) -> str:
-    """The client's phase just before `t`: its chart state, or as its events tell."""
-    facts = ClientFacts("")
-    for rec in mine:
-        if rec.t >= t - 1e-6:
-            break
-        facts.apply(rec)
+class _Phases:
+    """A client's phase just before any time: its facts replayed once, looked up by bisection.
+
+    `at(t)` is the phase after the records before the first one at or past
+    `t` (less a microsecond), as a replay from the start would give it; the
+    running maximum of the times keeps that exact when a wall-clock trace
+    is not in time order.
+    """
+
+    def __init__(self, mine: Sequence[TraceRecord]) -> None:
+        facts = ClientFacts("")
+        self.reach: list[float] = []  # running maximum of the records' times
+        self.after: list[str] = [_phase_of(facts)]  # phase after the first n records
+        latest = float("-inf")
+        for rec in mine:
+            latest = max(latest, rec.t)
+            self.reach.append(latest)
+            facts.apply(rec)
+            self.after.append(_phase_of(facts))
+
+    def at(self, t: float) -> str:
+        return self.after[bisect_left(self.reach, t - 1e-6)]
+
+
+def _phase_of(facts: ClientFacts) -> str:
     if facts.state is None and not facts.ever_ready and facts.app_phase == "idle":
         return State.IDLE.value
     return facts.phase
