@@ -1,4 +1,4 @@
-"""The EventError catalog (DESIGN §3), as data.
+"""The EventError catalog (docs/REFERENCE.md, "Error codes"), as data.
 
 Codes come from the Genesys chat JS API error reference. Ranges: 1-49 chat
 command syntax, 50-99 session run-time, 100-149 Chat Server, 150-199

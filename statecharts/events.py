@@ -1,9 +1,9 @@
 """Application events (what a chat transport tells its application).
 
 Each event is a frozen dataclass with a `kind` that names it in traces
-(DESIGN §8). `fields()` gives the trace fields in a fixed order, so that equal
-runs write equal bytes; `event_from_fields` is its inverse for the kinds an
-application sees.
+(docs/REFERENCE.md, "Trace files"). `fields()` gives the trace fields in a
+fixed order, so that equal runs write equal bytes; `event_from_fields` is its
+inverse for the kinds an application sees.
 """
 
 from __future__ import annotations

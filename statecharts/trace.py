@@ -1,4 +1,4 @@
-"""The trace format (DESIGN §8): JSON Lines, one event per line.
+"""The trace format (docs/REFERENCE.md, "Trace files"): JSON Lines, one event per line.
 
 Line 1 is the run header `{"kind": "run", "scenario", "seed", "version", ...}`.
 Every other line is `{"t", "src", "kind", ...fields}`: `t` seconds since the

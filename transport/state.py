@@ -1,4 +1,6 @@
-"""Saved client state: the cookie a page keeps to restore its chat (DESIGN §4).
+"""Saved client state: the cookie a page keeps to restore its chat.
+
+The protocol is in docs/ARCHITECTURE.md, "The chat protocol in detail".
 
 `SavedState` is `{chatId, secureKey, instance, position, servers}`: which chat,
 its secret, the Chat Server instance that served it last, the last transcript

@@ -1,4 +1,6 @@
-"""The wire: Bayeux 1.0 frames and the chat operations carried on them (DESIGN §4).
+"""The wire: Bayeux 1.0 frames and the chat operations carried on them.
+
+The protocol is in docs/ARCHITECTURE.md, "The chat protocol in detail".
 
 Shared by the client core (`transport/`) and the server core (`sim/server/`),
 so both sides agree on names. A frame is the JSON text of a list of Bayeux

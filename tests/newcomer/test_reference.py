@@ -61,6 +61,8 @@ def test_the_example_scenario_holds(text: str) -> None:
 
 def test_no_user_facing_text_cites_the_design_document() -> None:
     docs = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+    # Docstrings are what `help()` shows a library user.
+    docs += [p for pkg in ("statecharts", "transport", "sim") for p in (ROOT / pkg).rglob("*.py")]
     for doc in docs:
         assert "DESIGN" not in doc.read_text(encoding="utf-8"), doc
     help_text = subprocess.run(
