@@ -49,8 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     codes = sub.add_parser("codes", help="print the EventError catalog")
     codes.add_argument("--json", action="store_true", help="as JSON")
     codes.add_argument(
-        "--dialect",
-        choices=DIALECT_NAMES,
+        "--dialect", choices=DIALECT_NAMES,
         help="a server dialect's error table and its mapping to EventError codes",
     )
 
@@ -62,30 +61,21 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
     serve.add_argument(
-        "--allow-origin",
-        action="append",
-        default=[],
-        metavar="ORIGIN",
+        "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",
     )
-    serve.add_argument(
-        "--agent-every",
-        type=float,
-        metavar="S",
-        help="the agent says something every S seconds in each chat",
-    )
-    serve.add_argument(
-        "--agent-reply-after",
-        type=float,
-        metavar="S",
-        help="the agent answers each client message S seconds later",
-    )
+    serve.add_argument("--agent-every", type=float, metavar="S",
+                       help="the agent says something every S seconds in each chat")
+    serve.add_argument("--agent-reply-after", type=float, metavar="S",
+                       help="the agent answers each client message S seconds later")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)
     fuzz.add_argument("--seed", type=int, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
-    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
+    fuzz.add_argument(
+        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
+    )
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")

@@ -6,6 +6,7 @@ faults to its own links; `sim` code keeps importing them from here.
 """
 
 from statecharts.faults import (
+    BEHAVIOUR_KINDS,
     FAULT_TYPES,
     MAX_COUNT,
     MAX_MS,
@@ -20,11 +21,15 @@ from statecharts.faults import (
     Direction,
     Duplicate,
     Expire,
+    ExpireCredential,
     Fault,
     Latency,
     Loss,
+    NoReply,
     NotReady,
     Outage,
+    RateLimit,
+    Redirect,
     Reload,
     Reorder,
     Slow,
@@ -32,6 +37,7 @@ from statecharts.faults import (
 )
 
 __all__ = [
+    "BEHAVIOUR_KINDS",
     "FAULT_TYPES",
     "MAX_COUNT",
     "MAX_MS",
@@ -46,11 +52,15 @@ __all__ = [
     "Direction",
     "Duplicate",
     "Expire",
+    "ExpireCredential",
     "Fault",
     "Latency",
     "Loss",
+    "NoReply",
     "NotReady",
     "Outage",
+    "RateLimit",
+    "Redirect",
     "Reload",
     "Reorder",
     "Slow",

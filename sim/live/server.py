@@ -11,7 +11,8 @@ Faults (`sim.live.faultboard`, on the one fault engine the simulator uses)
 are applied per frame and per connection: outage closes matching connections
 and refuses new ones, blackhole holds frames until it ends, loss drops them,
 corrupt edits them, latency delays them (in order); crash, expire, not_ready,
-command_error and slow are handed to the cluster. The control API is
+command_error, slow and the other seeds' behaviours (rate_limit,
+expire_credential, redirect, no_reply) are handed to the cluster. The control API is
 `/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
 
 A frame that is not JSON or not Bayeux closes its WebSocket with a reason
@@ -43,6 +44,7 @@ from sim.live.origins import OriginPolicy, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import BadInput, ProtocolViolation
+from statecharts.faults import BEHAVIOUR_KINDS
 from transport.wire import decode
 
 log = logging.getLogger("chatsim.live")
@@ -50,9 +52,10 @@ log = logging.getLogger("chatsim.live")
 MAX_FRAME_BYTES = 64 * 1024
 # A long-poll request nobody answers (blackholed) is cut after this long.
 POLL_LIMIT = 90.0
-SERVER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
+_CLUSTER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
+SERVER_KINDS = _CLUSTER_KINDS | BEHAVIOUR_KINDS
 # Faults that act once when they start (the cluster counts command errors itself).
-INSTANT_KINDS = frozenset({"expire", "command_error"})
+INSTANT_KINDS = frozenset({"expire", "command_error"}) | (BEHAVIOUR_KINDS - {"redirect"})
 
 
 @dataclass(eq=False)
@@ -514,6 +517,8 @@ class LiveServer:
             cluster.command_errors(fault.code, fault.count if start else 0)
         elif isinstance(fault, Slow):
             cluster.slow(fault.ms if start else 0.0)
+        elif fault.kind in BEHAVIOUR_KINDS and (start or removed or fault.kind == "redirect"):
+            cluster.seed_behaviour(fault, start=start)
         self._pump()
 
     # -- the application ------------------------------------------------------------

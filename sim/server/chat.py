@@ -3,8 +3,10 @@
 Each command's outcome is `{"operation", "result": {...}}` or
 `{"operation", "error": {"code", "description", "data"}}` (descriptions from
 the catalog). Order of checks: operation name (1), a pending `command_error`
-fault, parameters (2 missing, 3 wrong type/value), decorators (51, or 52 when
-a decorator raises), then the operation itself (50, 100, 101, 3).
+fault, the other seeds' behaviours (`Behaviours`: redirect, rate limit,
+expired credential, no reply), parameters (2 missing, 3 wrong type/value),
+decorators (51, or 52 when a decorator raises), then the operation itself
+(50, 100, 101, 3).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sim.server.bayeux import BayeuxClient
 from sim.server.store import ChatSession
 from statecharts.catalog import ErrorCode
+from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
@@ -43,10 +46,26 @@ _NON_EMPTY = frozenset({"nickname", "clientMessageId", "chatId"})
 
 @dataclass
 class Refused(Exception):
-    """A command answered with an EventError code."""
+    """A command answered with an EventError code (or a dialect's behaviour row)."""
 
     code: ErrorCode
     data: dict[str, Any] = field(default_factory=dict)
+    behaviour: str | None = None
+
+
+class Unanswered(Exception):
+    """A command the server never answers (the `no_reply` fault)."""
+
+
+@dataclass
+class Behaviours:
+    """The other seeds' server behaviours the faults switch on (see statecharts.faults)."""
+
+    rate_limited: int = 0
+    retry_after: float = 1.0
+    expired_credentials: int = 0
+    unanswered: int = 0
+    redirect_to: str | None = None
 
 
 def parse_operation(data: dict[str, Any]) -> Operation:
@@ -84,6 +103,7 @@ class ChatService:
         self.login_policy: LoginPolicy | None = None
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
+        self.behaviours = Behaviours()
         self._chat_counter = 0
         # clientRequestId -> chatId: a retried requestChat finds its chat again
         self._logins: dict[str, str] = {}
@@ -94,7 +114,8 @@ class ChatService:
 
     def handle(
         self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
-    ) -> Message:
+    ) -> Message | None:
+        """The command's outcome; None when a `no_reply` fault swallows it."""
         name = data.get("operation")
         fields: dict[str, Any] = {"operation": name, "client": client.client_id}
         if isinstance(data.get("chatId"), str):
@@ -102,14 +123,21 @@ class ChatService:
         try:
             op = parse_operation(data)
             self._take_forced_error()
+            self._take_behaviour(instance)
             check_parameters(op, data)
             self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
+        except Unanswered:
+            self.cluster.emit(now, instance, "command", {**fields, "behaviour": "no_reply"})
+            return None
         except Refused as refused:
             fields["error"] = int(refused.code)
+            if refused.behaviour is not None:
+                fields["behaviour"] = refused.behaviour
             self.cluster.emit(now, instance, "command", fields)
             # Errors speak the cluster's dialect (genesys: {code, description, data}).
-            error = self.cluster.dialect.render(refused.code, refused.data)
+            dialect = self.cluster.dialect
+            error = dialect.render(refused.code, refused.data, refused.behaviour)
             return {"operation": name, "error": error}
         if "chatId" in result:
             fields["chatId"] = result["chatId"]
@@ -120,6 +148,26 @@ class ChatService:
         if self._forced_count > 0:
             self._forced_count -= 1
             raise Refused(self._forced_code, {"reason": "command_error fault"})
+
+    def _take_behaviour(self, instance: str) -> None:
+        """Refuse (or swallow) the command as a pending seed behaviour says."""
+        pending, dialect = self.behaviours, self.cluster.dialect
+        if pending.redirect_to is not None and instance != pending.redirect_to:
+            to = pending.redirect_to
+            raise Refused(dialect.behaviour_code(REDIRECT), {"region": to}, REDIRECT)
+        if pending.unanswered > 0:
+            pending.unanswered -= 1
+            raise Unanswered
+        if pending.rate_limited > 0:
+            pending.rate_limited -= 1
+            wait = {"retryAfter": pending.retry_after}
+            raise Refused(dialect.behaviour_code(RATE_LIMIT), wait, RATE_LIMIT)
+        if pending.expired_credentials > 0:
+            pending.expired_credentials -= 1
+            # A challenge the client answers with its next handshake (Layer's nonce).
+            nonce = {"nonce": f"{self.cluster.rng.getrandbits(64):016x}"}
+            code = dialect.behaviour_code(EXPIRED_CREDENTIAL)
+            raise Refused(code, nonce, EXPIRED_CREDENTIAL)
 
     def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
         for decorator in self.decorators:

@@ -29,6 +29,7 @@ from sim.server.store import ChatSession, MemoryStore, SessionStore
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
+from statecharts.faults import ExpireCredential, Fault, NoReply, RateLimit, Redirect
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
@@ -130,6 +131,23 @@ class Cluster:
         except ValueError:
             raise UsageError(f"command_error code {code} is not in the catalog") from None
         self.chat.force_errors(code, count)
+
+    def seed_behaviour(self, fault: Fault, *, start: bool) -> None:
+        """Switch one of the other seeds' behaviours on (start) or off: the one place
+        the simulator and the live server apply `rate_limit`, `expire_credential`,
+        `redirect` and `no_reply` (a count left when it ends is cancelled)."""
+        pending = self.chat.behaviours
+        if isinstance(fault, RateLimit):
+            pending.rate_limited = fault.count if start else 0
+            pending.retry_after = fault.retry_after
+        elif isinstance(fault, ExpireCredential):
+            pending.expired_credentials = fault.count if start else 0
+        elif isinstance(fault, NoReply):
+            pending.unanswered = fault.count if start else 0
+        elif isinstance(fault, Redirect):
+            if start:
+                self._instance(fault.to)
+            pending.redirect_to = fault.to if start else None
 
     def slow(self, ms: float, instance: str | None = None) -> None:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""

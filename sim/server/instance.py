@@ -330,8 +330,11 @@ class ServerInstance:
         data = msg.get("data")
         if not isinstance(data, dict):
             return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
+        outcome = self.cluster.chat.handle(self.name, client, data, now)
+        if outcome is None:  # never answered (no_reply): the publish ack alone
+            return [_ok(msg, client)]
         result = _ok(msg, client)
-        result["data"] = self.cluster.chat.handle(self.name, client, data, now)
+        result["data"] = outcome
         return [result, _ok(msg, client)]
 
     # -- timers and output ---------------------------------------------------------
