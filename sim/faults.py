@@ -32,6 +32,7 @@ from statecharts.faults import (
     Redirect,
     Reload,
     Reorder,
+    ResetCursor,
     Slow,
     parse_fault,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Redirect",
     "Reload",
     "Reorder",
+    "ResetCursor",
     "Slow",
     "parse_fault",
 ]

@@ -370,6 +370,9 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
             "dialect": _dialect,
         },
     )
+    if "session_ttl" not in values and values.get("dialect") is not None:
+        # The profile's own idle expiry (PolyAI: ~10 minutes) unless the file says otherwise.
+        values["session_ttl"] = DIALECTS[values["dialect"]].session_idle_timeout
     return ClusterSpec(**values)
 
 

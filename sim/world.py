@@ -73,8 +73,8 @@ def _chatsim_version() -> str:
 CHATSIM_VERSION = _chatsim_version()
 SPIN_LIMIT = 10_000  # wake-ups at one virtual time before a core is called stuck
 # Faults that only make sense for a while: without a duration they last the run.
-_INSTANT = frozenset(
-    {"expire", "reload", "command_error", "corrupt", "rate_limit", "expire_credential", "no_reply"}
+_INSTANT = frozenset({"expire", "reload", "command_error", "corrupt"}) | (
+    BEHAVIOUR_KINDS - {"redirect"}
 )
 
 

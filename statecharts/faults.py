@@ -225,6 +225,15 @@ class NoReply(Fault):
     count: int = 1
 
 
+@dataclass(frozen=True)
+class ResetCursor(Fault):
+    """The next `count` restores replay the transcript from 0, whatever position they
+    name (PolyAI: an invalid cursor defaults to 0); the client de-duplicates."""
+
+    kind: ClassVar[str] = "reset_cursor"
+    count: int = 1
+
+
 FAULT_TYPES: dict[str, type[Fault]] = {
     t.kind: t
     for t in (
@@ -245,13 +254,16 @@ FAULT_TYPES: dict[str, type[Fault]] = {
         ExpireCredential,
         Redirect,
         NoReply,
+        ResetCursor,
     )
 }
 NETWORK_KINDS = frozenset(
     {"outage", "blackhole", "latency", "loss", "duplicate", "reorder", "corrupt"}
 )
 # The other seeds' server behaviours (the cluster applies them; dialects render them).
-BEHAVIOUR_KINDS = frozenset({"rate_limit", "expire_credential", "redirect", "no_reply"})
+BEHAVIOUR_KINDS = frozenset(
+    {"rate_limit", "expire_credential", "redirect", "no_reply", "reset_cursor"}
+)
 # Kinds that make no sense without a duration.
 NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
 _PROBABILITY_FIELDS = frozenset({"p"})

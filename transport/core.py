@@ -69,6 +69,7 @@ from transport.bayeux import (
     error_code,
     reply_problem,
 )
+from transport.reactions import MoveTo, WaitThenRetry, reaction_to
 from transport.session import Chat, Outbox, Transcript
 from transport.state import SavedState
 from transport.wire import ConnectionType, Operation, Reconnect
@@ -440,6 +441,7 @@ class ClientCore:
         self.session_retry_at = None
         if self.conn is Conn.OPEN and self.bayeux.client_id is not None:
             self._session_step(now)
+            self._flush(now)  # what a rate limit held back
 
     # == failures and recovery ======================================================
     def _on_failure(self, now: float, reason: str, *, close: bool) -> None:
@@ -610,6 +612,8 @@ class ClientCore:
             return
         if self.bayeux.client_id is None or self.need_restore:
             return
+        if self.session_retry_at is not None:
+            return  # told to wait (Retry-After): `_session_retry_due` flushes
         batch: list[wire.Message] = []
         for message_id, text in self.outbox.unsent():
             params = {**self.chat.params(), "text": text, "clientMessageId": message_id}
@@ -835,6 +839,8 @@ class ClientCore:
         if self.draining:
             self._settle_failed(now, command_id, code)
             return
+        if self._react(pending, error, now):
+            return
         if operation is Operation.REQUEST_CHAT:
             self._on_login_error(code, description, data, now)
             return
@@ -848,6 +854,37 @@ class ClientCore:
             self._settle_failed(now, command_id, code)
         if code == ErrorCode.UNKNOWN_SESSION and self.state is State.READY:
             self._rehandshake(now)  # the chat may be gone: a restore finds out (152)
+
+    def _react(
+        self, pending: Pending, error: tuple[int, str, dict[str, Any]], now: float
+    ) -> bool:
+        """The seeds' reactions (transport.reactions): tell the app, retry the command."""
+        code, description, data = error
+        reaction = reaction_to(code, data, self.servers, self.instance)
+        is_login = pending.operation is Operation.REQUEST_CHAT
+        if reaction is None or (is_login and isinstance(reaction, WaitThenRetry)):
+            return False  # a login told to wait is the not-ready case (_on_login_error)
+        self._emit(now, _server_error(code, description, data))
+        if pending.operation is Operation.SEND_MESSAGE and pending.command_id is not None:
+            self.outbox.unsend(pending.command_id)
+        if isinstance(reaction, WaitThenRetry):
+            later = now + reaction.seconds
+            self.session_retry_at = max(self.session_retry_at or later, later)
+        elif isinstance(reaction, MoveTo):
+            self._move_to(reaction.instance, now)
+        else:
+            self.bayeux.challenge = reaction.nonce
+            self._rehandshake(now)
+        return True
+
+    def _move_to(self, instance: str, now: float) -> None:
+        """Redirected: the session goes to `instance` (handshake there, then restore)."""
+        self.server_index = self.servers.index(instance)
+        self.instance_failures = 0
+        if self.conn is not Conn.NONE:
+            self._output(CloseConnection(f"redirected to {instance}"))
+            self._connection_gone()
+        self._rehandshake(now)
 
     def _on_login_error(
         self, code: int, description: str, data: dict[str, Any], now: float

@@ -46,6 +46,7 @@ from sim.faults import (
     Redirect,
     Reload,
     Reorder,
+    ResetCursor,
     Slow,
 )
 from sim.hypo.program import (
@@ -180,6 +181,7 @@ def _kind_fields(
         ExpireCredential.kind: {"duration": st.none(), "count": st.integers(1, 3)},
         Redirect.kind: {"duration": need, "to": st.sampled_from(list(instances) or ["i1"])},
         NoReply.kind: {"duration": st.none(), "count": st.integers(1, 3)},
+        ResetCursor.kind: {"duration": st.none(), "count": st.integers(1, 3)},
     }
 
 
@@ -238,6 +240,7 @@ def fault_templates(
         ExpireCredential.kind: [ExpireCredential()],
         Redirect.kind: [Redirect(to=i, duration=5.0) for i in reversed(instances or ["i1"])],
         NoReply.kind: [NoReply()],
+        ResetCursor.kind: [ResetCursor()],
     }
     chosen = list(kinds) if kinds is not None else list(ALL_KINDS)
     unknown = [k for k in chosen if k not in FAULT_TYPES]

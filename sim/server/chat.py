@@ -65,6 +65,7 @@ class Behaviours:
     retry_after: float = 1.0
     expired_credentials: int = 0
     unanswered: int = 0
+    cursor_resets: int = 0
     redirect_to: str | None = None
 
 
@@ -273,6 +274,9 @@ class ChatService:
         position = data["transcriptPosition"]
         if position > session.position:
             raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": "transcriptPosition"})
+        if self.behaviours.cursor_resets > 0:  # an invalid cursor: the whole history again
+            self.behaviours.cursor_resets -= 1
+            position = 0
         missed = session.since(position)
         self.cluster.bind(session.chat_id, instance, client)
         self.cluster.deliver_to(instance, client, session.chat_id, [e.as_data() for e in missed])

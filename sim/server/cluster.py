@@ -29,7 +29,14 @@ from sim.server.store import ChatSession, MemoryStore, SessionStore
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
-from statecharts.faults import ExpireCredential, Fault, NoReply, RateLimit, Redirect
+from statecharts.faults import (
+    ExpireCredential,
+    Fault,
+    NoReply,
+    RateLimit,
+    Redirect,
+    ResetCursor,
+)
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
@@ -135,7 +142,7 @@ class Cluster:
     def seed_behaviour(self, fault: Fault, *, start: bool) -> None:
         """Switch one of the other seeds' behaviours on (start) or off: the one place
         the simulator and the live server apply `rate_limit`, `expire_credential`,
-        `redirect` and `no_reply` (a count left when it ends is cancelled)."""
+        `redirect`, `no_reply` and `reset_cursor` (a count left when it ends is cancelled)."""
         pending = self.chat.behaviours
         if isinstance(fault, RateLimit):
             pending.rate_limited = fault.count if start else 0
@@ -144,6 +151,8 @@ class Cluster:
             pending.expired_credentials = fault.count if start else 0
         elif isinstance(fault, NoReply):
             pending.unanswered = fault.count if start else 0
+        elif isinstance(fault, ResetCursor):
+            pending.cursor_resets = fault.count if start else 0
         elif isinstance(fault, Redirect):
             if start:
                 self._instance(fault.to)
