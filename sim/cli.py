@@ -61,6 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
     serve.add_argument(
+        "--dialect", choices=DIALECT_NAMES,
+        help="speak another seed's error format and profile (e.g. polyai, livechat)",
+    )
+    serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",
     )

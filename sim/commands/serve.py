@@ -41,6 +41,7 @@ async def _serve(args: argparse.Namespace) -> None:
     async with live_server(
         args.instances, host=args.host, port=args.port, session_ttl=args.session_ttl,
         token=args.token, allow_origins=args.allow_origin, agent=agent_policy(args),
+        dialect=getattr(args, "dialect", None) or "genesys",
     ) as srv:
         print(
             f"chatsim serve: listening on {srv.url} "

@@ -78,16 +78,18 @@ def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
     allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    dialect: str = "genesys",
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
 
     `allow_origins`: web pages from these origins (`*`: any) may connect;
-    `agent`: when the agent speaks on its own (default: it only joins)."""
+    `agent`: when the agent speaks on its own (default: it only joins);
+    `dialect`: the error format (and profile) of another seed the server speaks."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secret_ids=True,
+        secret_ids=True, dialect=dialect,
     )
     return LiveServer(
         cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
@@ -99,10 +101,12 @@ async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
     websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    dialect: str = "genesys",
 ) -> AsyncIterator[RunningServer]:
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
+        dialect=dialect,
     )
     runner = web.AppRunner(
         server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,

@@ -1,0 +1,78 @@
+"""The seeds' behaviours on the live server, and our aio client's reactions, on the real clock."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from sim.live.runner import live_server
+from statecharts.chart import Timers
+from statecharts.errors import ServerError
+from statecharts.events import EventError, Message, Restored, SendFailed, StateChanged
+from transport.aio.session import ChatSession
+
+FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3)
+
+
+@pytest.mark.asyncio
+async def test_retry_after_is_waited_then_the_message_goes_through() -> None:
+    async with (
+        live_server(dialect="layer") as srv,
+        await ChatSession.connect(srv.url, timers=FAST) as chat,
+    ):
+        await chat.ready()
+        async with aiohttp.ClientSession() as http:  # through the fault API, as a user would
+            fault = {"kind": "rate_limit", "count": 1, "retry_after": 0.6}
+            async with http.post(srv.faults_url, json=fault) as reply:
+                assert reply.status in (200, 201), await reply.text()
+        sent = chat.now()
+        ack = await chat.send_message("held back", timeout=5.0)
+        waited = chat.now() - sent
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 100)
+        assert error.data is not None and error.data["retryAfter"] == 0.6
+        assert error.data["native"]["id"] == "rate_limit_exceeded"
+        assert 0.6 <= waited < 3.0  # Retry-After, not the 0.1 s backoff
+        await chat.wait_for(Message, lambda m: m.direction == "in" and m.id == ack.id)
+        assert not [e for _, e in chat.history if isinstance(e, SendFailed)]
+
+
+@pytest.mark.asyncio
+async def test_a_redirect_moves_the_session_to_the_named_region() -> None:
+    async with (
+        live_server(instances=2, dialect="livechat") as srv,
+        await ChatSession.connect(
+            dict(zip(srv.instances, srv.urls, strict=True)), timers=FAST
+        ) as chat,
+    ):
+        await chat.ready()
+        first = await chat.send_message("before")
+        srv.faults.add(kind="redirect", to="i2", duration=30)
+        moved = await chat.send_message("redirected", timeout=5.0)
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 100)
+        assert error.data is not None and error.data["region"] == "i2"
+        assert error.data["native"]["error"]["type"] == "misdirected_request"
+        _, restored = await chat.wait_for(Restored)
+        assert (restored.instance, restored.position) == ("i2", first.index)
+        assert moved.index > first.index
+        assert not [e for _, e in chat.history if isinstance(e, SendFailed)]
+
+
+@pytest.mark.asyncio
+async def test_a_system_message_error_keeps_the_connection_open() -> None:
+    async with (
+        live_server(dialect="polyai") as srv,
+        await ChatSession.connect(srv.url, timers=FAST) as chat,
+    ):
+        await chat.ready()
+        srv.faults.add(kind="command_error", code=1)
+        with pytest.raises(ServerError) as refused:
+            await chat.send_message("an invalid event", timeout=3.0)
+        assert refused.value.code == 1
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 1)
+        assert error.data is not None
+        assert error.data["native"]["type"] == "EVENT_TYPE_SYSTEM_MESSAGE"
+        assert error.data["native"]["level"] == "SYSTEM_MESSAGE_LEVEL_ERROR"
+        ack = await chat.send_message("and on")
+        assert ack.index > 0
+        states = [e for _, e in chat.history if isinstance(e, StateChanged)]
+        assert [s.to for s in states if s.from_ == "ready"] == []  # never left ready
