@@ -44,6 +44,7 @@ E = ErrorCode
 # names the row of its table that carries each one (see `Dialect.behaviours`).
 RATE_LIMIT, EXPIRED_CREDENTIAL, REDIRECT = "rate_limit", "expire_credential", "redirect"
 NO_REPLY, TOO_LARGE = "no_reply", "too_large"
+CONNECTION_LIMIT = "connection_limit"
 # The canonical code of each behaviour where the dialect has no row of its own.
 BEHAVIOUR_CODES: dict[str, ErrorCode] = {
     RATE_LIMIT: E.SERVER_UNAVAILABLE,
@@ -51,6 +52,7 @@ BEHAVIOUR_CODES: dict[str, ErrorCode] = {
     REDIRECT: E.SERVER_UNAVAILABLE,
     NO_REPLY: E.SERVER_UNAVAILABLE,
     TOO_LARGE: E.INCORRECT_PARAMETER,
+    CONNECTION_LIMIT: E.SERVER_UNAVAILABLE,
 }
 
 
@@ -66,6 +68,8 @@ class Dialect:
     session_idle_timeout: float = 60.0
     request_timeout: float | None = None
     max_message_bytes: int | None = None
+    # simultaneous WebSockets one session (a browser, else an address) may hold
+    max_sockets: int | None = None
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
@@ -237,8 +241,13 @@ POLYAI = Dialect(
         ),
         E.LOGIN_FAILED: "authentication failed",
     },
-    {RATE_LIMIT: "Rate limit exceeded", EXPIRED_CREDENTIAL: "Invalid access token"},
+    {
+        RATE_LIMIT: "Rate limit exceeded",
+        EXPIRED_CREDENTIAL: "Invalid access token",
+        CONNECTION_LIMIT: "connection limit exceeded for session",
+    },
     session_idle_timeout=600.0,
+    max_sockets=10,
     render_row=lambda row, data: {
         "type": "EVENT_TYPE_SYSTEM_MESSAGE",
         "level": "SYSTEM_MESSAGE_LEVEL_ERROR",

@@ -43,6 +43,7 @@ from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.origins import OriginPolicy, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
 from sim.server.outputs import Drop, Reply
+from statecharts.dialects import CONNECTION_LIMIT
 from statecharts.errors import BadInput, ProtocolViolation
 from statecharts.faults import BEHAVIOUR_KINDS
 from transport.wire import decode
@@ -287,11 +288,15 @@ class LiveServer:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="expected a WebSocket upgrade or a POST\n")
+        browser = bx.browser_of(request)
+        over_limit = self._socket_limit(browser, request.remote or "?")
+        if over_limit is not None:
+            return over_limit
         conn = self._open(instance, request.remote or "?", ws)
         if conn is None:
             log.info("websocket %s refused (%s down)", request.path, instance)
             return web.Response(status=503, text=f"{instance} is not available\n")
-        conn.browser = bx.browser_of(request)
+        conn.browser = browser
         bx.remember(ws, conn.browser)
         self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
@@ -307,6 +312,27 @@ class LiveServer:
             self._close(conn)
             log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
         return ws
+
+    def _socket_limit(self, browser: bx.BrowserId, peer: str) -> web.Response | None:
+        """The dialect's refusal of one WebSocket too many for a session (PolyAI: the 11th
+        is answered 429 `connection limit exceeded for session` in the handshake)."""
+        dialect = self.cluster.dialect
+        limit = dialect.max_sockets
+        if limit is None:
+            return None
+
+        def session_of(conn: Conn) -> str:
+            known = conn.browser if conn.browser and conn.browser.presented else None
+            return known.value if known else f"addr:{conn.peer}"
+
+        key = browser.value if browser.presented else f"addr:{peer}"
+        open_now = sum(1 for c in self._conns.values() if c.ws is not None and session_of(c) == key)
+        if open_now < limit:
+            return None
+        row = dialect.behaviour_row(CONNECTION_LIMIT)
+        status, text = (429, "connection limit exceeded") if row is None else (row.status, row.key)
+        log.info("websocket refused: %d open for one session (limit %d)", open_now, limit)
+        return web.Response(status=status or 429, text=f"{text}\n")
 
     async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
         async for msg in ws:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import pytest
 
@@ -76,3 +78,34 @@ async def test_a_system_message_error_keeps_the_connection_open() -> None:
         assert ack.index > 0
         states = [e for _, e in chat.history if isinstance(e, StateChanged)]
         assert [s.to for s in states if s.from_ == "ready"] == []  # never left ready
+
+
+@pytest.mark.asyncio
+async def test_the_eleventh_websocket_of_a_session_is_refused_429() -> None:
+    async with live_server(dialect="polyai") as srv, aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(srv.url) for _ in range(10)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(srv.url)
+        assert refused.value.status == 429
+        await sockets.pop().close()
+        await asyncio.sleep(0.05)
+        sockets.append(await http.ws_connect(srv.url))  # one closed: room for one more
+        for ws in sockets:
+            await ws.close()
+
+
+@pytest.mark.asyncio
+async def test_the_refusal_text_is_the_seed_message() -> None:
+    async with live_server(dialect="polyai") as srv, aiohttp.ClientSession() as http:
+        sockets = [await http.ws_connect(srv.url) for _ in range(10)]
+        headers = {
+            "Connection": "Upgrade",
+            "Upgrade": "websocket",
+            "Sec-WebSocket-Version": "13",
+            "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        }
+        async with http.get(srv.url, headers=headers) as reply:
+            assert reply.status == 429
+            assert await reply.text() == "connection limit exceeded for session\n"
+        for ws in sockets:
+            await ws.close()
