@@ -25,6 +25,8 @@ class NativeError:
     maps_to: E = E.EXECUTION_ERROR  # the EventError code a client reports
     surface: str = ""  # where the API returns it (PolyAI has several surfaces)
     note: str = ""
+    # transient by the seed's own advice: a client retries after this many seconds
+    retry_after: float | None = None
 
     def matches(self, key: str | None) -> bool:
         """Whether a payload's key is this row; a trailing `*` is the seed's wildcard."""
@@ -305,6 +307,7 @@ POLYAI_ROWS = (
         maps_to=E.SERVER_UNAVAILABLE,
         surface=_AGENT,
         note="transient: retry after 2-5 s",
+        retry_after=2.0,
     ),
     _R(
         "Sorry, I'm unable to start a conversation right now. Please try again later.",
@@ -330,7 +333,8 @@ POLYAI_ROWS = (
         "",
         maps_to=E.SERVER_UNAVAILABLE,
         surface=_STATE,
-        note="transient",
+        note="transient: retry",
+        retry_after=2.0,
     ),
     _R("Error: Connector not found", "", maps_to=E.EXECUTION_ERROR, surface=_STATE),
     _R("Error: Conversation not found", "", maps_to=E.EXECUTION_ERROR, surface=_STATE),

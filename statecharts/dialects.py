@@ -109,11 +109,14 @@ class Dialect:
         if not self.matches(payload):
             return None
         key = self.key_of(payload)
-        code = next((r.maps_to for r in self.rows if r.matches(key)), E.EXECUTION_ERROR)
+        row = next((r for r in self.rows if r.matches(key)), None)
+        code = row.maps_to if row is not None else E.EXECUTION_ERROR
         data: Payload = {"dialect": self.name, "native": payload}
         native_data = _native_data(payload)
         if native_data:
             data.update({k: v for k, v in native_data.items() if k not in data})
+        if row is not None and row.retry_after is not None:
+            data.setdefault("retryAfter", row.retry_after)  # the seed says: transient
         return int(code), describe(code), data
 
 

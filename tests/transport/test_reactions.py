@@ -57,3 +57,12 @@ def test_native_payloads_lead_to_the_same_reaction(
     assert code == int(d.behaviour_code(behaviour))
     assert seen["dialect"] == dialect and "native" in seen
     assert reaction_to(code, seen, SERVERS, "i1") == expected
+
+
+def test_polyai_transient_errors_are_retried_after_the_seeds_advice() -> None:
+    polyai = DIALECTS["polyai"]
+    found = read_error(polyai.render(100))
+    assert found is not None and found[2]["retryAfter"] == 2.0
+    assert reaction_to(found[0], found[2], SERVERS, "i1") == WaitThenRetry(2.0)
+    permanent = read_error(polyai.render(52))
+    assert permanent is not None and "retryAfter" not in permanent[2]
