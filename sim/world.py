@@ -345,6 +345,7 @@ class World:
             session_ttl=scenario.cluster.session_ttl,
             rng=self.sim.streams["cluster"],
             dialect=scenario.cluster.dialect or "genesys",
+            max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
         for name, inst in self.instances.items():

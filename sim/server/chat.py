@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sim.server.bayeux import BayeuxClient
 from sim.server.store import ChatSession
 from statecharts.catalog import ErrorCode
-from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT
+from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
@@ -257,6 +257,10 @@ class ChatService:
         known = session.message_ids.get(data["clientMessageId"])
         if known is not None:
             return {"index": known}
+        limit = self.cluster.max_message_bytes
+        if limit is not None and len(data["text"].encode()) > limit:
+            code = self.cluster.dialect.behaviour_code(TOO_LARGE)
+            raise Refused(code, {"limit": limit}, TOO_LARGE)
         event = session.append("Message", "client", data["text"], data["clientMessageId"])
         self.cluster.store.put(session)
         self.cluster.deliver_chat(session.chat_id, event.as_data())

@@ -56,6 +56,7 @@ class Cluster:
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
         secret_ids: bool = False,
+        max_message_bytes: int | None = None,
     ) -> None:
         """`secret_ids`: Bayeux clientIds from `secrets` (live), not a counter (simulation)."""
         if not instances or len(set(instances)) != len(instances):
@@ -65,6 +66,8 @@ class Cluster:
         if dialect not in DIALECTS:
             raise UsageError(f"unknown dialect '{dialect}': expected one of {', '.join(DIALECTS)}")
         self.dialect: Dialect = DIALECTS[dialect]
+        # A message text over this many UTF-8 bytes is refused (LiveChat entity_too_large).
+        self.max_message_bytes = max_message_bytes or self.dialect.max_message_bytes
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
