@@ -166,7 +166,7 @@ class ChatService:
         if pending.expired_credentials > 0:
             pending.expired_credentials -= 1
             # A challenge the client answers with its next handshake (Layer's nonce).
-            nonce = {"nonce": f"{self.cluster.rng.getrandbits(64):016x}"}
+            nonce = {"nonce": self.cluster.issue_nonce()}
             code = dialect.behaviour_code(EXPIRED_CREDENTIAL)
             raise Refused(code, nonce, EXPIRED_CREDENTIAL)
 

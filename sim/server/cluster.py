@@ -40,6 +40,7 @@ from statecharts.faults import (
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
+MAX_NONCES = 1024  # unanswered challenges kept (the oldest are forgotten)
 _JOIN, _SAY, _CHATTER = "join", "say", "chatter"
 
 
@@ -84,6 +85,7 @@ class Cluster:
         self._seq = 0
         self._secret_ids = secret_ids
         self._client_counts: dict[str, int] = {}
+        self._nonces: dict[str, None] = {}  # challenges issued, oldest first (bounded)
 
     # -- driver API -------------------------------------------------------------------
     def take_events(self) -> list[ServerEvent]:
@@ -173,6 +175,18 @@ class Cluster:
     def set_login_policy(self, fn: LoginPolicy | None) -> None:
         """fn(nickname, data) -> reason to refuse requestChat (error 101), or None."""
         self.chat.login_policy = fn
+
+    def issue_nonce(self) -> str:
+        """An authentication challenge (expire_credential) a handshake may answer once."""
+        nonce = secrets.token_hex(8) if self._secret_ids else f"{self.rng.getrandbits(64):016x}"
+        self._nonces[nonce] = None
+        while len(self._nonces) > MAX_NONCES:
+            del self._nonces[next(iter(self._nonces))]
+        return nonce
+
+    def answer_nonce(self, nonce: object) -> bool:
+        """Whether `nonce` is a challenge this cluster issued and nobody answered yet."""
+        return isinstance(nonce, str) and self._nonces.pop(nonce, 0) is None
 
     def new_client_id(self, instance: str) -> str:
         """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""

@@ -190,13 +190,19 @@ class ServerInstance:
             refusal["supportedConnectionTypes"] = SERVER_CONNECTION_TYPES
             refusal["advice"] = {"reconnect": Reconnect.NONE.value}
             return refusal
-        client_id = self.cluster.new_client_id(self.name)
         ext = msg.get("ext")
+        nonce = ext.get("nonce") if isinstance(ext, dict) else None
+        if nonce is not None and not self.cluster.answer_nonce(nonce):
+            self.cluster.emit(now, self.name, "credential.refused", {})
+            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown nonce"))
+        client_id = self.cluster.new_client_id(self.name)
         ack = isinstance(ext, dict) and ext.get("ack") is True
         client = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
         self.clients[client_id] = client
         self._arm_idle_check(client)
         self.cluster.emit(now, self.name, "client.start", {"client": client_id})
+        if nonce is not None:  # an expired credential's challenge, answered
+            self.cluster.emit(now, self.name, "credential.renewed", {"client": client_id})
         reply: Message = {
             "channel": META_HANDSHAKE,
             "successful": True,

@@ -109,3 +109,19 @@ async def test_the_refusal_text_is_the_seed_message() -> None:
             assert await reply.text() == "connection limit exceeded for session\n"
         for ws in sockets:
             await ws.close()
+
+
+@pytest.mark.asyncio
+async def test_an_expired_credential_is_renewed_through_its_nonce() -> None:
+    async with (
+        live_server(dialect="layer") as srv,
+        await ChatSession.connect(srv.url, timers=FAST) as chat,
+    ):
+        await chat.ready()
+        srv.faults.add(kind="expire_credential")
+        ack = await chat.send_message("after the challenge", timeout=5.0)
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 101)
+        assert error.data is not None and error.data["native"]["code"] == 4
+        await chat.wait_for(Restored)
+        assert ack.index > 0
+        assert not [e for _, e in chat.history if isinstance(e, SendFailed)]

@@ -10,7 +10,7 @@ from sim.faults import ExpireCredential, NoReply, RateLimit, Redirect
 from sim.server import Cluster, MemoryStore
 from statecharts.dialects import read_error
 from tests.server.bayeux_script import ScriptClient, World
-from transport.wire import SERVICE_CHAT, Operation
+from transport.wire import META_HANDSHAKE, SERVICE_CHAT, Operation
 
 
 def _client(dialect: str = "genesys", instances: tuple[str, ...] = ("i1",)) -> ScriptClient:
@@ -69,3 +69,21 @@ def test_no_reply_answers_only_the_publish() -> None:
     )
     assert reply["successful"] is True and "data" not in reply
     assert "result" in _login(client)
+
+
+def test_a_handshake_answers_an_issued_nonce_once() -> None:
+    client = _client("layer")
+    cluster = client.world.cluster
+    cluster.seed_behaviour(ExpireCredential(), start=True)
+    nonce = _login(client)["error"]["data"]["nonce"]
+    again = ScriptClient(client.world, "i1", conn="c2")
+    answer = {
+        "channel": META_HANDSHAKE,
+        "version": "1.0",
+        "supportedConnectionTypes": ["websocket"],
+    }
+    assert again.request({**answer, "ext": {"nonce": nonce}}, 0.1)["successful"] is True
+    assert again.request({**answer, "ext": {"nonce": nonce}}, 0.2)["successful"] is False
+    assert again.request({**answer, "ext": {"nonce": "forged"}}, 0.3)["successful"] is False
+    kinds = [kind for _, _, kind, _ in cluster.take_events()]
+    assert kinds.count("credential.renewed") == 1 and kinds.count("credential.refused") == 2
