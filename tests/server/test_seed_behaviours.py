@@ -87,3 +87,17 @@ def test_a_handshake_answers_an_issued_nonce_once() -> None:
     assert again.request({**answer, "ext": {"nonce": "forged"}}, 0.3)["successful"] is False
     kinds = [kind for _, _, kind, _ in cluster.take_events()]
     assert kinds.count("credential.renewed") == 1 and kinds.count("credential.refused") == 2
+
+
+def test_livechat_answers_an_unanswered_request_with_request_timeout_after_15_s() -> None:
+    client = _client("livechat")
+    client.world.cluster.seed_behaviour(NoReply(), start=True)
+    data = {"operation": "requestChat", "nickname": "n"}
+    client.request({"channel": SERVICE_CHAT, "data": data}, 0.0)  # the publish ack only
+    client.frames()
+    client.world.run_until(14.9)
+    assert client.frames() == []
+    client.world.run_until(15.0)
+    (late,) = client.one()
+    native = late["data"]["error"]["error"]
+    assert (native["type"], native["data"]) == ("request_timeout", {"timeout": 15.0})
