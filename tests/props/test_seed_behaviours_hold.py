@@ -26,13 +26,18 @@ KINDS = [*cs.SEED_KINDS, *cs.SEED_KINDS, "outage", "crash", "reload", "blackhole
 @given(
     faults=st.lists(cs.faults(KINDS, horizon=20.0), min_size=1, max_size=4),
     dialect=st.sampled_from(sorted(DIALECTS)),
+    transport=st.sampled_from(["websocket", "long-polling"]),
+    patience=st.sampled_from([10.0, 20.0]),  # 20: past LiveChat's 15 s request timeout
 )
-def test_invariants_hold_through_seed_behaviours(faults: list[Fault], dialect: str) -> None:
+def test_invariants_hold_through_seed_behaviours(
+    faults: list[Fault], dialect: str, transport: str, patience: float
+) -> None:
     doc = {
         "name": "seed behaviours",
         "seed": 3,
         "duration": 40,
         "cluster": {"instances": 2, "dialect": dialect},
+        "client": {"transport": transport, "max_network_delay": patience},
         "traffic": {"client_every": 1.0, "agent_every": 1.5},
         "faults": [fault_dict(f) for f in sorted(faults, key=lambda f: f.at)],
     }
