@@ -15,7 +15,7 @@ do the same things at the same virtual times.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import yaml
@@ -224,8 +224,7 @@ def fault_dict(fault: Fault) -> dict[str, Any]:
     body = fault.as_dict()
     out = {"at": body.pop("at", 0.0), "kind": body.pop("kind"), **body}
     # as_dict leaves out direction=both, which is not every kind's default.
-    default = next(f.default for f in fields(type(fault)) if f.name == "direction")
-    if fault.direction != default:
+    if fault.direction != type(fault).__dataclass_fields__["direction"].default:
         out["direction"] = fault.direction.value
     return out
 
