@@ -11,7 +11,7 @@ from sim.hypo import strategies as cs
 from sim.hypo.program import fault_dict
 from sim.runner import run_scenario
 from sim.scenario import parse_scenario
-from statecharts.dialects import DIALECTS
+from statecharts.dialects import DIALECTS, read_error
 
 KINDS = [*cs.SEED_KINDS, *cs.SEED_KINDS, "outage", "crash", "reload", "blackhole"]
 
@@ -43,3 +43,8 @@ def test_invariants_hold_through_seed_behaviours(
     }
     result = run_scenario(parse_scenario(yaml.safe_dump(doc), "<seed behaviours>"))
     assert result.ok, [f.describe() for f in result.failures]
+    for rec in result.records:  # the application sees the documented mapping
+        native = (rec.data.get("data") or {}).get("native") if rec.kind == "error" else None
+        if native is not None:
+            found = read_error(native)
+            assert found is not None and found[0] == rec.data["code"], rec
