@@ -58,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--instances", type=int, default=1)
-    serve.add_argument("--session-ttl", type=float, default=60.0)
+    serve.add_argument("--session-ttl", type=float, help="seconds (default: the dialect's, 60)")
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
     serve.add_argument(

@@ -16,6 +16,7 @@ import signal
 import sys
 
 from sim.server.agent import AgentPolicy
+from statecharts.dialects import DIALECTS
 from statecharts.errors import UsageError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -71,6 +72,9 @@ def check_agent_and_origins(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.session_ttl is None:  # the dialect's own idle expiry (PolyAI: ~10 minutes)
+        dialect = DIALECTS[getattr(args, "dialect", None) or "genesys"]
+        args.session_ttl = dialect.session_idle_timeout
     check_host(args.host, args.allow_remote, args.token)
     if args.session_ttl <= 0:
         raise UsageError(f"--session-ttl must be positive, got {args.session_ttl}")

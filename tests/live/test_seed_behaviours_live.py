@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import signal
+import sys
 
 import aiohttp
 import pytest
@@ -125,3 +128,36 @@ async def test_an_expired_credential_is_renewed_through_its_nonce() -> None:
         await chat.wait_for(Restored)
         assert ack.index > 0
         assert not [e for _, e in chat.history if isinstance(e, SendFailed)]
+
+
+@pytest.mark.asyncio
+async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "sim.cli", "serve", "--port", "0", "--dialect", "polyai",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert proc.stdout is not None
+        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
+        found = re.search(r"listening on (\S+)", line)
+        assert found, line
+        url = found.group(1)
+        async with aiohttp.ClientSession() as http:
+            fault = {"kind": "redirect", "to": "i9"}
+            async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
+                assert reply.status == 400 and "to" in await reply.text()
+            fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}
+            async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
+                assert reply.status == 201
+            sockets = [await http.ws_connect(url) for _ in range(10)]
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(url)
+            assert refused.value.status == 429
+            for ws in sockets:
+                await ws.close()
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 10) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
