@@ -20,7 +20,7 @@ command is retried, never reported failed. None: the ordinary handling.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
@@ -49,7 +49,7 @@ Reaction = WaitThenRetry | MoveTo | AnswerChallenge
 
 
 def reaction_to(
-    code: int, data: dict[str, Any], servers: Sequence[str], current: str
+    code: int, data: Mapping[str, Any], servers: Sequence[str], current: str
 ) -> Reaction | None:
     """The reaction a refusal calls for, or None for the ordinary handling."""
     target = data.get("region", data.get("instance"))
