@@ -70,6 +70,8 @@ class Dialect:
     max_message_bytes: int | None = None
     # simultaneous WebSockets one session (a browser, else an address) may hold
     max_sockets: int | None = None
+    # HTTP status -> key of the row the live server answers it with
+    http_errors: Mapping[int, str] = field(default_factory=dict)
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
@@ -167,6 +169,7 @@ LIVECHAT = Dialect(
     },
     request_timeout=15.0,
     max_message_bytes=10 * 1024 * 1024,
+    http_errors={413: "entity_too_large"},
     render_row=lambda row, data: {
         "error": {"type": row.key, "message": row.message, **({"data": data} if data else {})}
     },
@@ -193,6 +196,13 @@ LAYER = Dialect(
         EXPIRED_CREDENTIAL: "authentication_required",
         NO_REPLY: "request_timeout",
     },
+    http_errors={
+        400: "invalid_request",
+        404: "invalid_endpoint",
+        405: "method_not_allowed",
+        500: "internal_server_error",
+        503: "service_unavailable",
+    },
     render_row=lambda row, data: {
         "id": row.key,
         "code": row.number,
@@ -216,6 +226,12 @@ APIVIDEO = Dialect(
         E.STOPPED_BY_DECORATOR: "Method is not allowed for this route.",
         E.EXECUTION_ERROR: "Server error",
         E.SERVER_UNAVAILABLE: "Server error",
+    },
+    http_errors={
+        400: "The payload is invalid.",
+        404: "Unrecognized request URL.",
+        405: "Method is not allowed for this route.",
+        500: "Server error",
     },
     render_row=lambda row, data: {
         "message": row.key,

@@ -39,6 +39,7 @@ from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, 
 from sim.live import browsers as bx
 from sim.live import jsonp
 from sim.live.agent_api import agent_routes
+from sim.live.dialect_http import dialect_error_middleware
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.origins import OriginPolicy, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
@@ -551,7 +552,10 @@ class LiveServer:
     def app(self) -> web.Application:
         app = web.Application(
             client_max_size=self._max_frame,
-            middlewares=[origin_middleware(self.origins, self._token)],
+            middlewares=[
+                origin_middleware(self.origins, self._token),
+                dialect_error_middleware(self.cluster.dialect),
+            ],
         )
         names = list(self.cluster.instances)
         for name in names:

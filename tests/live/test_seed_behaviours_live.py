@@ -6,6 +6,7 @@ import asyncio
 import re
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 import pytest
@@ -161,3 +162,37 @@ async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> N
         if proc.returncode is None:
             proc.kill()
             await proc.wait()
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("dialect", "call", "status", "expected"),
+    [
+        ("apivideo", ("GET", "/foobar", None), 404, {"message": "Unrecognized request URL."}),
+        ("apivideo", ("DELETE", "/cometd", None), 405,
+         {"message": "Method is not allowed for this route."}),
+        ("apivideo", ("POST", "/cometd", "not json"), 400,
+         {"message": "The payload is invalid."}),
+        ("layer", ("GET", "/nonce", None), 404, {"id": "invalid_endpoint", "code": 106}),
+        ("layer", ("PUT", "/cometd", None), 405, {"id": "method_not_allowed", "code": 109}),
+        ("livechat", ("POST", "/cometd", "x" * 70_000), 413,
+         {"error": {"type": "entity_too_large"}}),
+    ],
+)  # fmt: skip
+async def test_http_errors_speak_the_dialect(
+    dialect: str, call: tuple[str, str, str | None], status: int, expected: dict[str, Any]
+) -> None:
+    method, path, body = call
+    async with live_server(dialect=dialect) as srv, aiohttp.ClientSession() as http:
+        async with http.request(method, srv.base + path, data=body) as reply:
+            assert reply.status == status
+            found = await reply.json()
+        for key, value in expected.items():
+            if isinstance(value, dict):
+                assert value.items() <= found[key].items(), found
+            else:
+                assert found[key] == value, found
+        if "status" in found:
+            assert found["status"] == status
+        async with http.get(srv.faults_url) as listing:  # the control API keeps its own
+            assert listing.status == 200
