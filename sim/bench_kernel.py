@@ -1,4 +1,4 @@
-"""Micro-benchmark of the event kernel (DESIGN §10: ≥ 100,000 events per wall second).
+"""Micro-benchmark of the event kernel (target: ≥ 100,000 events per wall second).
 
 The one place in the kernel's neighbourhood that reads the wall clock, and
 only to time the run: the simulated workload itself is virtual.

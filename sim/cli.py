@@ -1,4 +1,4 @@
-"""The `chatsim` command line (DESIGN §9).
+"""The `chatsim` command line: simulate chat transport faults, check traces, fuzz client flows.
 
 Exit status: 0 everything held, 1 an expectation or invariant failed, 2 bad
 input or usage, with a one-line reason on stderr and never a traceback.
@@ -13,8 +13,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from importlib import metadata
 from typing import NoReturn
 
+from sim.live.limits import DEFAULT_LIMITS
+from sim.live.limits import FLAGS as LIMIT_FLAGS
+from sim.seed import SEED_RULE, is_seed
 from statecharts.errors import LocalError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -25,16 +29,44 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"chatsim: {message} (see chatsim --help)\n")
 
 
+def _version() -> str:
+    try:
+        return metadata.version("chatsim")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def seed(text: str) -> int:
+    """A seed on the command line obeys the rule of a scenario file's `seed:`."""
+    try:
+        value: object = int(text)
+    except ValueError:
+        value = None
+    if not is_seed(value):
+        raise argparse.ArgumentTypeError(f"expected {SEED_RULE}, got {text!r}")
+    assert isinstance(value, int)
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="chatsim", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--version", action="version", version=f"chatsim {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     run = sub.add_parser("run", help="run a scenario file in virtual time")
     run.add_argument("scenario", help="scenario YAML file")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--seed", type=seed, help="override the scenario's seed")
+    run.add_argument(
+        "--core", help="module:Class of a ClientCore subclass to run (default: the scenario's)"
+    )
     run.add_argument("--trace", help="write the JSON Lines trace to this file")
     run.add_argument("--report", help="write a self-contained HTML report to this file")
     run.add_argument("--quiet", action="store_true", help="print only the verdict")
+    run.add_argument(
+        "--replay-check",
+        action="store_true",
+        help="always run a second time to check I8 (default: only when the run is small)",
+    )
 
     check = sub.add_parser("check", help="judge a trace against the statechart and invariants")
     check.add_argument("trace", help="JSON Lines trace file")
@@ -61,6 +93,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, help="seconds (default: the dialect's, 60)")
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
+    serve.add_argument("--trace", metavar="DIR",
+                       help="write each browser session's trace to DIR/<session>.jsonl")
     serve.add_argument(
         "--dialect", choices=dialect_names,
         help="speak another seed's error format and profile (e.g. polyai, livechat)",
@@ -73,18 +107,38 @@ def build_parser() -> argparse.ArgumentParser:
                        help="the agent says something every S seconds in each chat")
     serve.add_argument("--agent-reply-after", type=float, metavar="S",
                        help="the agent answers each client message S seconds later")
+    for flag, (name, kind, text) in LIMIT_FLAGS.items():
+        default = getattr(DEFAULT_LIMITS, name)
+        serve.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")
 
     fuzz = sub.add_parser("fuzz", help="property-based fuzz campaign of client flows")
     fuzz.add_argument("--examples", type=int, default=200)
-    fuzz.add_argument("--seed", type=int, default=0)
+    fuzz.add_argument("--seed", type=seed, default=0)
     fuzz.add_argument("--out", default="fuzz-out", help="folder for reproductions")
+    fuzz.add_argument("--core", help="module:Class of your own ClientCore subclass to fuzz instead")
     fuzz.add_argument(
-        "--core", help="module:Class of your own ClientCore subclass to fuzz instead"
+        "--workers",
+        type=int,
+        help="worker processes (default: the machine's cores); each takes its own examples",
     )
+
+    load = sub.add_parser("load", help="emulated browsers at scale on Locust (distributed)")
+    from sim.commands.load import add_arguments  # noqa: PLC0415 (argparse only, no Locust)
+
+    add_arguments(load)
 
     bench = sub.add_parser("bench", help="measure the performance targets")
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")
+    bench.add_argument(
+        "--hostile",
+        type=int,
+        metavar="N",
+        help="send N malformed frames to a chatsim serve process and judge every answer",
+    )
+    bench.add_argument(
+        "--load-only", action="store_true", help="only the standard load and its baseline"
+    )
     return parser
 
 

@@ -6,14 +6,11 @@ import difflib
 from collections.abc import Sequence
 from typing import Any
 
+from sim.expect_schema import KNOWN_KINDS
 from sim.scenario import Expectation
 from statecharts.trace import TraceRecord
 
 TIME_TOLERANCE = 1e-6
-KNOWN_KINDS = frozenset(
-    {"state", "ready", "interrupted", "continued", "error", "restored", "message", "ended"}
-    | {"loss", "ack", "send_failed", "command", "fault.start", "fault.end", "action.skipped"}
-)
 
 
 def matches(exp: Expectation, rec: TraceRecord) -> bool:

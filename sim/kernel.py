@@ -17,7 +17,7 @@ from typing import Any
 
 from statecharts.errors import UsageError
 from statecharts.events import AppEvent
-from statecharts.trace import RunHeader, TraceRecord, TraceWriter, record
+from statecharts.trace import RunHeader, TraceRecord, TraceWriter
 
 
 class ClockError(UsageError):
@@ -207,11 +207,11 @@ class Tracer:
         self.writer = TraceWriter(header)
 
     def emit(self, src: str, kind: str, **data: Any) -> None:
-        self.writer.records.append(TraceRecord(self.clock.now, src, kind, data))
+        self.writer.append(self.clock._now, src, kind, data)
 
     def event(self, src: str, event: AppEvent, t: float | None = None) -> None:
         """Trace an application event, at `t` if the core stamped it, else now."""
-        self.writer.add(record(self.clock.now if t is None else t, src, event))
+        self.writer.append(self.clock._now if t is None else t, src, event.kind, event.fields())
 
     @property
     def records(self) -> list[TraceRecord]:

@@ -68,7 +68,7 @@ class ConnState(StrEnum):
     CLOSED = "closed"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Connection:
     id: str
     client: str
@@ -303,8 +303,14 @@ class Network:
     # -- frames -------------------------------------------------------------------------
     def _transmit(self, conn: Connection, way: Direction, text: str) -> None:
         engine = self.engine
-        if engine.idle:  # the common case: a clean network
-            self._schedule(conn, way, engine.latency, self._deliver, conn, way, text)
+        if engine.idle:  # the common case: a clean network (_schedule, inlined)
+            kernel = self.kernel
+            arrival = kernel.clock._now + engine.latency
+            floor = conn.floor
+            last = floor[way]
+            arrival = last if last > arrival else arrival  # max(), without the call
+            floor[way] = arrival
+            kernel.call_at(arrival, self._deliver, conn, way, text)
             return
         deliveries = engine.decide(text, way, self.kernel.now, conn.link)
         self._trace_notes()

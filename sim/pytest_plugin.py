@@ -23,3 +23,12 @@ from sim.hypo.fixtures import (  # noqa: F401 - re-exported fixtures
     run_client_flow_fixture,
     virtual_clock,
 )
+
+# Real-browser fixtures (sim/live/widget_fixtures.py); Playwright is imported only
+# when a test asks for the browser.
+from sim.live.widget_fixtures import (  # noqa: F401 - re-exported fixtures
+    chatsim_browser,
+    chatsim_page_run,
+    chatsim_serve,
+    chatsim_serve_factory,
+)

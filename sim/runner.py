@@ -7,31 +7,31 @@ ready, caught up with what the server accepted and has every message
 resolved (or `drain_limit` passes). Completeness (I6) is judged after the
 drain, so a message still in flight at the end is not called lost.
 
-What is judged where:
-- I1, I2, I3, I5, I6 (inbound order), I7: `statecharts.checker` on the trace;
-- I4: each frame a client got that no server sent gives one error 151 at
-  that moment, and the session goes on (no `failed` because of it);
-- I6 (against the server's truth): the application saw exactly the
-  transcript the server accepted for its chat, in order, and every client
-  message was acknowledged once (at the index the server gave it) or
-  reported failed;
-- I8: the same scenario and seed run again give the same bytes (`twice`).
+I1-I7 are judged by the one judge (`statecharts.judge`) on the trace and the
+world's truth (`sim.truth`: what the server accepted, the frames no server
+sent); I8 here: the same scenario and seed run again give the same bytes
+(`twice`).
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
+import gc
+import os
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
 
 from sim import expect
 from sim.scenario import Scenario
-from sim.world import SimClient, World
-from statecharts.catalog import ErrorCode
-from statecharts.checker import RULES, Violation, check_trace
-from statecharts.trace import Trace, TraceRecord, parse_trace
+from sim.truth import settings_of, truth_of
+from sim.world import World
+from statecharts.judge import RULES, Judge, Violation
+from statecharts.trace import RunHeader, Trace, TraceRecord, TraceWriter
 from transport.core import ClientCore
 
-TIME_TOLERANCE = 1e-6
+CRASH = "crash"  # the rule of a Failure raised by a core instead of judged
 
 
 @dataclass(frozen=True)
@@ -48,16 +48,40 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class RunStats:
+    """What a run simulated, for per-message and per-frame figures (`chatsim bench`)."""
+
+    kernel_events: int = 0
+    frames: int = 0  # wire frames delivered to a client or a server
+    app_messages: int = 0  # chat messages accepted into transcripts (client and agent)
+
+    @staticmethod
+    def of(world: World) -> RunStats:
+        frames = sum(c.frames_received for c in world.clients.values())
+        frames += sum(i.frames_received for i in world.instances.values())
+        messages = sum(1 for s in world.sessions() for e in s.transcript if e.type == "Message")
+        return RunStats(world.kernel.executed, frames, messages)
+
+
+@dataclass(frozen=True)
 class RunResult:
     scenario: Scenario
     seed: int
-    trace_text: str
     records: tuple[TraceRecord, ...]
     failures: tuple[Failure, ...]
     expectations: int
     events: int  # kernel events executed
     settled: bool
     checked: tuple[str, ...] = field(default=())
+    stats: RunStats = field(default=RunStats())
+    header: RunHeader | None = None
+
+    @cached_property
+    def trace_text(self) -> str:
+        """The trace as JSON Lines, built when asked (`--trace`, a reproduction)."""
+        writer = TraceWriter(self.header or RunHeader(self.scenario.name, self.seed))
+        writer.records = list(self.records)
+        return writer.text()
 
     @property
     def ok(self) -> bool:
@@ -68,8 +92,8 @@ class RunResult:
             held = ", ".join(self.checked)
             return f"PASS: {self.expectations} expectation(s) and {held} held"
         failed_expect = sum(1 for f in self.failures if f.rule == "expect")
-        broken = sorted({f.rule for f in self.failures if f.rule != "expect"})
-        parts = []
+        broken = sorted({f.rule for f in self.failures if f.rule not in ("expect", CRASH)})
+        parts = [f"the run crashed {f.message}" for f in self.failures if f.rule == CRASH]
         if failed_expect:
             parts.append(f"{failed_expect} of {self.expectations} expectation(s) failed")
         if broken:
@@ -88,46 +112,127 @@ def play(
 ) -> World:
     """Build the world, play the scenario and drain it."""
     world = World.build(scenario, seed, core_class)
-    world.run_until(scenario.duration)
-    world.drain(drain_limit(scenario))
+    with fewer_collections():
+        world.run_until(scenario.duration)
+        world.drain(drain_limit(scenario))
     return world
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """Collect cycles rarely while a run plays.
+
+    A run allocates millions of short-lived, acyclic objects (freed by reference
+    counting) while its long-lived state grows: at the default thresholds the
+    collector keeps scanning that state for nothing (~9% of a long run).
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
+
+
+# A second run for I8 costs as much as the first: by default it is made only
+# when the first run was small (most scenarios are); `chatsim run
+# --replay-check` and the test suite always make it.
+REPLAY_BUDGET = 100_000  # kernel events of the first run
+REPLAY_ENV = "CHATSIM_REPLAY_CHECK"  # "1": always (the test suite sets it)
 
 
 def run_scenario(
     scenario: Scenario,
     seed: int | None = None,
     *,
-    twice: bool = False,
+    twice: bool | None = False,
     core_class: type[ClientCore] = ClientCore,
 ) -> RunResult:
-    world = play(scenario, seed, core_class)
-    text = world.trace.text()
-    trace = parse_trace(text.splitlines(), source="<trace>")
-    failures = [*judge_expectations(scenario, trace.records), *judge_invariants(world, trace)]
+    """Play and judge a scenario; `twice`: replay it for I8 (None: when it is cheap)."""
+    world = World.build(scenario, seed, core_class)
+    crash = _play_guarded(world, scenario)
+    records = tuple(world.records)
+    header = world.trace.header
+    trace = Trace(header, records)
     checked = ["I1", "I2", "I3", "I4", "I5", "I6", "I7"]
-    if twice:
-        again = play(scenario, seed, core_class).trace.text()
+    if crash is not None:
+        # The trace up to the crash is the evidence; judging a half-run world is not.
+        failures, checked, settled = [crash], [], False
+    else:
+        failures = [*judge_expectations(scenario, records), *judge_invariants(world, trace)]
+        settled = world.settled()
+    world_seed, events = world.seed, world.kernel.executed
+    stats = RunStats.of(world)
+    del world, trace  # a replay builds a world of its own: not two at once
+    if twice is None:
+        twice = events <= REPLAY_BUDGET or os.environ.get(REPLAY_ENV) == "1"
+    if twice and crash is None:
         checked.append("I8")
-        if again != text:
-            failures.append(Failure("I8", _first_difference(text, again)))
+        if events > REPLAY_BUDGET:  # a big first world is a web of cycles: free it first
+            gc.collect()
+        why = replay_differs(scenario, world_seed, core_class, records)
+        if why is not None:
+            failures.append(Failure("I8", why))
     return RunResult(
         scenario=scenario,
-        seed=world.seed,
-        trace_text=text,
-        records=trace.records,
+        seed=world_seed,
+        records=records,
         failures=tuple(failures),
         expectations=len(scenario.expect),
-        events=world.kernel.executed,
-        settled=world.settled(),
+        events=events,
+        settled=settled,
         checked=tuple(checked),
+        stats=stats,
+        header=header,
     )
 
 
-def _first_difference(a: str, b: str) -> str:
-    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
-        if x != y:
-            return f"a second run with the same seed differs at trace line {n}: {x!r} vs {y!r}"
-    return f"a second run with the same seed differs in length ({len(a)} vs {len(b)} bytes)"
+def _play_guarded(world: World, scenario: Scenario) -> Failure | None:
+    """Play and drain; an exception from a core (or the world) is a failure, not a crash."""
+    try:
+        with fewer_collections():
+            world.run_until(scenario.duration)
+            world.drain(drain_limit(scenario))
+    except Exception as exc:  # a user's core may raise anything; report it with the trace
+        return Failure(CRASH, f"at t={world.now:g}: {crash_text(exc)}")
+    return None
+
+
+def crash_text(exc: BaseException) -> str:
+    """`Type: message (file:line in function)`, naming the innermost frame."""
+    where = ""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        last = frames[-1]
+        where = f" ({last.filename}:{last.lineno} in {last.name})"
+    return f"{type(exc).__name__}: {exc}{where}"
+
+
+def replay_differs(
+    scenario: Scenario,
+    seed: int,
+    core_class: type[ClientCore],
+    records: tuple[TraceRecord, ...],
+) -> str | None:
+    """Run again with the same seed, comparing each record as it is made (none kept)."""
+    again = World.build(scenario, seed, core_class)
+    writer = again.trace
+    writer.follow(records)
+    with fewer_collections():
+        again.run_until(scenario.duration)
+        again.drain(drain_limit(scenario))
+    writer.finish_follow()
+    if writer.divergence is None:
+        return None
+    line, first, second = writer.divergence
+    return (
+        f"a second run with the same seed differs at trace line {line}:"
+        f" {_show(first)} vs {_show(second)}"
+    )
+
+
+def _show(rec: TraceRecord | None) -> str:
+    return "nothing" if rec is None else repr(rec.to_json())
 
 
 # -- expectations -------------------------------------------------------------------
@@ -142,183 +247,21 @@ def judge_expectations(scenario: Scenario, records: tuple[TraceRecord, ...]) -> 
 
 # -- invariants ---------------------------------------------------------------------
 def judge_invariants(world: World, trace: Trace) -> list[Failure]:
-    failures = [
-        Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)
-        for v in _check_per_settings(world, trace)
-    ]
-    outages = [r for r in trace.records if r.kind == "fault.start" and _is_outage(r)]
-    for client in world.clients.values():
-        mine = [r for r in trace.records if r.src == client.src]
-        failures += _judge_i2_outages(client, mine, outages)
-        failures += _judge_i4(client, mine)
-        failures += _judge_i6(world, client, mine)
-    return failures
+    """I1-I7 by the one judge, on the trace and the world's truth."""
+    verdict = Judge(settings_of(world, trace)).check(trace, truth_of(world))
+    return [failure_of(v) for v in verdict.violations]
 
 
-def _is_outage(rec: TraceRecord) -> bool:
-    fault = rec.data.get("fault")
-    return isinstance(fault, dict) and fault.get("kind") == "outage" and "instance" not in fault
+def judge_world(world: World, judge: Judge) -> list[Failure]:
+    """Finish a judge that was fed the world's records as they came (the property machine).
 
-
-def _judge_i2_outages(
-    client: SimClient, mine: list[TraceRecord], outages: list[TraceRecord]
-) -> list[Failure]:
-    """I2 against the network's truth: an outage cuts a ready client at once.
-
-    The checker times `interrupted` from the loss the client itself reports;
-    a client that noticed the cut late would pass it. Here the loss start is
-    the outage's own start, when the client was ready then.
+    The same judgement as `judge_invariants`, without writing and re-reading the trace.
     """
-    threshold = client.spec.interrupt_after
-    out = []
-    for fault_rec in outages:
-        fault = fault_rec.data["fault"]
-        if fault.get("client") not in (None, client.id):
-            continue
-        start, duration = fault_rec.t, float(fault.get("duration") or 0.0)
-        if duration < threshold or _state_at(mine, start, before=True) != "ready":
-            continue
-        due = start + threshold
-        if _state_at(mine, due, before=True) in ("ended", "failed"):
-            continue  # the session finished first: nothing to interrupt
-        told = [r for r in mine if r.kind == "interrupted" and start <= r.t <= due + TIME_TOLERANCE]
-        if not any(abs(r.t - due) <= TIME_TOLERANCE for r in told):
-            when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
-            out.append(
-                Failure(
-                    "I2",
-                    f"{client.src}: the outage from t={start:g} cut the ready connection, "
-                    f"so interrupted was due at t={due:g} (seen: {when})",
-                    fault_rec.line or None,
-                )
-            )
-    return out
+    judge.feed_new(world.records)
+    verdict = judge.finish(world.records, truth_of(world))
+    return [failure_of(v) for v in verdict.violations]
 
 
-def _state_at(mine: list[TraceRecord], t: float, *, before: bool = False) -> str:
-    """The client's state just after everything at `t` (or just before `t`)."""
-    state = "idle"
-    for rec in mine:
-        if rec.t > t or (before and rec.t >= t - TIME_TOLERANCE):
-            break
-        if rec.kind == "state":
-            state = str(rec.data["to"])
-    return state
-
-
-def _check_per_settings(world: World, trace: Trace) -> list[Violation]:
-    """The checker, once per group of clients sharing timer settings.
-
-    The trace header carries one client's settings; clients with other ones
-    are judged on their own records under a header of their own.
-    """
-    groups: dict[tuple[float, bool], set[str]] = {}
-    for client in world.clients.values():
-        key = (client.spec.interrupt_after, client.spec.interruption_error)
-        groups.setdefault(key, set()).add(client.src)
-    if len(groups) == 1 or trace.header is None:
-        return check_trace(trace)
-    out: list[Violation] = []
-    for (interrupt_after, legacy), members in groups.items():
-        extra = {**trace.header.extra, "interrupt_after": interrupt_after}
-        extra["interruption_error"] = legacy
-        header = replace(trace.header, extra=extra)
-        records = tuple(r for r in trace.records if r.client is None or r.src in members)
-        out += check_trace(Trace(header, records, trace.source))
-    return sorted(out, key=lambda v: v.line)
-
-
-def _judge_i4(client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
-    """Each corrupt frame the client received gives one error 151; the session goes on."""
-    errors = [
-        r for r in mine if r.kind == "error" and r.data.get("code") == ErrorCode.INVALID_RESPONSE
-    ]
-    got = Counter(round(r.t, 6) for r in errors)
-    want = Counter(round(t, 6) for t in client.view.foreign_frames)
-    out = []
-    for t in sorted(set(got) | set(want)):
-        if got[t] != want[t]:
-            out.append(
-                Failure(
-                    "I4",
-                    f"{client.src} at t={t:g}: {want[t]} corrupt frame(s) received, "
-                    f"{got[t]} error 151 reported",
-                )
-            )
-    failed_at = {round(r.t, 6) for r in mine if r.kind == "state" and r.data.get("to") == "failed"}
-    for t in sorted(failed_at & set(want)):
-        out.append(Failure("I4", f"{client.src} failed at t={t:g} on a corrupt frame"))
-    return out
-
-
-def _judge_i6(world: World, client: SimClient, mine: list[TraceRecord]) -> list[Failure]:
-    view = client.view
-    out: list[Failure] = []
-    src = client.src
-    if view.chat_id is not None:
-        accepted = [e.index for e in world.accepted(view.chat_id)]
-        delivered = view.delivered
-        unknown = sorted(set(delivered) - set(accepted))
-        if unknown:
-            out.append(Failure("I6", f"{src} saw indexes {_short(unknown)} the server never had"))
-        dupes = sorted(i for i, n in Counter(delivered).items() if n > 1)
-        if dupes:
-            out.append(
-                Failure("I6", f"{src} saw transcript indexes {_short(dupes)} more than once")
-            )
-        missing = sorted(set(accepted) - set(delivered))
-        if missing and view.state == "ready" and world.settled():
-            out.append(
-                Failure(
-                    "I6", f"{src} never saw transcript indexes {_short(missing)} of {view.chat_id}"
-                )
-            )
-        out += _judge_acks(world, client)
-    for msg_id in view.unresolved():
-        if view.state == "ready" or not view.alive:
-            out.append(Failure("I6", f"{src} message {msg_id} was neither acknowledged nor failed"))
-    if view.alive and view.ever_ready and not world.settled():
-        out.append(
-            Failure(
-                "I6",
-                f"{src} did not settle after the run (state {view.state}, "
-                f"{len(view.unresolved())} message(s) unresolved)",
-            )
-        )
-    return out
-
-
-def _judge_acks(world: World, client: SimClient) -> list[Failure]:
-    view = client.view
-    assert view.chat_id is not None
-    by_id: dict[str, int] = {}
-    out = []
-    for event in world.accepted(view.chat_id):
-        if event.client_message_id is None:
-            continue
-        if event.client_message_id in by_id:
-            out.append(
-                Failure("I6", f"message {event.client_message_id} is twice in the transcript")
-            )
-        by_id[event.client_message_id] = event.index
-    for msg_id, indexes in view.acked.items():
-        if msg_id in view.failed:
-            out.append(Failure("I6", f"{client.src} message {msg_id} both acknowledged and failed"))
-        if len(indexes) > 1:
-            out.append(
-                Failure("I6", f"{client.src} message {msg_id} acknowledged {len(indexes)} times")
-            )
-        if by_id.get(msg_id) != indexes[0]:
-            out.append(
-                Failure(
-                    "I6",
-                    f"{client.src} message {msg_id} acknowledged at index {indexes[0]}, "
-                    f"the server has it at {by_id.get(msg_id)}",
-                )
-            )
-    return out
-
-
-def _short(xs: list[int], limit: int = 8) -> str:
-    text = ", ".join(str(x) for x in xs[:limit])
-    return text + (", ..." if len(xs) > limit else "")
+def failure_of(violation: Violation) -> Failure:
+    v = violation
+    return Failure(v.rule, f"{v.event}: expected {v.expected} ({RULES[v.rule]})", v.line or None)

@@ -1,4 +1,4 @@
-"""Scenario files (DESIGN §7): YAML in, frozen dataclasses out.
+"""Scenario files (docs/REFERENCE.md, "Scenario files"): YAML in, frozen dataclasses out.
 
 Every complaint about a file names the file, the line and the key, with what
 was expected, so a user can fix it without reading a traceback. Lines come
@@ -17,7 +17,10 @@ from typing import Any
 
 import yaml
 
+from sim.cores import is_core_spec
+from sim.expect_schema import unknown_field, unknown_kind
 from sim.faults import Fault, parse_fault
+from sim.seed import SEED_RULE, is_seed
 from statecharts.chart import Timers
 from statecharts.dialects import DIALECTS
 from statecharts.errors import BadInput, UsageError
@@ -35,6 +38,7 @@ _TOP_KEYS = (
     "faults",
     "actions",
     "expect",
+    "core",
 )
 _CLIENT_KEYS = (
     "id",
@@ -54,8 +58,15 @@ _TRAFFIC_KEYS = ("client_every", "agent_every")
 _TIME_KEYS = ("at", "after", "before", "between")
 _EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
 _NAME_KEYS = ("kind", "mode", "direction", "client", "instance")
-MAX_CLIENTS = 100
+
+MAX_CLIENTS = 10_000
 MAX_DURATION = 7 * 24 * 3600.0
+# Scenario files are written by hand or by `chatsim fuzz`: a few KiB. The limit
+# answers a wrong file at once instead of parsing it for minutes.
+MAX_SCENARIO_BYTES = 1024 * 1024
+# Shorter one-way latencies vanish when added to a time of a week (float
+# rounding): retries with no backoff would then run forever at one instant.
+MIN_LATENCY = 1e-6
 
 
 @dataclass(frozen=True)
@@ -102,6 +113,11 @@ class NetworkSpec:
         # run forever at one instant.
         if not self.latency > 0:
             raise UsageError(f"network latency must be positive, got {self.latency}")
+        if not MIN_LATENCY <= self.latency <= MAX_DURATION:
+            raise UsageError(
+                f"network latency must be between {MIN_LATENCY:g} and {MAX_DURATION:g} s, "
+                f"got {self.latency}"
+            )
 
 
 @dataclass(frozen=True)
@@ -172,7 +188,10 @@ class Scenario:
     faults: tuple[Fault, ...] = ()
     expect: tuple[Expectation, ...] = ()
     actions: tuple[Action, ...] = ()
+    core: str | None = None  # `module:Class` of the client core to run (None: built-in)
     source: str = field(default="<scenario>", compare=False)
+    # Things worth telling the user that do not stop the run (`file:line: ...`).
+    warnings: tuple[str, ...] = field(default=(), compare=False)
 
     @property
     def client(self) -> ClientSpec:
@@ -239,13 +258,32 @@ def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> 
     if isinstance(value, str) and _looks_numeric(value):
         # YAML 1.1 reads 1e9 (no dot) as text; say how to write it.
         raise doc.bad(node, key, f"a number (YAML reads {value} as text; write it with a dot)")
-    if not isinstance(value, int | float) or isinstance(value, bool) or not math.isfinite(value):
+    if not isinstance(value, int | float) or isinstance(value, bool):
         raise doc.bad(node, key, "a number", value)
+    if isinstance(value, int) and not _finite(value):
+        raise doc.bad(node, key, f"a finite number, not an integer of {len(str(value))} digits")
+    if not _finite(value):
+        raise doc.bad(node, key, "a finite number", value)
     if value < 0 or (positive and value == 0):
         raise doc.bad(
             node, key, "a positive number" if positive else "a non-negative number", value
         )
     return float(value)
+
+
+def _finite(value: float) -> bool:
+    """Finite as a float: a 400-digit integer is not (float() would overflow)."""
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _latency(doc: _Doc, node: yaml.Node, key: str) -> float:
+    value = _number(doc, node, key, positive=True)
+    if not MIN_LATENCY <= value <= MAX_DURATION:
+        raise doc.bad(node, key, f"a latency between {MIN_LATENCY:g} s and a week", value)
+    return value
 
 
 def _duration(doc: _Doc, node: yaml.Node) -> float:
@@ -379,7 +417,7 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
 
 
 def _network(doc: _Doc, node: yaml.Node) -> NetworkSpec:
-    return NetworkSpec(**_section(doc, node, "network", {"latency": _positive}))
+    return NetworkSpec(**_section(doc, node, "network", {"latency": _latency}))
 
 
 def _traffic(doc: _Doc, node: yaml.Node) -> TrafficSpec:
@@ -468,6 +506,9 @@ def _expectation(doc: _Doc, item: yaml.Node) -> Expectation:
         keys[name] = vnode
     line = item.start_mark.line + 1
     kind, none = _expect_kind(doc, item, keys)
+    kind_node = keys.get("none" if none else "kind", item)
+    if (expected := unknown_kind(kind)) is not None:
+        raise doc.bad(kind_node, "none" if none else "kind", expected, kind)
     count = _integer(doc, keys["count"], "count") if "count" in keys else None
     if none and count is not None:
         raise doc.bad(keys["count"], "count", "either none: or count:, not both")
@@ -478,6 +519,9 @@ def _expectation(doc: _Doc, item: yaml.Node) -> Expectation:
         for name, vnode in keys.items()
         if name not in _EXPECT_RESERVED
     )
+    for (name, value), vnode in zip(fields, _field_nodes(keys), strict=True):
+        if (expected := unknown_field(kind, name, value)) is not None:
+            raise doc.bad(vnode, name, expected, value)
     return Expectation(kind, fields, at, after, before, client, none, count, line)
 
 
@@ -512,6 +556,10 @@ def _window(
     return None, after, before
 
 
+def _field_nodes(keys: dict[str, yaml.Node]) -> list[yaml.Node]:
+    return [vnode for name, vnode in keys.items() if name not in _EXPECT_RESERVED]
+
+
 def _field_value(doc: _Doc, node: yaml.Node, name: str) -> Any:
     if not isinstance(node, yaml.ScalarNode):
         raise doc.bad(
@@ -520,10 +568,50 @@ def _field_value(doc: _Doc, node: yaml.Node, name: str) -> Any:
     return doc.plain(node)
 
 
+def _seed(doc: _Doc, node: yaml.Node) -> int:
+    value = doc.plain(node)
+    if not is_seed(value):
+        raise doc.bad(node, "seed", SEED_RULE, value)
+    assert isinstance(value, int)
+    return value
+
+
+def _core(doc: _Doc, node: yaml.Node) -> str:
+    value = doc.plain(node)
+    if not isinstance(value, str) or not is_core_spec(value):
+        raise doc.bad(node, "core", "module:Class of a ClientCore subclass", value)
+    return value
+
+
+def _late_faults(
+    doc: _Doc, node: yaml.Node | None, faults: tuple[Fault, ...], duration: float
+) -> tuple[str, ...]:
+    """Faults that start after the run's end never act: say so, naming the line."""
+    if not isinstance(node, yaml.SequenceNode):
+        return ()
+    out = []
+    for item, fault in zip(node.value, faults, strict=True):
+        if fault.at > duration:
+            line = _key_line(item, "at") if isinstance(item, yaml.MappingNode) else None
+            out.append(
+                f"{doc.source}:{line or item.start_mark.line + 1}: {fault.kind} fault at "
+                f"t={fault.at:g} starts after the scenario ends (duration {duration:g}); "
+                "it will not act as written"
+            )
+    return tuple(out)
+
+
 # -- entry points -----------------------------------------------------------
 def load_scenario(path: Path | str) -> Scenario:
     path = Path(path)
     try:
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise BadInput(
+                str(path),
+                f"a scenario file of at most {MAX_SCENARIO_BYTES // 1024} KiB",
+                got=f"{size} bytes",
+            )
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise BadInput(str(path), "an existing scenario file", got="no such file") from None
@@ -533,6 +621,9 @@ def load_scenario(path: Path | str) -> Scenario:
 
 
 def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
+    if len(text) > MAX_SCENARIO_BYTES:
+        limit = f"at most {MAX_SCENARIO_BYTES // 1024} KiB of scenario"
+        raise BadInput(source, limit, got=f"{len(text)} characters")
     doc = _Doc(text, source)
     if doc.root is None:
         raise BadInput(source, "a scenario mapping (name, seed, duration, ...)", line=1)
@@ -544,16 +635,20 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     cluster = _cluster(doc, top["cluster"]) if "cluster" in top else ClusterSpec()
     clients = _clients(doc, top)
     ids = [c.id for c in clients]
+    duration = _duration(doc, top["duration"])
+    faults = _faults(doc, top["faults"], cluster.names, ids) if "faults" in top else ()
     return Scenario(
         name=_text(doc, top["name"], "name") if "name" in top else Path(source).stem,
-        seed=_integer(doc, top["seed"], "seed") if "seed" in top else 0,
-        duration=_duration(doc, top["duration"]),
+        seed=_seed(doc, top["seed"]) if "seed" in top else 0,
+        duration=duration,
         cluster=cluster,
         clients=clients,
         network=_network(doc, top["network"]) if "network" in top else NetworkSpec(),
         traffic=_traffic(doc, top["traffic"]) if "traffic" in top else TrafficSpec(),
-        faults=_faults(doc, top["faults"], cluster.names, ids) if "faults" in top else (),
+        faults=faults,
         expect=_expectations(doc, top["expect"]) if "expect" in top else (),
         actions=_actions(doc, top["actions"], ids) if "actions" in top else (),
+        core=_core(doc, top["core"]) if "core" in top else None,
         source=source,
+        warnings=_late_faults(doc, top.get("faults"), faults, duration),
     )

@@ -42,11 +42,13 @@ from sim.kernel import Kernel, Simulation
 from sim.network import Network
 from sim.scenario import Action, ClientSpec, Scenario
 from sim.server import ChatSession, Cluster, Drop, MemoryStore, Output, Reply
+from statecharts.chart import TERMINAL, State
 from statecharts.errors import UsageError
 from statecharts.events import (
     Acked,
     AppEvent,
     Message,
+    MessageDirection,
     Ready,
     Restored,
     SendFailed,
@@ -86,6 +88,8 @@ class _Timer:
     schedules a new one. Fewer kernel entries, and no reliance on cancel().
     """
 
+    __slots__ = ("earliest", "fire", "kernel", "last_at", "owner", "repeats")
+
     def __init__(self, kernel: Kernel, fire: Callable[[], None], owner: str) -> None:
         self.kernel = kernel
         self.fire = fire
@@ -99,7 +103,7 @@ class _Timer:
         if deadline is None:
             return
         kernel = self.kernel
-        now = kernel.now
+        now = kernel.clock._now
         at = deadline if deadline > now else now
         earliest = self.earliest
         if earliest is not None and earliest <= at:
@@ -131,11 +135,11 @@ class TruthStore(MemoryStore):
         self.ever[session.chat_id] = session
 
 
-@dataclass
+@dataclass(slots=True)
 class ClientView:
     """What the world saw of one client's application events (for judging and draining)."""
 
-    state: str = "idle"
+    state: State = State.IDLE
     chat_id: str | None = None
     delivered: list[int] = field(default_factory=list)
     sent: list[str] = field(default_factory=list)
@@ -146,7 +150,7 @@ class ClientView:
 
     @property
     def alive(self) -> bool:
-        return self.state not in ("ended", "failed")
+        return self.state not in TERMINAL
 
     def unresolved(self) -> list[str]:
         return [m for m in self.sent if m not in self.acked and m not in self.failed]
@@ -163,7 +167,10 @@ class SimClient:
         self.core = core
         self.view = ClientView()
         self.timer = _Timer(world.kernel, self._tick, self.src)
-        self._texts_from_server: set[str] = set()
+        # hash() of every frame a server sent this client: a received frame whose
+        # hash is not here is foreign (corrupt). The hashes, not the texts: a
+        # long run sends hundreds of megabytes.
+        self._texts_from_server: set[int] = set()
         self._sent_count = 0
         # Statistics (the bench's event count): frames handed in, events taken.
         self.frames_received = 0
@@ -211,13 +218,13 @@ class SimClient:
         # An ended core still reads replies while it drains (acks on the way), so it
         # judges them too: a corrupt one then gives its 151 as well.
         judged = self.view.alive or self.core.draining
-        if judged and text not in self._texts_from_server:
+        if judged and hash(text) not in self._texts_from_server:
             self.view.foreign_frames.append(now)
         self.core.frame_received(text, now)
         self.pump()
 
     def server_sent(self, text: str) -> None:
-        self._texts_from_server.add(text)
+        self._texts_from_server.add(hash(text))
 
     # -- driving -------------------------------------------------------------------
     def _tick(self) -> None:
@@ -239,23 +246,24 @@ class SimClient:
         events = core.take_events()
         if events:
             self.events_taken += len(events)
-            tracer, src, observe = self.world.tracer, self.src, self._observe
-            for t, event in events:
-                tracer.event(src, event, t)
+            append, src, observe = self.world.trace.append, self.src, self._observe
+            now = self.world.kernel.clock._now
+            for t, event in events:  # as Tracer.event, without its call
+                append(now if t is None else t, src, event.kind, event.fields())
                 observe(event)
         self.timer.arm(core.next_deadline())
 
     def _observe(self, event: AppEvent) -> None:
         view = self.view
         if isinstance(event, StateChanged):
-            view.state = event.to
-            view.ever_ready = view.ever_ready or event.to == "ready"
+            view.state = State(event.to)
+            view.ever_ready = view.ever_ready or view.state is State.READY
         elif isinstance(event, Ready) and event.chat_id is not None:
             view.chat_id = event.chat_id
         elif isinstance(event, Message):
-            if event.direction == "in" and event.index is not None:
+            if event.direction is MessageDirection.IN and event.index is not None:
                 view.delivered.append(event.index)
-            elif event.direction == "out" and event.id is not None:
+            elif event.direction is MessageDirection.OUT and event.id is not None:
                 view.sent.append(event.id)
         elif isinstance(event, Acked):
             view.acked.setdefault(event.id, []).append(event.index)
@@ -348,6 +356,7 @@ class World:
             max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
+        self._instance_list = list(self.instances.values())
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
         self.clients: dict[str, SimClient] = {}
@@ -429,8 +438,9 @@ class World:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:
+        append = self.tracer.writer.append
         for t, src, kind, data in self.cluster.take_events():
-            self.tracer.writer.add(TraceRecord(t, src, kind, dict(data)))
+            append(t, src, kind, data)  # the cluster's own copy, handed over
 
     # -- traffic ---------------------------------------------------------------------
     def _schedule_traffic(self, client: SimClient) -> None:
@@ -466,7 +476,7 @@ class World:
                     self.cluster.agent_say(client.view.chat_id, action.text or "agent", self.now)
                     self.pump_servers()
                     continue
-            elif client.view.state != "idle" and client.view.alive:
+            elif client.view.state is not State.IDLE and client.view.alive:
                 if action.do == "send":
                     client.send(action.text)
                 elif action.do == "typing":
@@ -479,12 +489,12 @@ class World:
             self.tracer.emit(client.src, "action.skipped", do=action.do, state=client.view.state)
 
     def _end(self, client: SimClient) -> None:
-        if client.view.state != "idle" and client.view.alive:
+        if client.view.state is not State.IDLE and client.view.alive:
             client.end()
 
     def _client_says(self, client: SimClient) -> None:
         # From the first step on: while opening or lost the transport queues it.
-        if client.view.state != "idle" and client.view.alive:
+        if client.view.state is not State.IDLE and client.view.alive:
             client.send()
 
     def _agent_says(self, client: SimClient) -> None:
@@ -495,8 +505,14 @@ class World:
         self.pump_servers()
 
     def pump_servers(self) -> None:
-        for inst in self.instances.values():
-            inst.drain_outputs()
+        # After every server input (a reply can leave from any instance): inlined
+        # drain_outputs, as this runs several times per frame.
+        for inst in self._instance_list:
+            core = inst.core
+            outputs = core.take_outputs()
+            if outputs:
+                inst._carry(outputs)
+            inst.timer.arm(core.next_deadline())
         self.trace_server_events()
 
     # -- faults ----------------------------------------------------------------------
@@ -544,7 +560,7 @@ class World:
             self.cluster.slow(fault.ms)
         elif isinstance(fault, Reload):
             for client in self._clients_of(fault.client):
-                if client.view.alive and client.view.state != "idle":
+                if client.view.alive and client.view.state is not State.IDLE:
                     client.reload()
 
     def _fault_ends(self, fault: Fault) -> None:
@@ -591,7 +607,7 @@ class World:
                 return False
             if not view.alive:
                 continue
-            if view.state != "ready":
+            if view.state is not State.READY:
                 return False
             if view.chat_id is not None:
                 position = len(self.accepted(view.chat_id))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from dataclasses import fields as dc_fields
+from enum import StrEnum
 from typing import Any, ClassVar
 
 from statecharts.catalog import describe
@@ -91,12 +92,17 @@ class Restored(AppEvent):
     replayed: int
 
 
+class MessageDirection(StrEnum):
+    IN = "in"  # a transcript event reached the application
+    OUT = "out"  # the application sent a message
+
+
 @dataclass(frozen=True)
 class Message(AppEvent):
     """A transcript event: `in` reached the application, `out` was sent by it."""
 
     kind: ClassVar[str] = "message"
-    direction: str
+    direction: MessageDirection
     index: int | None = None
     id: str | None = None
     party: str | None = None
@@ -124,6 +130,8 @@ def event_from_fields(kind: str, data: dict[str, Any]) -> AppEvent:
         wire = f.metadata.get("wire", f.name)
         if wire in data:
             kwargs[f.name] = data[wire]
+    if cls is Message:
+        kwargs["direction"] = MessageDirection(kwargs["direction"])
     return cls(**kwargs)
 
 

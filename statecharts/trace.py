@@ -27,14 +27,20 @@ from statecharts.events import APP_KINDS, AppEvent, event_from_fields
 
 TRACE_VERSION = 1
 # json.dumps with options builds a new JSONEncoder per call: one, built once.
-_encode_line = json.JSONEncoder(
-    separators=(",", ":"), ensure_ascii=False, allow_nan=False
-).encode
+_encode_line = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 _SRC = re.compile(r"^(client:[^\s]+|server:[^\s]+|net|fault)$")
 _RESERVED = ("t", "src", "kind")
+# What a client may write: application events, the transport's diagnostics, and the
+# page's chat (`chat {chatId}`, live traces). Other kinds are kept but not judged.
+CLIENT_KINDS = APP_KINDS | frozenset(
+    {"loss", "ack", "send_failed", "command", "action.skipped", "chat"}
+)
+MAX_DEPTH = 32  # nesting of a line's JSON values
+MAX_INT = 2**53  # integers beyond this are no index, code or position
+CLOCKS = ("virtual", "wall")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TraceRecord:
     """One trace line. `line` is its 1-based line number when read from a file."""
 
@@ -80,17 +86,52 @@ def record(t: float, src: str, event: AppEvent) -> TraceRecord:
 
 
 class TraceWriter:
-    """Collects records in memory and writes them as JSON Lines."""
+    """Collects records in memory and writes them as JSON Lines.
+
+    Records are stamped as a reader of the file would see them (`t` rounded to
+    the microsecond, `line` = their line number), so a run is judged on its
+    records without writing and re-reading the text. `follow(reference)` turns
+    the writer into a replay check: records are compared with the reference
+    as they come and not kept; `divergence` is the first line that differs.
+    """
 
     def __init__(self, header: RunHeader) -> None:
         self.header = header
         self.records: list[TraceRecord] = []
+        self._reference: list[TraceRecord] | tuple[TraceRecord, ...] | None = None
+        self._count = 0
+        self.divergence: tuple[int, TraceRecord | None, TraceRecord | None] | None = None
+
+    def follow(self, reference: list[TraceRecord] | tuple[TraceRecord, ...]) -> None:
+        """Compare the coming records with `reference` instead of keeping them."""
+        self._reference = reference
+        self._count = 0
+
+    def append(self, t: float, src: str, kind: str, data: dict[str, Any]) -> None:
+        if self._reference is None:
+            records = self.records
+            records.append(TraceRecord(round(t, 6), src, kind, data, len(records) + 2))
+            return
+        n = self._count
+        self._count = n + 1
+        if self.divergence is None:
+            rec = TraceRecord(round(t, 6), src, kind, data, n + 2)
+            ref = self._reference
+            expected = ref[n] if n < len(ref) else None
+            if expected != rec:
+                self.divergence = (n + 2, expected, rec)
+
+    def finish_follow(self) -> None:
+        """After a followed run: a reference longer than the run is a divergence too."""
+        ref = self._reference
+        if ref is not None and self.divergence is None and self._count < len(ref):
+            self.divergence = (self._count + 2, ref[self._count], None)
 
     def add(self, rec: TraceRecord) -> None:
-        self.records.append(rec)
+        self.append(rec.t, rec.src, rec.kind, rec.data)
 
     def emit(self, t: float, src: str, kind: str, **data: Any) -> None:
-        self.records.append(TraceRecord(t, src, kind, data))
+        self.append(t, src, kind, data)
 
     def lines(self) -> Iterator[str]:
         yield self.header.to_json()
@@ -113,6 +154,7 @@ class Trace:
     header: RunHeader | None
     records: tuple[TraceRecord, ...]
     source: str = "<trace>"
+    warnings: tuple[str, ...] = ()  # doubtful lines that were kept (unknown client kinds)
 
 
 def read_trace(path: Path) -> Trace:
@@ -129,6 +171,7 @@ def read_trace(path: Path) -> Trace:
 def parse_trace(lines: Iterable[str], source: str = "<trace>") -> Trace:
     header: RunHeader | None = None
     records: list[TraceRecord] = []
+    warnings: list[str] = []
     for number, raw in enumerate(lines, start=1):
         if not raw.strip():
             continue
@@ -138,18 +181,83 @@ def parse_trace(lines: Iterable[str], source: str = "<trace>") -> Trace:
                 raise BadInput(source, "the run header only on the first line", line=number)
             header = _header(obj, source, number)
             continue
-        records.append(_record(obj, source, number))
-    return Trace(header, tuple(records), source)
+        rec = _record(obj, source, number)
+        if rec.client is not None and rec.kind not in CLIENT_KINDS:
+            warnings.append(
+                f"{source}:{number}: kind: unknown client event kind {rec.kind!r} (not judged)"
+            )
+        records.append(rec)
+    return Trace(header, tuple(records), source, tuple(warnings))
+
+
+class _NonFinite(str):
+    """`NaN`/`Infinity` as Python's json reads them: kept aside to be refused by field."""
 
 
 def _json_object(raw: str, source: str, number: int) -> dict[str, Any]:
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, parse_constant=_NonFinite)
     except json.JSONDecodeError as exc:
         raise BadInput(source, f"a JSON object ({exc.msg})", line=number) from None
+    except RecursionError:
+        expected = f"a value nested at most {MAX_DEPTH} deep"
+        field = _deep_field(raw)
+        raise BadInput(source, expected, line=number, field=field, got=_Shown("deeper")) from None
     if not isinstance(obj, dict):
         raise BadInput(source, "a JSON object", line=number, got=type(obj).__name__)
+    for key, value in obj.items():
+        if not isinstance(value, dict | list | _NonFinite):
+            continue
+        problem = _scan(value)
+        if problem is not None:
+            raise BadInput(source, problem[0], line=number, field=key, got=problem[1])
     return obj
+
+
+def _scan(value: object) -> tuple[str, object] | None:
+    """What is wrong deep inside a value: nesting too deep, or a non-finite number."""
+    stack: list[tuple[object, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, _NonFinite):
+            return "a finite number (NaN and Infinity are not JSON)", _Shown(str(item))
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"a value nested at most {MAX_DEPTH} deep", _Shown("deeper")
+            inner = item.values() if isinstance(item, dict) else item
+            stack.extend((x, depth + 1) for x in inner)
+    return None
+
+
+def _deep_field(raw: str) -> str | None:
+    """The top-level key whose value nests too deep (only read when json gave up)."""
+    depth, key, in_string, escaped, start = 0, None, False, False, 0
+    for at, char in enumerate(raw):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+                if depth == 1:
+                    key = raw[start + 1 : at]
+        elif char == '"':
+            in_string, start = True, at
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return key
+        elif char in "]}":
+            depth -= 1
+    return None
+
+
+class _Shown(str):
+    """A `got` shown as it is, without quotes."""
+
+    def __repr__(self) -> str:
+        return str(self)
 
 
 def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
@@ -160,13 +268,24 @@ def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
     if not isinstance(scenario, str):
         raise BadInput(source, "a string", line=number, field="scenario", got=scenario)
     extra = {k: v for k, v in obj.items() if k not in ("kind", "scenario", "seed", "version")}
+    for name in ("interrupt_after", "tolerance"):
+        value: Any = extra.get(name)
+        if name in extra and not (_is_finite(value) and value > 0):
+            expected = "a positive finite number of seconds"
+            raise BadInput(source, expected, line=number, field=name, got=value)
+    legacy = extra.get("interruption_error")
+    if "interruption_error" in extra and not isinstance(legacy, bool):
+        raise BadInput(source, "true or false", line=number, field="interruption_error", got=legacy)
+    if "clock" in extra and extra["clock"] not in CLOCKS:
+        expected = " or ".join(CLOCKS)
+        raise BadInput(source, expected, line=number, field="clock", got=extra["clock"])
     version = obj.get("version", TRACE_VERSION)
     return RunHeader(scenario, seed, version if _is_int(version) else TRACE_VERSION, extra)
 
 
 def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
     t: Any = obj.get("t")
-    if not _is_number(t) or not math.isfinite(t) or t < 0:
+    if not _is_finite(t) or t < 0:
         raise BadInput(source, "a non-negative number of seconds", line=number, field="t", got=t)
     src = obj.get("src")
     if not isinstance(src, str) or not _SRC.match(src):
@@ -176,9 +295,15 @@ def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
     if not isinstance(kind, str) or not kind:
         raise BadInput(source, "a non-empty string", line=number, field="kind", got=kind)
     data = {k: v for k, v in obj.items() if k not in _RESERVED}
-    if kind in APP_KINDS:
+    if kind in ("fault.start", "fault.end"):
+        _check_fault(data.get("fault"), source, number)
+    elif src.startswith("client:") or kind in _SERVER_TRUTH:
         _check_fields(kind, data, source, number)
     return TraceRecord(float(t), src, kind, data, number)
+
+
+# Server lines of live traces the judge takes as truth (their fields are checked).
+_SERVER_TRUTH = frozenset({"transcript", "acked"})
 
 
 def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> None:
@@ -186,9 +311,15 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
         if not ok:
             raise BadInput(source, expected, line=number, field=name, got=data.get(name))
 
+    def need_index(name: str = "index") -> None:
+        need(name, _is_int(data.get(name)) and data[name] >= 0, "a transcript index (an integer)")
+
+    def text(name: str) -> None:
+        need(name, isinstance(data.get(name), str), "a string")
+
     if kind == "state":
         for name in ("from", "to", "trigger"):
-            need(name, isinstance(data.get(name), str), "a string")
+            text(name)
     elif kind == "error":
         need("code", _is_int(data.get("code")), "an integer error code")
         if "description" not in data:
@@ -196,7 +327,7 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
         need("description", isinstance(data.get("description"), str), "a string")
     elif kind == "continued":
         duration: Any = data.get("duration")
-        need("duration", _is_number(duration) and duration >= 0, "a non-negative number")
+        need("duration", _is_finite(duration) and duration >= 0, "a non-negative number")
     elif kind == "restored":
         need("position", _is_int(data.get("position")), "an integer transcript position")
         data.setdefault("replayed", 0)
@@ -208,11 +339,44 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
         need("index", index is None or _is_int(index), "an integer transcript index")
         if data["direction"] == "in":
             need("index", index is not None, "an integer transcript index on inbound messages")
+        elif "id" in data:
+            text("id")
+    elif kind in ("ack", "acked"):
+        text("id")
+        need_index()
+    elif kind == "send_failed":
+        text("id")
+        need("code", _is_int(data.get("code")), "an integer error code")
+    elif kind == "chat":
+        text("chatId")
+    elif kind == "transcript":
+        need_index()
+    if kind in ("acked", "transcript"):
+        text("chatId")
+        if data.get("id") is not None:
+            text("id")
+
+
+def _check_fault(fault: object, source: str, number: int) -> None:
+    """A fault record: the fault as a mapping with its kind and finite times."""
+    if not isinstance(fault, dict) or not isinstance(fault.get("kind"), str):
+        raise BadInput(source, "a fault object with a kind", line=number, field="fault", got=fault)
+    for name in ("at", "duration"):
+        value: Any = fault.get(name)
+        if value is not None and not (_is_finite(value) and value >= 0):
+            expected = "a non-negative number of seconds"
+            raise BadInput(source, expected, line=number, field=f"fault.{name}", got=value)
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
 
 
-def _is_number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _is_finite(value: object) -> bool:
+    """A number a float holds: not NaN, not infinite, not a 400-digit integer."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False

@@ -8,11 +8,15 @@ here. A plain `pytest` run keeps the entry point and skips this.
 from __future__ import annotations
 
 import importlib
+import os
 
 import pytest
 
+from sim.runner import REPLAY_ENV
+
 
 def pytest_configure(config: pytest.Config) -> None:
+    os.environ[REPLAY_ENV] = "1"  # I8 by a second run in every test, however long the run
     manager = config.pluginmanager
     if manager.has_plugin("chatsim") or manager.has_plugin("chatsim-tests"):
         return

@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from transport.replies import TranscriptItem
+
 
 @dataclass
 class Chat:
@@ -28,15 +30,14 @@ class Chat:
 @dataclass
 class Transcript:
     position: int = 0  # last index the application received
-    waiting: dict[int, dict[str, Any]] = field(default_factory=dict)
+    waiting: dict[int, TranscriptItem] = field(default_factory=dict)
 
-    def accept(self, data: dict[str, Any]) -> list[dict[str, Any]]:
-        """Take one delivery; return the events now deliverable, in index order."""
-        index = int(data["index"])
+    def accept(self, item: TranscriptItem, index: int) -> list[TranscriptItem]:
+        """Take one delivery (its `index`); return the events now deliverable, in order."""
         if index <= self.position or index in self.waiting:
             return []
-        self.waiting[index] = data
-        ready: list[dict[str, Any]] = []
+        self.waiting[index] = item
+        ready: list[TranscriptItem] = []
         while self.position + 1 in self.waiting:
             ready.append(self.waiting.pop(self.position + 1))
             self.position += 1
@@ -77,9 +78,3 @@ class Outbox:
 
     def connection_gone(self) -> None:
         self.in_flight.clear()
-
-    def drain(self) -> list[str]:
-        ids = list(self.texts)
-        self.texts.clear()
-        self.in_flight.clear()
-        return ids

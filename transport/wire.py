@@ -23,6 +23,8 @@ import json
 from enum import IntEnum, StrEnum
 from typing import Any
 
+import msgspec
+
 from statecharts.errors import ProtocolViolation
 
 BAYEUX_VERSION = "1.0"
@@ -82,20 +84,28 @@ INDEXED_TYPES = frozenset({"Message", "ParticipantJoined", "ParticipantLeft", "N
 TYPING = "Typing"
 
 
-# Built once: json.dumps with non-default options makes a new encoder per call.
+# A frame is encoded and decoded at every hop: msgspec does it several times
+# faster than the stdlib (measured on the bench's standard load). Anything it
+# refuses (an integer beyond 64 bits, a lone surrogate, NaN) goes to the stdlib,
+# so what is accepted and the error messages stay the stdlib's.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+_fast_encode = msgspec.json.Encoder().encode
+_fast_decode = msgspec.json.Decoder().decode
 
 
 def encode(messages: list[Message]) -> str:
-    return _ENCODER.encode(messages)
+    try:
+        return _fast_encode(messages).decode()
+    except (TypeError, ValueError, OverflowError, UnicodeError, msgspec.MsgspecError):
+        return _ENCODER.encode(messages)
 
 
 def decode(text: str) -> list[Message]:
     """Parse a frame into Bayeux messages; ProtocolViolation says what is wrong."""
     try:
-        value = json.loads(text)
-    except (json.JSONDecodeError, TypeError) as exc:
-        raise ProtocolViolation(f"frame is not JSON: {exc}") from None
+        value = _fast_decode(text)
+    except (TypeError, ValueError, UnicodeError, msgspec.MsgspecError):
+        value = _slow_decode(text)
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not value:
@@ -107,3 +117,10 @@ def decode(text: str) -> list[Message]:
         if not isinstance(channel, str) or not channel.startswith("/"):
             raise ProtocolViolation("a Bayeux message has no valid 'channel'")
     return value
+
+
+def _slow_decode(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (json.JSONDecodeError, TypeError) as exc:
+        raise ProtocolViolation(f"frame is not JSON: {exc}") from None

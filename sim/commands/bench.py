@@ -1,4 +1,4 @@
-"""`chatsim bench`: measure the virtual-time performance targets (DESIGN §10).
+"""`chatsim bench`: measure the virtual-time performance targets.
 
 Without --live: the speed-up (virtual seconds per wall second) of the 60 s
 standard lifecycle scenario and of a long run (hours of virtual time with
@@ -12,17 +12,20 @@ Benchmarks read the wall clock (to time runs); nothing they measure does.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import importlib
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sim.commands import bench_load
 from sim.faults import Outage, Reload
 from sim.hypo import bench as hypo_bench
 from sim.runner import play
 from sim.scenario import ClientSpec, ClusterSpec, Scenario, TrafficSpec
 from sim.world import World
+from statecharts.errors import UsageError
 
 SPEEDUP_TARGET = 10_000.0
 EVENTS_TARGET = 100_000.0
@@ -183,10 +186,14 @@ FUZZ_TARGET = 200.0
 
 
 def _fuzz_row(quick: bool) -> Row:
-    """Hypothesis stateful examples of 50 steps per second (DESIGN §10)."""
+    """Hypothesis stateful examples of 50 steps per second (target: 200)."""
     examples = 40 if quick else 200
-    return Row("fuzz: stateful examples of 50 steps", hypo_bench.examples_per_second(examples, 50),
-               "examples/s", FUZZ_TARGET)
+    return Row(
+        "fuzz: stateful examples of 50 steps",
+        hypo_bench.examples_per_second(examples, 50),
+        "examples/s",
+        FUZZ_TARGET,
+    )
 
 
 def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
@@ -202,14 +209,36 @@ def _scenario_rows(name: str, measured: Measured) -> list[Row | str]:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.hostile is not None:
+        return _hostile(args.hostile)
     if args.live:
         return _live(args)
+    sections = [
+        *bench_load.report(args.quick),
+        "",
+        *bench_load.scaling_report(),
+        "",
+        *bench_load.fuzz_report(args.quick),
+    ]
+    for line in sections:
+        print(line, flush=True)
+    print()
+    if args.load_only:
+        return 0
     print(f"{'benchmark (virtual time)':<44} {'measured':>14} {'unit':<16} {'target':<12}")
     for row in rows(args.quick):
         print(row if isinstance(row, str) else row.line(), flush=True)
     print()
     print(EVENTS_DEFINITION)
     return 0
+
+
+def _hostile(frames: int) -> int:
+    if frames < 1:
+        raise UsageError(f"--hostile needs a positive number of frames, got {frames}")
+    from sim.live.hostile import bench  # noqa: PLC0415 (aiohttp only when asked)
+
+    return asyncio.run(bench(frames))
 
 
 def _live(args: argparse.Namespace) -> int:

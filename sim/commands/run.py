@@ -1,36 +1,70 @@
 """`chatsim run SCENARIO`: play a scenario in virtual time and judge it.
 
 Prints the timeline (unless --quiet), each failure, then the verdict.
-Exit 0 when every expectation and invariant held, 1 when one failed; a bad
-scenario file raises BadInput (exit 2 with a one-line reason).
+Exit 0 when every expectation and invariant held, 1 when one failed (a core
+that raises is a failure too, reported with the timeline up to the crash);
+a bad scenario file or option raises a LocalError (exit 2 with a one-line
+reason). Output paths are checked before the run starts.
 """
 
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+import sys
 
-from sim import report, timeline
-from sim.runner import RunResult, run_scenario
-from sim.scenario import load_scenario
-from statecharts.errors import UsageError
+from sim import outputs, report, timeline
+from sim.cores import load_core
+from sim.runner import REPLAY_BUDGET, RunResult, run_scenario
+from sim.scenario import Scenario, load_scenario
+from transport.core import ClientCore
 
 
 def main(args: argparse.Namespace) -> int:
     scenario = load_scenario(args.scenario)
-    result = run_scenario(scenario, args.seed, twice=True)
+    trace_path = outputs.writable_file(args.trace, "--trace")
+    report_path = outputs.writable_file(args.report, "--report")
+    core_spec = args.core if getattr(args, "core", None) else scenario.core
+    where = "--core" if getattr(args, "core", None) else f"{scenario.source}: core"
+    core = load_core(core_spec, where)
+    for warning in scenario.warnings:
+        print(f"chatsim run: warning: {warning}", file=sys.stderr)
+    replay_check = getattr(args, "replay_check", False)
+    result = execute(scenario, args.seed, replay_check=replay_check, core_class=core)
     if not args.quiet:
         print(f"{scenario.name}  (seed {result.seed}, {scenario.duration:g} virtual seconds)")
+        if core_spec is not None:
+            print(f"client core: {core_spec}")
         print(timeline.render_text(result.records, scenario.duration), end="")
         print()
     for failure in result.failures:
         print(failure.describe())
-    if args.trace:
-        _write(Path(args.trace), result.trace_text)
-    if args.report:
-        _write(Path(args.report), report.render_html(report_input(result)))
+    if trace_path is not None:
+        outputs.write(trace_path, result.trace_text)
+        print(f"trace: {trace_path}")
+    if report_path is not None:
+        outputs.write(report_path, report.render_html(report_input(result)))
+        print(f"report: {report_path}")
+    if "I8" not in result.checked and result.events > REPLAY_BUDGET:
+        print(
+            f"I8 not replayed: a second run would repeat {result.events:,} kernel events"
+            f" (more than {REPLAY_BUDGET:,}); --replay-check replays it"
+        )
     print(result.verdict())
     return 0 if result.ok else 1
+
+
+def execute(
+    scenario: Scenario,
+    seed: int | None,
+    *,
+    replay_check: bool = False,
+    core_class: type[ClientCore] = ClientCore,
+) -> RunResult:
+    """What `chatsim run` does (the bench runs this): I8's second run when it is
+    cheap, or always with `replay_check`."""
+    return run_scenario(
+        scenario, seed, twice=True if replay_check else None, core_class=core_class
+    )
 
 
 def report_input(result: RunResult) -> report.ReportInput:
@@ -44,11 +78,5 @@ def report_input(result: RunResult) -> report.ReportInput:
         verdict=result.verdict(),
         failures=[f.describe() for f in result.failures],
         timeline=timeline.render_text(result.records, scenario.duration),
+        expectations=report.expectation_verdicts(scenario, result.records),
     )
-
-
-def _write(path: Path, text: str) -> None:
-    try:
-        path.write_text(text, encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None

@@ -1,6 +1,6 @@
 """Benchmark of the property machine: stateful examples per wall-clock second.
 
-DESIGN §10 target: at least 200 examples of 50 steps per second. The standard
+Target: at least 200 examples of 50 steps per second. The standard
 machine is `ChatFlowMachine` (all fault kinds and actions, I1-I7 after every
 step, the drain and the runner's judges at teardown); `check_determinism`
 adds the I8 replay. Broken invariants are counted, not raised, so that a
@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
 from sim.hypo.machine import ChatFlowMachine, apply_step, build_world, drain_world
-from sim.hypo.oracles import Broken, TraceOracle
+from sim.hypo.oracles import Broken
 from sim.hypo.program import (
     AgentSay,
     End,
@@ -32,8 +32,9 @@ from sim.hypo.program import (
     Wait,
 )
 from sim.hypo.strategies import _fault_table, _seconds_table, fault_templates
-from sim.runner import judge_invariants
-from statecharts.checker import settings_for
+from sim.runner import judge_world
+from sim.truth import settings_of, truth_of
+from statecharts.judge import Judge
 from statecharts.trace import parse_trace
 
 TARGET_EXAMPLES_PER_SECOND = 200.0
@@ -106,7 +107,7 @@ def world_examples_per_second(n_examples: int = 200, steps: int = 50) -> float:
     """The machine's own share: the same kind of examples replayed without Hypothesis.
 
     Each program runs step by step on a fresh world with the incremental
-    oracle after every step, then drains and is judged, as in the machine.
+    judge after every step, then drains and is judged, as in the machine.
     """
     programs = random_programs(n_examples, steps)
     started = time.perf_counter()
@@ -118,9 +119,10 @@ def world_examples_per_second(n_examples: int = 200, steps: int = 50) -> float:
 
 def _judged_run(program: Program, seed: int) -> None:
     world = build_world(program.config, seed)
-    oracle = TraceOracle(settings_for(parse_trace([world.trace.header.to_json()])))
+    judge = Judge(settings_of(world, parse_trace([world.trace.header.to_json()])))
     for step in program.steps:
         apply_step(world, step)
-        oracle.feed(world.records)
+        judge.feed_new(world.records)
+        judge.invalid_replies_so_far(truth_of(world, transcripts=False))
     drain_world(world)
-    judge_invariants(world, parse_trace(world.trace.text().splitlines()))
+    judge_world(world, judge)

@@ -1,31 +1,38 @@
-"""Fuzz campaigns: Hypothesis generates programs, the scenario runner judges each run.
+"""Fuzz campaigns: seeded programs in parallel, the scenario runner judges each run.
 
-A campaign draws expressible programs (`strategies.scenario_programs`) and a
-world seed, turns each into its scenario (`program.to_scenario`) and plays it
-with `sim.runner.run_scenario`, which judges I1-I7 after the world drained.
+Example number i of a campaign is drawn from the same strategy as always
+(`strategies.scenario_programs`, with a world seed) by a random generator
+seeded with (campaign seed, i): no search engine in the inner loop, and each
+example is the same whatever the number of workers. `workers` processes take
+every `workers`-th example; the first failing example (the lowest number, so
+the result does not depend on which worker was quicker) is replayed and
+shrunk (`sim.hypo.shrink`), and its program's scenario file reproduces it
+with `chatsim run`.
+
 I8 (a second run gives the same bytes) is checked on a deterministic sample
-of the examples: those whose world seed is a multiple of `i8_every`, so a
-shrink replays the same check. Hypothesis shrinks a failure to a minimal
-program (within `shrink_budget` runs: after that every other candidate
-passes untried, so Hypothesis stops at the smallest failure found); that
-program's scenario file reproduces it with `chatsim run`.
-
-Coverage of the statechart is collected from the traces of the examples
-generated before the first failure (shrinking replays are not counted).
+of the examples: those whose world seed is a multiple of `i8_every`.
+Coverage of the statechart is collected from the traces of the examples run
+(shrinking replays are not counted).
 """
 
 from __future__ import annotations
 
+import hashlib
+import multiprocessing
+import os
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing.queues import Queue
+from multiprocessing.sharedctypes import Synchronized
+from typing import Any
 
-from hypothesis import HealthCheck, Phase, Verbosity, given, settings
-from hypothesis import seed as hypothesis_seed
 from hypothesis import strategies as st
-from hypothesis.errors import Flaky
+from hypothesis.internal.conjecture.data import ConjectureData
 
 from sim.hypo.coverage import Coverage
 from sim.hypo.program import Program, to_scenario
+from sim.hypo.shrink import draw_example, shrink
 from sim.hypo.strategies import scenario_programs
 from sim.runner import Failure, RunResult, run_scenario
 from statecharts.errors import UsageError
@@ -35,6 +42,7 @@ MAX_WORLD_SEED = 2**16
 DEFAULT_I8_EVERY = 8
 # Runs spent shrinking before the campaign settles for the smallest failure so far.
 DEFAULT_SHRINK_BUDGET = 300
+PROGRESS_EVERY = 10  # examples a worker runs between progress reports
 
 
 def run_program(
@@ -81,33 +89,98 @@ class CampaignResult:
 Progress = Callable[[int, int, bool], None]  # (runs so far, examples wanted, shrinking)
 
 
-class _Books:
-    """What the campaign's test function learns while Hypothesis drives it."""
+def default_workers() -> int:
+    """The cores this process may run on (not every core of the machine)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(len(os.sched_getaffinity(0)), 1)
+    return max(os.cpu_count() or 1, 1)
 
-    def __init__(self, examples: int, progress: Progress | None) -> None:
-        self.wanted = examples
-        self.progress = progress
-        self.runs = 0
-        self.examples = 0
-        self.coverage = Coverage()
-        self.last_failure: FoundFailure | None = None
 
-    def over_budget(self, program: Program, seed: int, budget: int) -> bool:
-        """Shrinking has had its runs: anything but the best failure now passes untried."""
-        best = self.last_failure
-        if best is None or self.runs - self.examples < budget:
-            return False
-        return (best.program, best.seed) != (program, seed)
+class Draw:
+    """Example number i of a campaign: (program, world seed), from a seeded generator."""
 
-    def ran(self, result: RunResult | None) -> None:
-        self.runs += 1
-        shrinking = self.last_failure is not None
-        if not shrinking:
-            self.examples += 1
-            if result is not None:
-                self.coverage.add_trace(result.records)
-        if self.progress is not None:
-            self.progress(self.runs, self.wanted, shrinking)
+    def __init__(self, seed: int, max_steps: int) -> None:
+        self.seed = seed
+        self.strategy = st.tuples(
+            scenario_programs(max_steps=max_steps), st.integers(0, MAX_WORLD_SEED)
+        )
+
+    def _data(self, index: int) -> ConjectureData:
+        digest = hashlib.blake2b(f"{self.seed}\x00{index}".encode(), digest_size=8).digest()
+        return ConjectureData(random=random.Random(int.from_bytes(digest, "big")))
+
+    def __call__(self, index: int) -> tuple[Program, int]:
+        return draw_example(self.strategy, self._data(index))
+
+    def choices(self, index: int) -> tuple[Any, ...]:
+        """The choice sequence of example i (what Hypothesis's shrinker starts from)."""
+        data = self._data(index)
+        draw_example(self.strategy, data)
+        return tuple(data.choices)
+
+
+@dataclass(frozen=True)
+class _Failed:
+    index: int
+    world_seed: int
+    program: Program
+    crash: str | None
+
+
+@dataclass
+class _Work:
+    """One worker's share: every `step`-th example from `first`."""
+
+    examples: int
+    first: int
+    step: int
+    seed: int
+    max_steps: int
+    i8_every: int
+    core_class: type[ClientCore]
+
+
+def _run_share(
+    work: _Work,
+    lowest_failure: Synchronized[int] | None,
+    report: Callable[[int], None],
+) -> tuple[int, Coverage, _Failed | None]:
+    """Run a share of the examples; stop at its first failure (or past a lower one)."""
+    draw = Draw(work.seed, work.max_steps)
+    coverage, ran, unreported = Coverage(), 0, 0
+    failed: _Failed | None = None
+    for index in range(work.first, work.examples, work.step):
+        if lowest_failure is not None and index > lowest_failure.value:
+            break
+        program, world_seed = draw(index)
+        twice = work.i8_every > 0 and world_seed % work.i8_every == 0
+        crash: str | None = None
+        try:
+            result = run_program(program, world_seed, core_class=work.core_class, twice=twice)
+            coverage.add_trace(result.records)
+        except Exception as exc:  # a core that raises is a finding, not a crash of the tool
+            crash, result = f"{type(exc).__name__}: {exc}", None
+        ran, unreported = ran + 1, unreported + 1
+        if unreported >= PROGRESS_EVERY:
+            report(unreported)
+            unreported = 0
+        if crash is not None or (result is not None and not result.ok):
+            failed = _Failed(index, world_seed, program, crash)
+            if lowest_failure is not None:
+                with lowest_failure.get_lock():
+                    lowest_failure.value = min(lowest_failure.value, index)
+            break
+    if unreported:
+        report(unreported)
+    return ran, coverage, failed
+
+
+def _worker(work: _Work, lowest: Synchronized[int], queue: Queue[Any]) -> None:
+    try:
+        outcome = _run_share(work, lowest, lambda n: queue.put(("progress", n)))
+        queue.put(("done", outcome))
+    except BaseException as exc:  # reported to the parent, which raises
+        queue.put(("error", f"{type(exc).__name__}: {exc}"))
 
 
 def run_campaign(
@@ -119,45 +192,113 @@ def run_campaign(
     i8_every: int = DEFAULT_I8_EVERY,
     shrink_budget: int = DEFAULT_SHRINK_BUDGET,
     progress: Progress | None = None,
+    workers: int = 1,
 ) -> CampaignResult:
-    """Run up to `examples` generated programs; shrink and return the first failure."""
+    """Run `examples` seeded programs on `workers` processes; shrink the first failure."""
     if examples < 1:
         raise UsageError(f"--examples must be at least 1, got {examples}")
-    books = _Books(examples, progress)
+    if workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {workers}")
+    workers = min(workers, examples)
+    shares = [
+        _Work(examples, first, workers, seed, max_steps, i8_every, core_class)
+        for first in range(workers)
+    ]
+    done = [0]
 
-    @settings(
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        verbosity=Verbosity.quiet,
-        phases=(Phase.generate, Phase.shrink),
-        suppress_health_check=list(HealthCheck),
-        report_multiple_bugs=False,
+    def advance(n: int) -> None:
+        done[0] += n
+        if progress is not None:
+            progress(done[0], examples, False)
+
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
+        # No fork (Windows): one process runs every share, in the same order of examples.
+        outcomes = [_run_share(share, None, advance) for share in shares]
+    else:
+        outcomes = _in_processes(shares, examples, advance)
+    coverage = Coverage()
+    for _, cov, _ in outcomes:
+        coverage.merge(cov)
+    failures = [f for _, _, f in outcomes if f is not None]
+    if not failures:
+        return CampaignResult(examples, done[0], coverage)
+    first = min(failures, key=lambda f: f.index)
+    return _shrunk(
+        first,
+        draw=Draw(seed, max_steps),
+        core_class=core_class,
+        i8_every=i8_every,
+        budget=shrink_budget,
+        progress=progress,
+        runs=done[0],
+        coverage=coverage,
     )
-    @hypothesis_seed(seed)
-    @given(scenario_programs(max_steps=max_steps), st.integers(0, MAX_WORLD_SEED))
-    def example(program: Program, world_seed: int) -> None:
-        if books.over_budget(program, world_seed, shrink_budget):
-            return
-        twice = i8_every > 0 and world_seed % i8_every == 0
-        try:
-            result = run_program(program, world_seed, core_class=core_class, twice=twice)
-        except Exception as exc:
-            books.ran(None)
-            crash = f"{type(exc).__name__}: {exc}"
-            books.last_failure = FoundFailure(world_seed, program, (), None, crash)
-            raise
-        books.ran(result)
-        if not result.ok:
-            books.last_failure = FoundFailure(world_seed, program, result.failures, result)
-            raise AssertionError("; ".join(f.describe() for f in result.failures))
 
-    note = None
+
+def _in_processes(
+    shares: list[_Work], examples: int, advance: Callable[[int], None]
+) -> list[tuple[int, Coverage, _Failed | None]]:
+    # fork: the workers inherit the core class (a user's, maybe defined anywhere).
+    context = multiprocessing.get_context("fork")
+    lowest = context.Value("q", examples)
+    queue: Queue[Any] = context.Queue()
+    procs = [context.Process(target=_worker, args=(w, lowest, queue)) for w in shares]
+    for proc in procs:
+        proc.start()
+    outcomes: list[tuple[int, Coverage, _Failed | None]] = []
+    error: str | None = None
     try:
-        example()
-    except Flaky as exc:
-        note = f"a failure did not replay the same way: {exc}"
-    except Exception:
-        if books.last_failure is None:
-            raise
-    return CampaignResult(books.examples, books.runs, books.coverage, books.last_failure, note)
+        while len(outcomes) < len(procs) and error is None:
+            kind, payload = queue.get()
+            if kind == "progress":
+                advance(payload)
+            elif kind == "done":
+                outcomes.append(payload)
+            else:
+                error = payload
+    finally:
+        for proc in procs:
+            if error is not None:
+                proc.terminate()
+            proc.join()
+    if error is not None:
+        raise RuntimeError(f"a fuzz worker failed: {error}")
+    return outcomes
+
+
+def _shrunk(
+    first: _Failed,
+    *,
+    draw: Draw,
+    core_class: type[ClientCore],
+    i8_every: int,
+    budget: int,
+    progress: Progress | None,
+    runs: int,
+    coverage: Coverage,
+) -> CampaignResult:
+    examples = first.index + 1  # every example before the first failure held
+    runs_box = [runs]
+
+    def attempt(program: Program, seed: int) -> tuple[RunResult | None, str | None]:
+        runs_box[0] += 1
+        if progress is not None:
+            progress(runs_box[0], examples, True)
+        twice = i8_every > 0 and seed % i8_every == 0
+        try:
+            return run_program(program, seed, core_class=core_class, twice=twice), None
+        except Exception as exc:  # the same finding as in the worker
+            return None, f"{type(exc).__name__}: {exc}"
+
+    def fails(program: Program, seed: int) -> bool:
+        result, crash = attempt(program, seed)
+        return crash is not None or (result is not None and not result.ok)
+
+    if not fails(first.program, first.world_seed):
+        note = "a failure did not replay the same way (a core that is not deterministic?)"
+        return CampaignResult(examples, runs_box[0], coverage, None, note)
+    program, seed = shrink(draw.strategy, draw.choices(first.index), fails, budget)
+    result, crash = attempt(program, seed)
+    failures = result.failures if result is not None else ()
+    found = FoundFailure(seed, program, failures, result, crash)
+    return CampaignResult(examples, runs_box[0], coverage, found)

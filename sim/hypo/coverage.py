@@ -23,7 +23,7 @@ def chart_edges() -> list[Edge]:
     return [
         (source.value, row.trigger.value, row.dest.value)
         for row in TRANSITIONS
-        for source in row.sources
+        for source in row.leaf_sources
     ]
 
 

@@ -43,7 +43,7 @@ from sim.hypo.program import (
     Typing,
     Wait,
 )
-from sim.runner import Failure, judge_invariants
+from sim.runner import CRASH, Failure, crash_text, judge_invariants
 from sim.world import SimClient, World
 from statecharts.trace import TraceRecord, parse_trace
 from transport.core import ClientCore
@@ -129,19 +129,27 @@ def play_flow(
     *,
     config: FlowConfig | None = None,
     core_class: type[ClientCore] = ClientCore,
-) -> tuple[World, list[Step]]:
-    """Build the world with the fault schedule (absolute times), run the flow, drain."""
+) -> tuple[World, list[Step], Failure | None]:
+    """Build the world with the fault schedule (absolute times), run the flow, drain.
+
+    A core that raises stops the flow; the third value is that crash as a failure.
+    """
     cfg = config if config is not None else FlowConfig()
     scenario = replace(cfg.scenario("client flow", seed, HORIZON), faults=tuple(faults))
     world = World.build(scenario, seed, core_class)
     driver = FlowDriver(world, cfg.client.id)
-    if callable(flow):
-        flow(driver)
-    else:
-        for step in flow:
-            driver.do(step)
-    drain_world(world)
-    return world, driver.steps
+    try:
+        if callable(flow):
+            flow(driver)
+        else:
+            for step in flow:
+                driver.do(step)
+        drain_world(world)
+    except AssertionError:
+        raise  # the flow's own checks fail the test as they are
+    except Exception as exc:  # a user's core may raise anything: report it with the trace
+        return world, driver.steps, Failure(CRASH, f"at t={world.now:g}: {crash_text(exc)}")
+    return world, driver.steps, None
 
 
 def run_client_flow(
@@ -154,11 +162,13 @@ def run_client_flow(
     check_determinism: bool = True,
 ) -> FlowResult:
     """Run a client flow under a fault schedule, drain, and judge I1-I8."""
-    world, steps = play_flow(flow, faults, seed, config=config, core_class=core_class)
+    world, steps, crash = play_flow(flow, faults, seed, config=config, core_class=core_class)
     text = world.trace.text()
+    if crash is not None:
+        return FlowResult(world, text, [crash], steps)
     failures = judge_invariants(world, parse_trace(text.splitlines()))
     if check_determinism:
-        again, _ = play_flow(flow, faults, seed, config=config, core_class=core_class)
+        again, _, _ = play_flow(flow, faults, seed, config=config, core_class=core_class)
         if again.trace.text() != text:
             failures.append(Failure("I8", "the same flow, faults and seed gave another trace"))
     return FlowResult(world, text, failures, steps)

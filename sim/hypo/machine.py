@@ -9,14 +9,14 @@ cannot take now is skipped and traced, as in a scenario). One rule with a
 two-choice step, rather than a rule per action, is what lets Hypothesis
 delete steps while shrinking. After every step the trace so far is judged:
 
-- I1, I2, I3, I5, I6 (inbound order), I7 by `statecharts.checker`, fed
-  record by record (`oracles.TraceOracle`), plus "acknowledged at most once";
-- I4 (no error 151 without a corrupt frame) from the world's ground truth.
+- I1, I2, I3, I5, I6 (on the trace), I7: the one judge (`statecharts.judge`)
+  fed record by record;
+- I4 (one error 151 per corrupt frame) against the world's truth.
 
 At teardown the world drains (no new faults or actions; outages heal) and
-the runner's judges run on the whole trace (I1-I7 with server truth: every
-accepted transcript event delivered once, every message acknowledged once or
-failed); then I8 replays the recorded step program on a fresh world with the
+the same judge finishes with the world's truth (I1-I7: every accepted
+transcript event delivered once, every message acknowledged once or failed,
+as `chatsim run` judges); then I8 replays the recorded step program on a fresh world with the
 same seed and compares the trace bytes.
 
 Using it for your own client flow
@@ -31,8 +31,8 @@ Subclass and set class attributes; expose the test case to pytest::
         config = FlowConfig(client=ClientSpec(interrupt_after=5.0))
         check_determinism = True            # I8 replay at teardown
 
-    TestMyFlow = MyFlow.TestCase
-    TestMyFlow.settings = settings(max_examples=50, stateful_step_count=20, deadline=None)
+    TestMyFlow = MyFlow.TestCase            # FLOW_SETTINGS: seconds, not minutes
+    # more examples: TestMyFlow.settings = settings(FLOW_SETTINGS, max_examples=500)
 
 `core_class` is any ClientCore subclass (its constructor takes client_id,
 config, servers, rng). `flow_machine(core, kinds=[...], actions=[...])`
@@ -45,16 +45,17 @@ The last program run (the shrunk one, after a failure) is in
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import ClassVar
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from sim import timeline
 from sim.faults import Fault
-from sim.hypo.oracles import Broken, InvariantError, TraceOracle
+from sim.hypo.oracles import Broken, InvariantError, broken_of
 from sim.hypo.program import (
     FlowConfig,
     Inject,
@@ -64,10 +65,10 @@ from sim.hypo.program import (
     absolute_fault,
 )
 from sim.hypo.strategies import STEP_ACTIONS, machine_steps
-from sim.runner import drain_limit, judge_invariants
+from sim.runner import CRASH, crash_text, drain_limit, judge_world
+from sim.truth import settings_of, truth_of
 from sim.world import SimClient, World
-from statecharts.catalog import ErrorCode
-from statecharts.checker import settings_for
+from statecharts.judge import Judge
 from statecharts.trace import parse_trace
 from transport.core import ClientCore
 
@@ -75,6 +76,16 @@ MAX_SEED = 2**16
 INSTANCES = ("i1", "i2", "i3")
 # A run's scenario duration: long enough that no fault is cut short by it.
 HORIZON = 10_000.0
+# Defaults of every ChatFlowMachine's TestCase: a planted bug is found and shrunk in
+# seconds. Hypothesis's "explain" phase would replay the shrunk program many more
+# times to annotate it, for minutes; our report (program, seed, broken rule) says more.
+FLOW_SETTINGS = settings(
+    max_examples=100,
+    stateful_step_count=20,
+    deadline=None,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def build_world(config: FlowConfig, seed: int, core_class: type[ClientCore] = ClientCore) -> World:
@@ -121,8 +132,13 @@ def drain_world(world: World) -> bool:
     return world.drain(drain_limit(world.scenario))
 
 
+@FLOW_SETTINGS
 class ChatFlowMachine(RuleBasedStateMachine):
-    """Stateful property test of one chat client in the simulated world."""
+    """Stateful property test of one chat client in the simulated world.
+
+    `TestCase.settings` of this class and of every subclass start as
+    `FLOW_SETTINGS`; derive your own from it: `settings(FLOW_SETTINGS, max_examples=500)`.
+    """
 
     core_class: ClassVar[type[ClientCore]] = ClientCore
     config: ClassVar[FlowConfig] = FlowConfig()
@@ -131,13 +147,17 @@ class ChatFlowMachine(RuleBasedStateMachine):
     last_program: ClassVar[Program | None] = None
     last_seed: ClassVar[int | None] = None
 
+    def __init_subclass__(cls, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.TestCase.settings = FLOW_SETTINGS
+
     def __init__(self) -> None:
         super().__init__()
         self.world: World | None = None
         self.seed = 0
         self.flow_config = self.config
         self.steps: list[Step] = []
-        self.oracle: TraceOracle | None = None
+        self.judge: Judge | None = None
         self.failed = False
 
     # -- setup -------------------------------------------------------------------------
@@ -150,8 +170,8 @@ class ChatFlowMachine(RuleBasedStateMachine):
         self.seed = seed
         self.flow_config = config
         self.world = build_world(config, seed, self.core_class)
-        header = self.world.trace.header
-        self.oracle = TraceOracle(settings_for(parse_trace([header.to_json()])))
+        header = parse_trace([self.world.trace.header.to_json()])
+        self.judge = Judge(settings_of(self.world, header))
         self._remember()
 
     @property
@@ -171,7 +191,16 @@ class ChatFlowMachine(RuleBasedStateMachine):
             step = Inject(fit_fault(step.fault, self.world))
         self.steps.append(step)
         self._remember()
-        apply_step(self.world, step)
+        world = self.world
+        self._guarded(lambda: apply_step(world, step))
+
+    def _guarded(self, action: Callable[[], object]) -> None:
+        """A core that raises is reported like a broken rule: what, where, and the timeline."""
+        try:
+            action()
+        except Exception as exc:  # a user's core may raise anything
+            now = self.world.now if self.world is not None else 0.0
+            self._raise([Broken(CRASH, f"at t={now:g}: {crash_text(exc)}", now)])
 
     # -- the rule ------------------------------------------------------------------------
     @rule(step=machine_steps(instances=INSTANCES))
@@ -182,56 +211,32 @@ class ChatFlowMachine(RuleBasedStateMachine):
     # -- invariants ------------------------------------------------------------------------
     @invariant()
     def invariants_hold(self) -> None:
-        if self.world is None or self.oracle is None:
+        if self.world is None or self.judge is None:
             return
-        broken = self.oracle.feed(self.world.records)
-        broken += self._i4_so_far()
-        self._raise(broken)
-
-    def _i4_so_far(self) -> list[Broken]:
-        assert self.world is not None
-        counts: Counter[str] = self._errors_151()
-        out = []
-        for cid, client in self.world.clients.items():
-            corrupt = len(client.view.foreign_frames)
-            if counts[cid] > corrupt:
-                out.append(
-                    Broken(
-                        "I4",
-                        f"client {cid}: {counts[cid]} error 151 but only {corrupt} "
-                        "invalid frames reached it",
-                        self.world.now,
-                    )
-                )
-        return out
-
-    def _errors_151(self) -> Counter[str]:
-        assert self.oracle is not None
-        return Counter(
-            {
-                c: n
-                for (c, code), n in self.oracle.codes.items()
-                if code == ErrorCode.INVALID_RESPONSE
-            }
-        )
+        found = self.judge.feed_new(self.world.records)
+        found += self.judge.invalid_replies_so_far(truth_of(self.world, transcripts=False))
+        self._raise([broken_of(v) for v in found])
 
     def _raise(self, broken: list[Broken]) -> None:
         if broken:
             self.failed = True
             program = Program(self.flow_config, tuple(self.steps))
-            raise InvariantError(broken, program, self.seed)
+            error = InvariantError(broken, program, self.seed)
+            if self.world is not None:
+                error.add_note("timeline:\n" + timeline.render_text(self.world.records))
+            raise error
 
     def teardown(self) -> None:
         world = self.world
         if world is None or self.failed:
             return
-        drain_world(world)
-        text = world.trace.text()
-        trace = parse_trace(text.splitlines())
-        failures = judge_invariants(world, trace)
+        self._guarded(lambda: drain_world(world))
+        assert self.judge is not None
+        failures = judge_world(world, self.judge)
         if failures:
             self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
         if self.check_determinism:
+            text = world.trace.text()
             program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
             if again != text:
@@ -258,7 +263,7 @@ def flow_machine(
     """A ChatFlowMachine subclass for this core, with only these fault kinds and actions.
 
     `configs` (e.g. `strategies.flow_configs()`) draws the settings per example;
-    otherwise every example runs under `config` (default: the DESIGN defaults).
+    otherwise every example runs under `config` (default: the documented defaults).
     """
     steps = machine_steps(kinds, actions=actions, instances=INSTANCES)
 

@@ -14,7 +14,7 @@ do the same things at the same virtual times.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -186,8 +186,9 @@ def to_scenario(program: Program, seed: int, name: str = "fuzz repro") -> Scenar
     return replace(scenario, faults=tuple(faults), actions=tuple(actions))
 
 
-def to_yaml(program: Program, seed: int, name: str = "fuzz repro") -> str:
-    """A scenario file for `chatsim run` that replays the program."""
+def to_yaml(program: Program, seed: int, name: str = "fuzz repro", core: str | None = None) -> str:
+    """A scenario file for `chatsim run` that replays the program (with this client
+    core, `module:Class`, when it is not the built-in one)."""
     scenario = to_scenario(program, seed, name)
     doc: dict[str, Any] = {
         "name": scenario.name,
@@ -204,6 +205,8 @@ def to_yaml(program: Program, seed: int, name: str = "fuzz repro") -> str:
         doc["faults"] = [fault_dict(f) for f in scenario.faults]
     if scenario.actions:
         doc["actions"] = [_action_dict(a) for a in scenario.actions]
+    if core is not None:
+        doc["core"] = core
     text = yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=100)
     lines = ["# Found by chatsim fuzz. Replay: chatsim run <this file>", "# Steps:"]
     lines += [f"#   {step.show()}" for step in program.steps]
@@ -246,7 +249,3 @@ def _client_dict(spec: ClientSpec) -> dict[str, Any]:
         "jitter": spec.jitter,
         "transport": spec.transport.value,
     }
-
-
-def program_of(config: FlowConfig, steps: Sequence[Step]) -> Program:
-    return Program(config, tuple(steps))

@@ -8,7 +8,7 @@ shrunk program prints and replays without float noise.
 
 Public entry points:
 
-- `faults(kind=None, instances=..., clients=...)`: one fault of any DESIGN §6
+- `faults(kind=None, instances=..., clients=...)`: one fault of any
   kind (or of the kinds named), `at` relative (offset from injection);
 - `fault_schedules(horizon)`: a sorted list of faults with absolute `at`;
 - `user_actions()`, `waits()`, `steps()`, `programs()`, `scenario_programs()`;
@@ -69,7 +69,7 @@ from transport.wire import ConnectionType
 ALL_KINDS: tuple[str, ...] = tuple(k for k in FAULT_TYPES if k not in BEHAVIOUR_KINDS)
 SEED_KINDS: tuple[str, ...] = tuple(sorted(BEHAVIOUR_KINDS))
 LOSS_KINDS = ("outage", "crash", "blackhole")
-# Server error codes a `command_error` fault may force (DESIGN §3).
+# Server error codes a `command_error` fault may force (docs/REFERENCE.md, "Error codes").
 SERVER_CODES = (52, 1, 2, 3, 50, 51, 100, 101)
 DEFAULT_INSTANCES = ("i1", "i2")
 DEFAULT_CLIENTS = ("c1",)
@@ -193,7 +193,7 @@ def faults(
     horizon: float = 0.0,
     max_duration: float = 10.0,
 ) -> st.SearchStrategy[Fault]:
-    """One fault of the given kinds (default: every DESIGN §6 kind, outage first).
+    """One fault of the given kinds (default: every fault kind, outage first).
 
     `at` lies in [0, horizon]: an offset from injection for programs, an
     absolute time for schedules. Faults that need a duration always get one

@@ -6,10 +6,11 @@ JSON only, and a foreign page needs the bearer token, like the fault API
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
+
+from sim.live.guard import read_json
 
 if TYPE_CHECKING:
     from sim.live.server import LiveServer
@@ -21,10 +22,9 @@ def agent_routes(server: LiveServer) -> list[web.RouteDef]:
     async def say(request: web.Request) -> web.Response:
         if not server.authorised(request):
             return _error("a bearer token is required", 401)
-        try:
-            raw: Any = await request.json()
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _error('the body must be a JSON object like {"text": "hello"}', 400)
+        raw: Any = await read_json(request, server.limits)
+        if isinstance(raw, web.Response):
+            return raw
         text = raw.get("text") if isinstance(raw, dict) else None
         if not isinstance(text, str) or not text or len(text) > MAX_TEXT:
             return _error(f"'text' must be a string of 1 to {MAX_TEXT} characters", 400)

@@ -23,6 +23,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sim.server.inbound import parse_frame
 from sim.server.outputs import ServerEvent
 from statecharts.errors import ProtocolViolation
 from transport.wire import META_CONNECT, META_HANDSHAKE, Message, decode
@@ -180,7 +181,7 @@ def connects_in(body: str) -> bool:
     if META_CONNECT not in body:
         return False
     try:
-        return any(m.get("channel") == META_CONNECT for m in decode(body))
+        return any(m.get("channel") == META_CONNECT for m in parse_frame(body))
     except ProtocolViolation:
         return False
 

@@ -16,6 +16,7 @@ pages) set their own cross-origin rules and are left alone here.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -87,8 +88,10 @@ def _under(path: str, prefixes: tuple[str, ...]) -> bool:
     return any(path == p or path.startswith(p + "/") for p in prefixes)
 
 
-def _has_token(request: web.Request, token: str | None) -> bool:
-    return token is not None and request.headers.get("Authorization") == f"Bearer {token}"
+def has_token(request: web.Request, token: str | None) -> bool:
+    """The request carries `Authorization: Bearer <token>` (compared in constant time)."""
+    given = request.headers.get("Authorization", "").encode("utf-8", "surrogateescape")
+    return token is not None and hmac.compare_digest(given, f"Bearer {token}".encode())
 
 
 def _preflight(request: web.Request, origin: str, policy: OriginPolicy) -> web.Response:
@@ -112,7 +115,7 @@ def _not_allowed(origin: str) -> str:
 
 def _control_refusal(request: web.Request, origin: str | None, token: str | None) -> str | None:
     """Why a control request is refused (CSRF rules), or None."""
-    if origin is not None and not _has_token(request, token):
+    if origin is not None and not has_token(request, token):
         return f"a page from {origin} needs the bearer token to use the control API"
     if request.method in ("POST", "PUT", "PATCH") and request.content_type != "application/json":
         return "the body must be application/json"

@@ -12,12 +12,17 @@ import random
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from sim.live.guard import LOOPBACK_NAMES, GuardedSite, loopback_host_middleware
+from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.server import LiveServer
+from sim.live.widget_routes import WidgetHub
 from sim.server import AgentPolicy, Cluster, MemoryStore
+from sim.server.secrets import SystemSecrets
 from statecharts.errors import UsageError
 
 LOOPBACK = "127.0.0.1"
@@ -56,6 +61,7 @@ class RunningServer:
     instances: list[str]
     server: LiveServer
     faults: Faults
+    widget: WidgetHub | None = None
 
     @property
     def base(self) -> str:
@@ -73,26 +79,38 @@ class RunningServer:
     def faults_url(self) -> str:
         return f"{self.base}/faults"
 
+    @property
+    def demo_url(self) -> str:
+        return f"{self.base}/chatsim/demo"
+
+    @property
+    def control_url(self) -> str:
+        return f"{self.base}/chatsim/"
+
 
 def build_server(
     instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
     allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    limits: Limits = DEFAULT_LIMITS,
     dialect: str = "genesys",
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
 
     `allow_origins`: web pages from these origins (`*`: any) may connect;
     `agent`: when the agent speaks on its own (default: it only joins);
+    `limits`: the bounds on what clients may make the server hold. `seed` drives
+    the fault board only: secureKeys and clientIds come from `secrets`;
     `dialect`: the error format (and profile) of another seed the server speaks."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secret_ids=True, dialect=dialect,
+        secrets=SystemSecrets(), truth_events=True, dialect=dialect,
     )
     return LiveServer(
         cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
+        limits=limits,
     )
 
 
@@ -101,21 +119,38 @@ async def live_server(
     instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
     client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
     websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    trace_dir: Path | None = None,
     dialect: str = "genesys",
 ) -> AsyncIterator[RunningServer]:
+    """`trace_dir`: write each browser (recorder) session's trace there."""
+    limits = limits.within_fd_limit()
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
-        dialect=dialect,
+        limits=limits, dialect=dialect,
     )
+    widget = WidgetHub(server, trace_dir)
+    app = server.app()
+    widget.install(app)
+    if host in LOOPBACK_NAMES:
+        app.middlewares.append(loopback_host_middleware())
+    # keepalive_timeout closes a connection that has no complete request head
+    # for that long: idle ones and slowloris ones alike.
     runner = web.AppRunner(
-        server.app(), access_log=None, handle_signals=False, shutdown_timeout=1.0,
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=1.0,
+        keepalive_timeout=limits.idle_timeout,
     )
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    site = GuardedSite(runner, host, port, limits.max_connections)
     try:
         await site.start()
         bound = runner.addresses[0][1]
-        yield RunningServer(host, bound, instance_names(instances), server, Faults(server))
+        yield RunningServer(
+            host, bound, instance_names(instances), server, Faults(server), widget,
+        )
     finally:
         await runner.cleanup()

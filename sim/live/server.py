@@ -15,9 +15,11 @@ command_error, slow and the other seeds' behaviours (rate_limit,
 expire_credential, redirect, no_reply) are handed to the cluster. The control API is
 `/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
 
-A frame that is not JSON or not Bayeux closes its WebSocket with a reason
-(HTTP 400 for long-polling); frames over `max_frame` bytes close with 1009
-(HTTP 413). Nobody else notices.
+A frame that is not JSON or not Bayeux (`sim.server.inbound`) closes its
+WebSocket with 1003 and a reason (HTTP 400 for long-polling); frames over
+`max_frame` bytes close with 1009 (HTTP 413). Nobody else notices. The other
+bounds (send queue, connections, timeouts) are `sim.live.limits.Limits`,
+enforced by `sim.live.guard`.
 """
 
 from __future__ import annotations
@@ -25,12 +27,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import json
 import logging
 import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
@@ -41,9 +42,13 @@ from sim.live import jsonp
 from sim.live.agent_api import agent_routes
 from sim.live.dialect_http import dialect_error_middleware
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
-from sim.live.origins import OriginPolicy, origin_middleware
+from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json, shut
+from sim.live.limits import DEFAULT_LIMITS, Limits
+from sim.live.origins import OriginPolicy, has_token, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
-from sim.server.outputs import Drop, Reply
+from sim.live.truth import add_truth_routes
+from sim.server.inbound import parse_frame
+from sim.server.outputs import Drop, Reply, ServerEvent
 from statecharts.dialects import CONNECTION_LIMIT
 from statecharts.errors import BadInput, ProtocolViolation
 from statecharts.faults import BEHAVIOUR_KINDS
@@ -51,13 +56,21 @@ from transport.wire import decode
 
 log = logging.getLogger("chatsim.live")
 
-MAX_FRAME_BYTES = 64 * 1024
+MAX_FRAME_BYTES = DEFAULT_LIMITS.max_frame
 # A long-poll request nobody answers (blackholed) is cut after this long.
 POLL_LIMIT = 90.0
 _CLUSTER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
 SERVER_KINDS = _CLUSTER_KINDS | BEHAVIOUR_KINDS
 # Faults that act once when they start (the cluster counts command errors itself).
 INSTANT_KINDS = frozenset({"expire", "command_error"}) | (BEHAVIOUR_KINDS - {"redirect"})
+
+
+class LiveListener(Protocol):
+    """Told what the server core reports and when faults start and end (per-session traces)."""
+
+    def server_events(self, events: list[ServerEvent]) -> None: ...
+    def fault_started(self, fault_id: int, fault: dict[str, Any], now: float) -> None: ...
+    def fault_ended(self, fault_id: int, now: float) -> None: ...
 
 
 @dataclass(eq=False)
@@ -70,7 +83,8 @@ class Conn:
     client_id: str | None = None
     chat_id: str | None = None
     ws: web.WebSocketResponse | None = None
-    outbox: asyncio.Queue[str | None] | None = None
+    transport: asyncio.BaseTransport | None = None
+    outbox: SendQueue | None = None
     reply: asyncio.Future[str | None] | None = None
     closing: bool = False
     browser: bx.BrowserId | None = None
@@ -90,7 +104,7 @@ class Conn:
 class LiveServer:
     def __init__(
         self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
-        max_frame: int = MAX_FRAME_BYTES, websocket: bool = True,
+        limits: Limits = DEFAULT_LIMITS, websocket: bool = True,
         allow_origins: Iterable[str] = (),
     ) -> None:
         """`websocket=False` serves long-polling only, like a proxy that strips upgrades.
@@ -107,7 +121,8 @@ class LiveServer:
             self.now,
         )
         self._token = token
-        self._max_frame = max_frame
+        self.limits = limits
+        self._max_frame = limits.max_frame
         self._ws_enabled = websocket
         self._conns: dict[str, Conn] = {}
         self._chats: dict[str, str] = {}  # Bayeux clientId -> chatId, for client faults
@@ -117,6 +132,7 @@ class LiveServer:
         self._clock_task: asyncio.Task[None] | None = None
         self._stopping = False
         self._timers: dict[int, list[asyncio.TimerHandle]] = {}
+        self.listeners: list[LiveListener] = []
 
     # -- the clock ------------------------------------------------------------
     def now(self) -> float:
@@ -157,9 +173,14 @@ class LiveServer:
                 self._send_down(conn, out.text)
             elif isinstance(out, Drop):
                 self._drop(conn, out.reason)
-        for event in self.cluster.take_events():
+        events = self.cluster.take_events()
+        for event in events:
             log.debug("server event %s", event)
             self.browsers.server_event(event)
+            if event[2] == "client.end":
+                self._chats.pop(event[3].get("client", ""), None)
+        for listener in self.listeners:
+            listener.server_events(events)
         self._poke()
 
     def _send_down(self, conn: Conn, text: str) -> None:
@@ -185,10 +206,11 @@ class LiveServer:
         if conn.reply is not None:
             if not conn.reply.done():
                 conn.reply.set_result(text)
-        elif conn.outbox is not None and not conn.closing:
-            conn.outbox.put_nowait(text)
+        elif conn.outbox is not None and not conn.closing and not conn.outbox.put(text):
+            reason = f"send queue over {conn.outbox.limit} characters: the client does not read"
+            self._drop(conn, reason, WSCloseCode.POLICY_VIOLATION)
 
-    def _drop(self, conn: Conn, reason: str) -> None:
+    def _drop(self, conn: Conn, reason: str, code: int = WSCloseCode.GOING_AWAY) -> None:
         if conn.closing:
             return
         conn.closing = True
@@ -198,8 +220,7 @@ class LiveServer:
         if conn.outbox is not None:
             conn.outbox.put_nowait(None)
         if conn.ws is not None:
-            task = asyncio.create_task(conn.ws.close(code=WSCloseCode.GOING_AWAY,
-                                                     message=reason[:120].encode()))
+            task = asyncio.create_task(shut(conn.ws, conn.transport, code, reason))
             conn.tasks.add(task)
             task.add_done_callback(conn.tasks.discard)
 
@@ -225,7 +246,7 @@ class LiveServer:
     def _frame_up(self, conn: Conn, text: str) -> str | None:
         """Feed one client frame to the core; a reason string when the frame is refused."""
         try:
-            messages = decode(text)
+            messages = parse_frame(text, self.limits.max_depth)
         except ProtocolViolation as exc:
             return f"bad frame: {exc}"
         if self.browsers.intruder(messages, conn.browser, conn.id if conn.ws else None):
@@ -252,7 +273,13 @@ class LiveServer:
         data = message.get("data")
         chat_id = data.get("chatId") if isinstance(data, dict) else None
         if isinstance(chat_id, str) and conn.client_id is not None:
-            conn.chat_id = self._chats[conn.client_id] = chat_id
+            conn.chat_id = chat_id
+            self._remember_chat(conn.client_id, chat_id)
+
+    def _remember_chat(self, client_id: str, chat_id: str) -> None:
+        """Only for a live Bayeux client: claimed ids must not grow the map (see client.end)."""
+        if self.cluster.has_client(client_id):
+            self._chats[client_id] = chat_id
 
     def _learn_chat_from_reply(self, conn: Conn, text: str) -> None:
         """A requestChat result names the chat before the client ever sends its id."""
@@ -263,7 +290,8 @@ class LiveServer:
                 data = message.get("data")
                 result = data.get("result") if isinstance(data, dict) else None
                 if isinstance(result, dict) and isinstance(result.get("chatId"), str):
-                    conn.chat_id = self._chats[conn.client_id] = result["chatId"]
+                    conn.chat_id = result["chatId"]
+                    self._remember_chat(conn.client_id, result["chatId"])
 
     def _receive(self, conn: Conn, text: str) -> None:
         if conn.id not in self._conns:
@@ -284,7 +312,7 @@ class LiveServer:
 
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
         # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
-        ws = web.WebSocketResponse(max_msg_size=4 * self._max_frame, autoping=True)
+        ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
         if not self._ws_enabled:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:
@@ -301,7 +329,8 @@ class LiveServer:
         bx.remember(ws, conn.browser)
         self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
-        conn.outbox = asyncio.Queue()
+        conn.transport = request.transport
+        conn.outbox = SendQueue(self.limits.send_queue)
         writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
         log.info("conn %s %s: websocket open from %s", conn.id, instance, conn.peer)
         try:
@@ -336,24 +365,34 @@ class LiveServer:
         return web.Response(status=status or 429, text=f"{text}\n")
 
     async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
-        async for msg in ws:
+        while True:
+            try:
+                # Silent past the longest hold a client may ask for, plus the idle timeout.
+                msg = await ws.receive(timeout=self._ws_idle())
+            except TimeoutError:
+                await shut(ws, conn.transport, WSCloseCode.POLICY_VIOLATION, "idle timeout")
+                return
+            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
+                return
             if msg.type is WSMsgType.TEXT and len(msg.data) > self._max_frame:
-                await ws.close(code=WSCloseCode.MESSAGE_TOO_BIG,
-                               message=f"frame over {self._max_frame} bytes".encode())
+                reason = f"frame over {self._max_frame} bytes"
+                await shut(ws, conn.transport, WSCloseCode.MESSAGE_TOO_BIG, reason)
             elif msg.type is WSMsgType.TEXT:
                 refused = self._frame_up(conn, msg.data)
                 if refused:
                     log.info("conn %s %s: %s", conn.id, conn.instance, refused)
-                    await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
-                                   message=refused[:120].encode())
+                    await shut(ws, conn.transport, WSCloseCode.UNSUPPORTED_DATA, refused)
             elif msg.type is WSMsgType.BINARY:
-                await ws.close(code=WSCloseCode.UNSUPPORTED_DATA,
-                               message=b"binary frames are not Bayeux")
+                await shut(ws, conn.transport, WSCloseCode.UNSUPPORTED_DATA,
+                           "binary frames are not Bayeux")
             elif msg.type is WSMsgType.ERROR:
                 log.info("conn %s %s: %s", conn.id, conn.instance, ws.exception())
 
+    def _ws_idle(self) -> float:
+        return self.limits.idle_timeout + self.cluster.hold
+
     async def _ws_writer(
-        self, conn: Conn, ws: web.WebSocketResponse, outbox: asyncio.Queue[str | None],
+        self, conn: Conn, ws: web.WebSocketResponse, outbox: SendQueue,
     ) -> None:
         while (text := await outbox.get()) is not None:
             try:
@@ -374,10 +413,9 @@ class LiveServer:
     async def _poll(
         self, request: web.Request, instance: str, browser: bx.BrowserId, callback: str | None,
     ) -> web.Response:
-        try:
-            body = jsonp.body(request) if callback else await request.text()
-        except web.HTTPRequestEntityTooLarge:
-            return web.Response(status=413, text=f"frame over {self._max_frame} bytes\n")
+        body = jsonp.body(request) if callback else await read_body(request, self.limits)
+        if isinstance(body, web.Response):
+            return body
         conn = self._open(instance, request.remote or "?", None)
         if conn is None:
             return web.Response(status=503, text=f"{instance} is not available\n")
@@ -416,8 +454,7 @@ class LiveServer:
         return index
 
     def authorised(self, request: web.Request) -> bool:
-        expected = f"Bearer {self._token}"
-        return self._token is None or request.headers.get("Authorization") == expected
+        return self._token is None or has_token(request, self._token)
 
     async def _faults(self, request: web.Request) -> web.Response:
         if not self.authorised(request):
@@ -428,11 +465,11 @@ class LiveServer:
         if request.method == "DELETE":
             self.clear_faults()
             return _json({"cleared": True})
+        raw = await read_json(request, self.limits)
+        if isinstance(raw, web.Response):
+            return raw
         try:
-            raw = await request.json()
             posted = self.add_fault(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            return _json({"error": "the body must be a JSON object like {\"kind\": ...}"}, 400)
         except BadInput as exc:
             return _json({"error": str(exc)}, 400)
         return _json(posted.as_dict(self.now()), 201)
@@ -501,6 +538,8 @@ class LiveServer:
             self._undo(posted, removed=True)
             self.faults.failed(posted.id, f"could not start: {exc}")
             return
+        for listener in self.listeners:
+            listener.fault_started(posted.id, fault.as_dict(), now)
         if fault.kind in INSTANT_KINDS and fault.duration is None:
             self._expire(posted)  # done once handed to the cluster
 
@@ -517,6 +556,8 @@ class LiveServer:
         for handle in self._timers.pop(posted.id, []):
             handle.cancel()
         log.info("fault %d end: %s", posted.id, posted.fault.kind)
+        for listener in self.listeners:
+            listener.fault_ended(posted.id, self.now())
         self._undo(posted, removed=removed)
         self.fault_path.flush(self.now())  # what a blackhole held goes on its way
 
@@ -536,6 +577,7 @@ class LiveServer:
         if isinstance(fault, Crash):
             for name in names:
                 (cluster.crash if start else cluster.recover)(name, now)
+            self._chats = {c: chat for c, chat in self._chats.items() if cluster.has_client(c)}
         elif isinstance(fault, Expire) and start:
             cluster.expire(fault.client, now)
         elif isinstance(fault, NotReady) and fault.end is not None:
@@ -568,6 +610,7 @@ class LiveServer:
         app.router.add_route("*", "/faults", self._faults)
         app.router.add_route("*", "/faults/{id}", self._fault)
         app.router.add_routes(agent_routes(self))
+        add_truth_routes(app, self)
         app.on_startup.append(self._on_startup)
         app.on_shutdown.append(self._on_shutdown)
         return app

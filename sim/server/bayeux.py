@@ -42,6 +42,9 @@ class BayeuxClient:
     def acknowledge(self, ack: int) -> None:
         self.unacked = [(bid, msgs) for bid, msgs in self.unacked if bid > ack]
 
+    def pending_count(self) -> int:
+        return len(self.queue) + sum(len(batch) for _, batch in self.unacked)
+
     def has_pending(self) -> bool:
         return bool(self.queue or self.unacked)
 

@@ -11,11 +11,13 @@ decorators (51, or 52 when a decorator raises), then the operation itself
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient
+from sim.server.bounds import MAX_TRANSCRIPT_CHARS
 from sim.server.store import ChatSession
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
@@ -42,6 +44,14 @@ _PARAMS: dict[Operation, tuple[tuple[str, type, bool], ...]] = {
     Operation.DISCONNECT: _SESSION,
 }
 _NON_EMPTY = frozenset({"nickname", "clientMessageId", "chatId"})
+
+
+@dataclass(frozen=True)
+class Login:
+    """A requestChat that carried a clientRequestId: its chat and who sent it."""
+
+    chat_id: str
+    client_id: str
 
 
 @dataclass
@@ -106,8 +116,10 @@ class ChatService:
         self._forced_count = 0
         self.behaviours = Behaviours()
         self._chat_counter = 0
-        # clientRequestId -> chatId: a retried requestChat finds its chat again
-        self._logins: dict[str, str] = {}
+        # clientRequestId -> Login: a retried requestChat finds its chat again;
+        # pruned with the chat (`forget`).
+        self._logins: dict[str, Login] = {}
+        self._login_of_chat: dict[str, str] = {}
 
     def force_errors(self, code: int, count: int) -> None:
         self._forced_code = ErrorCode(code)
@@ -196,7 +208,7 @@ class ChatService:
 
     def _session(self, data: dict[str, Any], now: float) -> ChatSession:
         session = self.cluster.store.get(data["chatId"])
-        if session is None or session.secure_key != data["secureKey"]:
+        if session is None or not _same_secret(session.secure_key, data["secureKey"]):
             raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
         self.cluster.store.touch(session.chat_id, now)
         return session
@@ -208,7 +220,7 @@ class ChatService:
         if now < cluster.not_ready_until:
             retry_after = round(cluster.not_ready_until - now, 6)
             raise Refused(ErrorCode.SERVER_UNAVAILABLE, {"retryAfter": retry_after})
-        earlier = self._login_of(data.get("clientRequestId"))
+        earlier = self._login_of(data.get("clientRequestId"), client)
         if earlier is not None:
             return self._rejoin(earlier, instance, client)
         if self.login_policy is not None:
@@ -218,14 +230,16 @@ class ChatService:
         self._chat_counter += 1
         session = ChatSession(
             chat_id=f"chat-{self._chat_counter}",
-            secure_key=f"{cluster.rng.getrandbits(64):016x}",
+            secure_key=cluster.secrets.secure_key(),
             nickname=data["nickname"],
             instance=instance,
             last_contact=now,
         )
         cluster.start_session(session, instance, client, now)
-        if "clientRequestId" in data:
-            self._logins[data["clientRequestId"]] = session.chat_id
+        request_id = data.get("clientRequestId")
+        if isinstance(request_id, str) and request_id not in self._logins:
+            self._logins[request_id] = Login(session.chat_id, client.client_id)
+            self._login_of_chat[session.chat_id] = request_id
         return {
             "chatId": session.chat_id,
             "secureKey": session.secure_key,
@@ -233,11 +247,25 @@ class ChatService:
             "position": 0,
         }
 
-    def _login_of(self, request_id: object) -> ChatSession | None:
-        """The live chat an earlier requestChat with this clientRequestId opened."""
+    def _login_of(self, request_id: object, client: BayeuxClient) -> ChatSession | None:
+        """The live chat an earlier requestChat with this clientRequestId opened, if the
+        asker may have it: the Bayeux client that logged in, or once that client is
+        gone (its connection was lost for good) the next one to retry the login.
+
+        Anyone else repeating the id gets a chat of their own, never this one's key."""
         if not isinstance(request_id, str) or request_id not in self._logins:
             return None
-        return self.cluster.store.get(self._logins[request_id])
+        login = self._logins[request_id]
+        if login.client_id != client.client_id and self.cluster.has_client(login.client_id):
+            return None
+        self._logins[request_id] = Login(login.chat_id, client.client_id)
+        return self.cluster.store.get(login.chat_id)
+
+    def forget(self, chat_id: str) -> None:
+        """The chat ended or expired: its login can no longer be retried."""
+        request_id = self._login_of_chat.pop(chat_id, None)
+        if request_id is not None:
+            self._logins.pop(request_id, None)
 
     def _rejoin(self, session: ChatSession, instance: str, client: BayeuxClient) -> dict[str, Any]:
         """A retried login (its reply was lost): the same chat, its transcript from the start."""
@@ -254,17 +282,24 @@ class ChatService:
     def _send_message(
         self, session: ChatSession, data: dict[str, Any], now: float
     ) -> dict[str, Any]:
-        known = session.message_ids.get(data["clientMessageId"])
+        message_id = data["clientMessageId"]
+        known = session.message_ids.get(message_id)
         if known is not None:
+            self.cluster.acked(session, message_id, known, now)
             return {"index": known}
         limit = self.cluster.max_message_bytes
         if limit is not None and len(data["text"].encode()) > limit:
             code = self.cluster.dialect.behaviour_code(TOO_LARGE)
             raise Refused(code, {"limit": limit}, TOO_LARGE)
-        event = session.append("Message", "client", data["text"], data["clientMessageId"])
+        if session.chars + len(data["text"]) > MAX_TRANSCRIPT_CHARS:
+            reason = f"the transcript is full ({MAX_TRANSCRIPT_CHARS} characters)"
+            raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": reason})
+        event = session.append("Message", "client", data["text"], message_id)
         self.cluster.store.put(session)
         self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.accepted(session, event, now)
         self.cluster.client_said(session.chat_id, data["text"], now)
+        self.cluster.acked(session, message_id, event.index, now)
         return {"index": event.index}
 
     def _request_notifications(
@@ -294,5 +329,11 @@ class ChatService:
     def _disconnect(self, session: ChatSession, instance: str, now: float) -> dict[str, Any]:
         event = session.append("ParticipantLeft", "client", session.nickname)
         self.cluster.deliver_chat(session.chat_id, event.as_data())
+        self.cluster.accepted(session, event, now)
         self.cluster.end_session(session.chat_id, instance, now)
         return {}
+
+
+def _same_secret(known: str, given: str) -> bool:
+    """Compared in constant time, so response times do not leak the key."""
+    return hmac.compare_digest(known.encode(), given.encode("utf-8", "surrogatepass"))

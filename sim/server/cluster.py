@@ -16,16 +16,17 @@ from __future__ import annotations
 import heapq
 import math
 import random
-import secrets
 from collections.abc import Sequence
 from typing import Any
 
 from sim.server.agent import AgentPolicy
 from sim.server.bayeux import BayeuxClient, channel_matches
+from sim.server.bounds import MAX_PENDING
 from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
-from sim.server.store import ChatSession, MemoryStore, SessionStore
+from sim.server.secrets import SecretSource, SeededSecrets
+from sim.server.store import ChatSession, MemoryStore, SessionStore, TranscriptEvent
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
@@ -56,10 +57,15 @@ class Cluster:
         rng: random.Random | None = None,
         agent: AgentPolicy | None = None,
         dialect: str = "genesys",
-        secret_ids: bool = False,
+        secrets: SecretSource | None = None,
+        truth_events: bool = False,
         max_message_bytes: int | None = None,
     ) -> None:
-        """`secret_ids`: Bayeux clientIds from `secrets` (live), not a counter (simulation)."""
+        """`secrets`: where secureKeys and Bayeux clientIds come from (default: the seeded
+        `rng` and a counter, for the simulator; `SystemSecrets()` live).
+
+        `truth_events`: also report each accepted transcript event (`transcript`) and
+        each sendMessage acknowledgement (`acked`), for live per-session traces."""
         if not instances or len(set(instances)) != len(instances):
             raise UsageError("a cluster needs one or more distinct instance names")
         self.store: SessionStore = store if store is not None else MemoryStore()
@@ -72,18 +78,20 @@ class Cluster:
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
+        self.secrets: SecretSource = secrets if secrets is not None else SeededSecrets(self.rng)
         self.agent = agent if agent is not None else AgentPolicy()
         self.not_ready_until = -math.inf
+        self.truth_events = truth_events
         self.chat = ChatService(self)
         self.instances: dict[str, ServerInstance] = {n: ServerInstance(n, self) for n in instances}
         self._events: list[ServerEvent] = []
         self._bound: dict[str, dict[ClientKey, None]] = {}
         self._subs: dict[str, dict[ClientKey, None]] = {}
         self._dirty: dict[ClientKey, None] = {}
+        self._overflowing: dict[ClientKey, None] = {}
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
-        self._secret_ids = secret_ids
         self._client_counts: dict[str, int] = {}
         self._nonces: dict[str, None] = {}  # challenges issued, oldest first (bounded)
 
@@ -167,7 +175,7 @@ class Cluster:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""
         targets = self.instances.values() if instance is None else [self._instance(instance)]
         for inst in targets:
-            inst.slow_ms = ms
+            inst.set_slow(ms)
 
     def register_decorator(self, fn: Decorator) -> None:
         self.chat.decorators.append(fn)
@@ -178,7 +186,7 @@ class Cluster:
 
     def issue_nonce(self) -> str:
         """An authentication challenge (expire_credential) a handshake may answer once."""
-        nonce = secrets.token_hex(8) if self._secret_ids else f"{self.rng.getrandbits(64):016x}"
+        nonce = self.secrets.secure_key()  # seeded in the simulator, from the OS live
         self._nonces[nonce] = None
         while len(self._nonces) > MAX_NONCES:
             del self._nonces[next(iter(self._nonces))]
@@ -190,10 +198,8 @@ class Cluster:
 
     def new_client_id(self, instance: str) -> str:
         """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""
-        if self._secret_ids:
-            return f"{instance}-{secrets.token_urlsafe(18)}"
         count = self._client_counts[instance] = self._client_counts.get(instance, 0) + 1
-        return f"{instance}-{count}"
+        return self.secrets.client_id(instance, count)
 
     # -- the agent -------------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str, now: float) -> int | None:
@@ -201,10 +207,11 @@ class Cluster:
         session = self.store.get(chat_id)
         if session is None:
             return None
-        self._agent_join(session)
+        self._agent_join(session, now)
         event = session.append("Message", "agent", text)
         self.store.put(session)
         self.deliver_chat(chat_id, event.as_data())
+        self.accepted(session, event, now)
         self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
         self.flush(now)
         return event.index
@@ -213,12 +220,13 @@ class Cluster:
         if self.agent.reply_after is not None:
             self._agent_job(now + self.agent.reply_after, _SAY, chat_id, self.agent.answer(text))
 
-    def _agent_join(self, session: ChatSession) -> None:
+    def _agent_join(self, session: ChatSession, now: float) -> None:
         if not session.agent_joined:
             session.agent_joined = True
             event = session.append("ParticipantJoined", "agent", self.agent.nickname)
             self.store.put(session)
             self.deliver_chat(session.chat_id, event.as_data())
+            self.accepted(session, event, now)
 
     def _agent_job(self, due: float, kind: str, chat_id: str, text: str = "") -> None:
         self._seq += 1
@@ -235,9 +243,10 @@ class Cluster:
         self.store.put(session)
         self.deliver_chat(session.chat_id, event.as_data())
         self.emit(now, instance, "session.start", {"chatId": session.chat_id})
+        self.accepted(session, event, now)
         join_after = self.agent.join_after
         if join_after == 0:
-            self._agent_join(session)
+            self._agent_join(session, now)
         elif join_after is not None:
             self._agent_job(now + join_after, _JOIN, session.chat_id)
         if self.agent.say_every is not None:
@@ -245,6 +254,7 @@ class Cluster:
 
     def end_session(self, chat_id: str, instance: str, now: float) -> None:
         self.store.delete(chat_id)
+        self.chat.forget(chat_id)
         for key in self._bound.pop(chat_id, {}):
             client = self._client(key)
             if client is not None:
@@ -265,6 +275,7 @@ class Cluster:
 
     def _expire_session(self, session: ChatSession, now: float, reason: str) -> None:
         self.store.delete(session.chat_id)
+        self.chat.forget(session.chat_id)
         fields = {"chatId": session.chat_id, "reason": reason}
         self.emit(now, session.instance, "session.expire", fields)
         for instance, client_id in list(self._bound.pop(session.chat_id, {})):
@@ -325,13 +336,26 @@ class Cluster:
         if client is not None and messages:
             client.queue.extend(messages)
             self._dirty[key] = None
+            if client.pending_count() > MAX_PENDING:
+                self._overflowing[key] = None
 
     def flush(self, now: float) -> None:
-        """Answer the held connects of clients that got deliveries."""
+        """Answer the held connects of clients that got deliveries; forget the
+        clients that let more than MAX_PENDING messages pile up (they handshake
+        again and restore their chats: nothing accepted is lost)."""
+        while self._overflowing:
+            (instance, client_id), _ = self._overflowing.popitem()
+            self._dirty.pop((instance, client_id), None)
+            reason = f"over {MAX_PENDING} undelivered messages"
+            self.instances[instance].forget_client(client_id, now, reason)
         while self._dirty:
             dirty, self._dirty = self._dirty, {}
             for instance, client_id in dirty:
                 self.instances[instance].complete_held(client_id, now)
+
+    def has_client(self, client_id: str) -> bool:
+        """Whether a Bayeux client with this id is alive on any instance."""
+        return any(client_id in inst.clients for inst in self.instances.values())
 
     def _client(self, key: ClientKey) -> BayeuxClient | None:
         inst = self.instances.get(key[0])
@@ -359,7 +383,7 @@ class Cluster:
             if session is None:
                 continue
             if kind == _JOIN:
-                self._agent_join(session)
+                self._agent_join(session, now)
             elif kind == _CHATTER and self.agent.say_every is not None:
                 self.agent_say(chat_id, self.agent.chatter(int(text)), now)
                 self._agent_job(now + self.agent.say_every, _CHATTER, chat_id, str(int(text) + 1))
@@ -376,6 +400,24 @@ class Cluster:
         return jobs[0][0] if jobs else None
 
     # -- events ----------------------------------------------------------------------
+    def accepted(self, session: ChatSession, event: TranscriptEvent, now: float) -> None:
+        """Report a transcript event the chat accepted (with `truth_events` only)."""
+        if self.truth_events:
+            fields: dict[str, Any] = {
+                "chatId": session.chat_id,
+                "index": event.index,
+                "party": event.party,
+            }
+            if event.client_message_id is not None:
+                fields["id"] = event.client_message_id
+            self.emit(now, session.instance, "transcript", fields)
+
+    def acked(self, session: ChatSession, message_id: str, index: int, now: float) -> None:
+        """Report a sendMessage result sent to the client (with `truth_events` only)."""
+        if self.truth_events:
+            fields = {"chatId": session.chat_id, "id": message_id, "index": index}
+            self.emit(now, session.instance, "acked", fields)
+
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
         self._events.append((round(now, 6), f"server:{instance}", kind, dict(fields)))
 

@@ -8,11 +8,12 @@ Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
+from sim.server.bounds import MAX_CHANNEL_LENGTH, MAX_CLIENTS, MAX_SUBSCRIPTIONS
+from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Output, Reply
 from statecharts.dialects import NO_REPLY
 from statecharts.errors import ProtocolViolation
@@ -31,6 +32,7 @@ from transport.wire import (
     Reconnect,
     bayeux_error,
     decode,
+    encode,
 )
 
 if TYPE_CHECKING:
@@ -38,9 +40,7 @@ if TYPE_CHECKING:
 
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
-# transport.wire.encode's exact output, from one encoder built once (json.dumps
-# with options builds a new JSONEncoder on every call; a reply goes out per input).
-_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+_encode = encode  # transport.wire's (fast) frame encoder
 _HOLD, _IDLE, _LATE = "hold", "idle", "late"
 MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
@@ -75,6 +75,8 @@ class ServerInstance:
         self.connections[conn_id] = None  # long-polling adapters may skip `open`
         try:
             messages = decode(text)
+            for message in messages:
+                check_envelope(message)
         except ProtocolViolation as exc:
             self.cluster.emit(now, self.name, "bad_frame", {"reason": str(exc)})
             self.connections.pop(conn_id, None)
@@ -138,6 +140,14 @@ class ServerInstance:
         self._outputs.extend(drops)
         return drops
 
+    def set_slow(self, ms: float) -> None:
+        """Delay every reply by `ms`; 0 ends the fault, and what it held back leaves at once
+        (in order) rather than holding up the replies made after it."""
+        self.slow_ms = ms
+        if ms <= 0:
+            self._outputs.extend(output for _, output in self._delayed)
+            self._delayed.clear()
+
     def recover(self) -> None:
         self.up = True
 
@@ -188,6 +198,10 @@ class ServerInstance:
         offered = msg.get("supportedConnectionTypes")
         if not isinstance(msg.get("version"), str) or not isinstance(offered, list):
             return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad handshake"))
+        if len(self.clients) >= MAX_CLIENTS:
+            refusal = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many clients"))
+            refusal["advice"] = {"reconnect": Reconnect.HANDSHAKE.value, "interval": 1000}
+            return refusal
         if not any(t in offered for t in SERVER_CONNECTION_TYPES):
             refusal = _failed(
                 msg, bayeux_error(BayeuxError.UNSUPPORTED, "Unsupported connection types")
@@ -246,8 +260,9 @@ class ServerInstance:
         hold = self.cluster.hold
         if isinstance(advice, dict):
             asked = advice.get("timeout")
+            # Compared before dividing: 10**400 / 1000.0 would raise OverflowError.
             if isinstance(asked, int | float) and not isinstance(asked, bool) and asked >= 0:
-                hold = min(hold, asked / 1000.0)
+                hold = hold if asked > hold * 1000.0 else min(hold, asked / 1000.0)
         return hold
 
     def _connect_reply(
@@ -284,7 +299,7 @@ class ServerInstance:
         if not isinstance(channels, list) or not channels:
             return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
         for channel in channels:
-            if not isinstance(channel, str) or not channel.startswith("/"):
+            if not _channel_name(channel):
                 return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
             if subscribe and not self._may_subscribe(client, channel):
                 reply = _failed(
@@ -292,6 +307,10 @@ class ServerInstance:
                 )
                 reply["subscription"] = raw
                 return reply
+        if subscribe and len(client.subscriptions.union(channels)) > MAX_SUBSCRIPTIONS:
+            reply = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many subscriptions"))
+            reply["subscription"] = raw
+            return reply
         for channel in channels:
             if subscribe:
                 self.cluster.subscribe(self.name, client, channel)
@@ -417,6 +436,12 @@ class ServerInstance:
         if self._delayed:
             due = max(due, self._delayed[-1][0])
         self._delayed.append((due, output))
+
+
+def _channel_name(channel: object) -> bool:
+    return (
+        isinstance(channel, str) and channel.startswith("/") and len(channel) <= MAX_CHANNEL_LENGTH
+    )
 
 
 def _ack_of(msg: Message) -> int | None:

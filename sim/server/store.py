@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TranscriptEvent:
     """One indexed transcript entry (delivered as `data` on /chat/<chatId>)."""
 
@@ -42,6 +42,7 @@ class ChatSession:
     # clientMessageId -> transcript index, for de-duplication of sendMessage
     message_ids: dict[str, int] = field(default_factory=dict)
     agent_joined: bool = False
+    chars: int = 0  # text in the transcript, for its bound
 
     @property
     def position(self) -> int:
@@ -53,6 +54,7 @@ class ChatSession:
     ) -> TranscriptEvent:
         event = TranscriptEvent(self.position + 1, type_, party, text, client_message_id)
         self.transcript.append(event)
+        self.chars += len(text or "")
         if client_message_id is not None:
             self.message_ids[client_message_id] = event.index
         return event

@@ -7,8 +7,8 @@ import pytest
 from statecharts.chart import Timers
 from statecharts.events import Continued, EventError, Interrupted
 from tests.interop.nodepeers import faye_server
-from transport.aio.bayeux_mode import Broadcast
 from transport.aio.session import BayeuxSession
+from transport.broadcast import Broadcast
 from transport.wire import ConnectionType
 
 FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3, long_poll_hold=2.0)

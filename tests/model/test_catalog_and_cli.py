@@ -9,7 +9,7 @@ import pytest
 
 from sim.cli import main
 from statecharts.catalog import CATALOG, Category, ErrorCode, category_of, describe
-from statecharts.chart import TRANSITIONS
+from statecharts.chart import CHILDREN, TRANSITIONS
 from statecharts.diagram import dot, mermaid, render
 from statecharts.errors import UsageError
 
@@ -69,7 +69,17 @@ def test_diagrams_show_every_row() -> None:
     for row in TRANSITIONS:
         for source in row.sources:
             assert f"{source.value} --> {row.dest.value}: {row.trigger.value}" in text_m
-            assert f'{source.value} -> {row.dest.value} [label="{row.trigger.value}' in text_d
+        assert f' -> {row.dest.value} [label="{row.trigger.value}' in text_d
+
+
+def test_diagrams_draw_compound_states_with_one_edge_per_row() -> None:
+    text_m, text_d = mermaid(), dot()
+    for compound in CHILDREN:
+        assert f"state {compound.value} {{" in text_m
+        assert f"subgraph cluster_{compound.value} {{" in text_d
+    assert "ltail=cluster_live" in text_d  # end/fail leave the whole live box
+    edges = [line for line in text_m.splitlines() if "-->" in line and "[*]" not in line]
+    assert len(edges) == sum(len(row.sources) for row in TRANSITIONS) < 20
 
 
 def test_diagram_command(capsys: pytest.CaptureFixture[str]) -> None:

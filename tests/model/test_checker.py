@@ -18,7 +18,8 @@ APP_ONLY = """{"kind":"run","scenario":"widget","seed":null,"version":1}
 {"t":0.4,"src":"client:w","kind":"ready"}
 {"t":1.0,"src":"client:w","kind":"message","direction":"in","index":1}
 {"t":2.0,"src":"client:w","kind":"message","direction":"out","id":"w-1"}
-{"t":2.1,"src":"client:w","kind":"message","direction":"in","index":2}
+{"t":2.05,"src":"client:w","kind":"ack","id":"w-1","index":2}
+{"t":2.1,"src":"client:w","kind":"message","direction":"in","index":2,"id":"w-1"}
 {"t":13.0,"src":"client:w","kind":"interrupted"}
 {"t":13.0,"src":"client:w","kind":"error","code":150,"description":"Network connection interrupted"}
 {"t":14.5,"src":"client:w","kind":"continued","duration":4.5}
@@ -245,7 +246,7 @@ def test_trace_round_trip() -> None:
     assert trace.header is not None and trace.header.scenario == "widget"
     again = parse_trace([trace.header.to_json(), *(r.to_json() for r in trace.records)])
     assert [r.to_json() for r in again.records] == [r.to_json() for r in trace.records]
-    assert trace.records[4].event().kind == "interrupted"
+    assert trace.records[5].event().kind == "interrupted"
 
 
 def test_diagnostics_after_152_are_not_i5() -> None:

@@ -13,7 +13,7 @@ def _state(t: float, src: str, to: str, trigger: str, client: str = "c1") -> Tra
 
 def test_chart_edges_expand_every_source() -> None:
     edges = chart_edges()
-    assert len(edges) == sum(len(row.sources) for row in TRANSITIONS)
+    assert len(edges) == sum(len(row.leaf_sources) for row in TRANSITIONS)
     assert ("idle", "start", "connecting") in edges
     assert len(set(edges)) == len(edges)
 

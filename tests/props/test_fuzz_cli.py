@@ -10,6 +10,7 @@ import pytest
 
 from sim.cli import main as chatsim
 from sim.commands import fuzz
+from sim.cores import load_core
 from sim.hypo.campaign import run_campaign
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
@@ -20,7 +21,7 @@ from tests.props import bugs
 def args(
     out: Path, examples: int = 30, seed: int = 1, core: str | None = None
 ) -> argparse.Namespace:
-    return argparse.Namespace(examples=examples, seed=seed, out=str(out), core=core)
+    return argparse.Namespace(examples=examples, seed=seed, out=str(out), core=core, workers=1)
 
 
 def test_a_planted_bug_fails_with_a_reproducing_scenario(
@@ -61,7 +62,7 @@ def test_usage_errors_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 )
 def test_bad_core_specs_are_refused(spec: str, reason: str) -> None:
     with pytest.raises(UsageError, match=reason):
-        fuzz.load_core(spec)
+        load_core(spec)
 
 
 def test_progress_bar_draws_on_one_line() -> None:
@@ -82,3 +83,10 @@ def test_the_built_in_core_holds_a_short_campaign() -> None:
     assert result.ok, result.failure and result.failure.describe()
     assert result.examples == 25 and result.coverage.runs == 25
     assert ("idle", "start", "connecting") in result.coverage.reached_edges
+
+
+def test_workers_reach_the_campaign(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert chatsim(["fuzz", "--examples", "6", "--workers", "2", "--out", str(tmp_path)]) == 0
+    assert "PASS: 6 examples" in capsys.readouterr().out
+    assert chatsim(["fuzz", "--examples", "6", "--workers", "0", "--out", str(tmp_path)]) == 2
+    assert "--workers must be at least 1" in capsys.readouterr().err

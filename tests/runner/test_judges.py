@@ -6,12 +6,11 @@ through the hooks the core offers for this.
 
 from __future__ import annotations
 
-from typing import Any
-
 from sim.runner import RunResult, run_scenario
 from sim.scenario import parse_scenario
 from statecharts.events import Acked, AppEvent
 from transport.core import ClientCore
+from transport.replies import TranscriptItem
 
 CHAT = """\
 name: judged
@@ -36,9 +35,9 @@ def test_the_real_core_passes() -> None:
 
 
 class LosesIndexSix(ClientCore):
-    def _deliver_transcript(self, now: float, data: dict[str, Any]) -> None:
-        if data["index"] != 6:
-            super()._deliver_transcript(now, data)
+    def deliver_transcript(self, now: float, item: TranscriptItem) -> None:
+        if item.index != 6:
+            super().deliver_transcript(now, item)
 
 
 def test_a_lost_transcript_event_breaks_i6() -> None:
@@ -48,10 +47,10 @@ def test_a_lost_transcript_event_breaks_i6() -> None:
 
 
 class DeliversTwice(ClientCore):
-    def _deliver_transcript(self, now: float, data: dict[str, Any]) -> None:
-        super()._deliver_transcript(now, data)
-        if data["index"] == 4:
-            super()._deliver_transcript(now, data)
+    def deliver_transcript(self, now: float, item: TranscriptItem) -> None:
+        super().deliver_transcript(now, item)
+        if item.index == 4:
+            super().deliver_transcript(now, item)
 
 
 def test_a_duplicate_breaks_i6() -> None:
@@ -60,7 +59,7 @@ def test_a_duplicate_breaks_i6() -> None:
 
 
 class SwallowsCorruption(ClientCore):
-    def _emit_invalid_reply(self, now: float, reason: str) -> None:
+    def emit_invalid_reply(self, now: float, reason: str) -> None:
         return None
 
 
@@ -71,10 +70,10 @@ def test_a_silent_corrupt_reply_breaks_i4() -> None:
 
 
 class AcksTwice(ClientCore):
-    def _emit(self, now: float, event: AppEvent) -> None:
-        super()._emit(now, event)
+    def emit(self, now: float, event: AppEvent) -> None:
+        super().emit(now, event)
         if isinstance(event, Acked) and event.id.endswith("-m3"):
-            super()._emit(now, event)
+            super().emit(now, event)
 
 
 def test_a_double_ack_breaks_i6() -> None:
@@ -83,12 +82,12 @@ def test_a_double_ack_breaks_i6() -> None:
 
 
 class LateInterruption(ClientCore):
-    def _emit_interrupted(self, now: float) -> None:
+    def emit_interrupted(self, now: float) -> None:
         self._pending_interrupt = now
 
-    def _emit_continued(self, now: float, duration: float) -> None:
-        super()._emit_interrupted(now)
-        super()._emit_continued(now, duration)
+    def emit_continued(self, now: float, duration: float) -> None:
+        super().emit_interrupted(now)
+        super().emit_continued(now, duration)
 
 
 def test_a_late_interrupted_breaks_i2_through_the_checker() -> None:

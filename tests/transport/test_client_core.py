@@ -73,9 +73,9 @@ def test_handshake_offers_the_configured_connection_type(kind: wire.ConnectionTy
 def test_negotiation_adopts_a_type_the_server_supports(
     server_types: list[str] | None, chosen: str
 ) -> None:
-    from transport.bayeux import Advice, BayeuxClient
+    from transport.bayeux import Advice, BayeuxLayer
 
-    bayeux = BayeuxClient(wire.ConnectionType.WEBSOCKET, 10.0, Advice())
+    bayeux = BayeuxLayer(wire.ConnectionType.WEBSOCKET, 10.0, Advice())
     assert bayeux.negotiate(server_types)
     assert bayeux.connection_type.value == chosen
     assert not bayeux.negotiate(["callback-polling"])

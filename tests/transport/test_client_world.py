@@ -8,7 +8,6 @@ asserts that nothing failed besides what it checks itself.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 import pytest
 
@@ -16,6 +15,7 @@ from sim.runner import RunResult, play, run_scenario
 from sim.scenario import parse_scenario
 from statecharts.trace import TraceRecord
 from transport.core import ClientCore
+from transport.replies import TranscriptItem
 
 BASE = """
 name: {name}
@@ -158,19 +158,19 @@ def test_same_seed_same_trace() -> None:
 
 # -- planted bugs: the hooks let a subclass break one rule, and the judges see it ----
 class ForgetsContinued(ClientCore):
-    def _emit_continued(self, now: float, duration: float) -> None:
+    def emit_continued(self, now: float, duration: float) -> None:
         pass
 
 
 class DeliversTwice(ClientCore):
-    def _deliver_transcript(self, now: float, data: dict[str, Any]) -> None:
-        super()._deliver_transcript(now, data)
-        super()._deliver_transcript(now, data)
+    def deliver_transcript(self, now: float, item: TranscriptItem) -> None:
+        super().deliver_transcript(now, item)
+        super().deliver_transcript(now, item)
 
 
 class InterruptsLate(ClientCore):
-    def _interrupt_deadline(self) -> float | None:
-        deadline = super()._interrupt_deadline()
+    def interrupt_deadline(self) -> float | None:
+        deadline = super().interrupt_deadline()
         return None if deadline is None else deadline + 0.5
 
 

@@ -47,9 +47,9 @@ class Link(Protocol):
 
 def http_to_ws(url: str) -> str:
     if url.startswith("https://"):
-        return "wss://" + url[len("https://"):]
+        return "wss://" + url[len("https://") :]
     if url.startswith("http://"):
-        return "ws://" + url[len("http://"):]
+        return "ws://" + url[len("http://") :]
     return url
 
 
@@ -59,7 +59,10 @@ class WebSocketLink:
     kind = ConnectionType.WEBSOCKET
 
     def __init__(
-        self, url: str, on_frame: FrameHandler, on_closed: CloseHandler,
+        self,
+        url: str,
+        on_frame: FrameHandler,
+        on_closed: CloseHandler,
         open_timeout: float = 5.0,
     ) -> None:
         self.url = http_to_ws(url)
@@ -73,8 +76,11 @@ class WebSocketLink:
     async def open(self) -> None:
         try:
             self._socket = await ws_connect(
-                self.url, open_timeout=self._open_timeout, max_size=MAX_FRAME_BYTES,
-                ping_interval=None, compression=None,
+                self.url,
+                open_timeout=self._open_timeout,
+                max_size=MAX_FRAME_BYTES,
+                ping_interval=None,
+                compression=None,
             )
         except (OSError, WebSocketException, TimeoutError) as exc:
             raise LinkFailed(f"websocket {self.url}: {exc or type(exc).__name__}") from None
@@ -128,7 +134,10 @@ class LongPollLink:
     kind = ConnectionType.LONG_POLLING
 
     def __init__(
-        self, url: str, on_frame: FrameHandler, on_closed: CloseHandler,
+        self,
+        url: str,
+        on_frame: FrameHandler,
+        on_closed: CloseHandler,
         request_timeout: float = DEFAULT_REQUEST_TIMEOUT,
     ) -> None:
         self.url = url
@@ -183,11 +192,3 @@ class LongPollLink:
 def _consume(task: asyncio.Task[None]) -> None:
     if not task.cancelled():
         task.exception()
-
-
-def make_link(
-    kind: ConnectionType, url: str, on_frame: FrameHandler, on_closed: CloseHandler,
-) -> Link:
-    if kind is ConnectionType.WEBSOCKET:
-        return WebSocketLink(url, on_frame, on_closed)
-    return LongPollLink(url, on_frame, on_closed)

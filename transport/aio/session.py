@@ -1,18 +1,8 @@
 """The client core on real sockets, with the real clock (the only clock of `transport`).
 
-`Driver` runs a sans-I/O core: it turns `OpenConnection`/`SendFrame`/
-`CloseConnection` into WebSocket or long-polling links, feeds frames and
-closes back as core inputs, and keeps one wake-up task sleeping until
-`core.next_deadline()`. Time is `loop.time()` minus the start, in seconds.
-
-Transport negotiation: a WebSocket is tried first (unless long-polling is
-asked for); when the server answers the upgrade with a refusal that means "no
-WebSocket here" (400/404/405/426/501) before any WebSocket ever opened, the
-driver falls back to long-polling for good. A refused or dropped connection
-is an outage, not a reason to fall back.
-
 Applications use `ChatSession` (the chat service of our server) or
-`BayeuxSession` (pure Bayeux, e.g. a Faye server):
+`BayeuxSession` (pure Bayeux, e.g. a Faye server); each runs its core on a
+`transport.aio.driver.Driver`:
 
     async with ChatSession.connect(url) as chat:
         await chat.ready()
@@ -23,239 +13,29 @@ Applications use `ChatSession` (the chat service of our server) or
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from typing import Any, Self, TypeVar, overload
-
-from websockets.exceptions import InvalidStatus
+from typing import Any, Generic, Self, TypeVar, overload
 
 from statecharts.chart import TERMINAL, State, Timers
 from statecharts.errors import ServerError, UsageError
 from statecharts.events import Acked, AppEvent, CommandDone, EventError, SendFailed
-from transport.aio.bayeux_mode import BayeuxCore, Broadcast
+from transport.aio.driver import C, Callback, Driver, TimedEvent
 from transport.aio.faulty import ClientFaults
-from transport.aio.links import (
-    CloseHandler,
-    FrameHandler,
-    Link,
-    LinkFailed,
-    LongPollLink,
-    WebSocketLink,
-)
-from transport.core import ClientConfig, ClientCore, CloseConnection, OpenConnection, SendFrame
+from transport.broadcast import Broadcast, BroadcastCore
+from transport.core import ClientConfig, ClientCore
 from transport.wire import ConnectionType
 
-TimedEvent = tuple[float, AppEvent]
-Callback = Callable[[float, AppEvent], None]
+__all__ = ["BayeuxSession", "ChatSession", "Driver"]
+
 E = TypeVar("E", bound=AppEvent)
-NO_WEBSOCKET_STATUSES = frozenset({400, 404, 405, 426, 501})
 
 
-class Driver:
-    """Runs one client core over real links; see the module docstring."""
-
-    def __init__(
-        self, core: ClientCore, urls: Mapping[str, str], transport: ConnectionType,
-        faults: ClientFaults | None = None,
-    ) -> None:
-        """`faults`: network faults in this browser's own links (`transport.aio.faulty`)."""
-        self.core = core
-        self.faults = faults
-        self.urls = dict(urls)
-        self.transport = transport
-        self.history: list[TimedEvent] = []
-        self._callbacks: list[tuple[str | None, Callback]] = []
-        self._queues: list[asyncio.Queue[TimedEvent | None]] = []
-        self._changed = asyncio.Condition()
-        self._link: Link | None = None
-        self._epoch = 0  # which link the callbacks belong to
-        self._ws_worked = False
-        self._t0 = asyncio.get_running_loop().time()
-        self._wake = asyncio.Event()
-        self._tasks: set[asyncio.Task[None]] = set()
-        self._clock: asyncio.Task[None] | None = None
-        self._closed = False
-
-    # -- the clock ---------------------------------------------------------------
-    def now(self) -> float:
-        return asyncio.get_running_loop().time() - self._t0
-
-    def start(self) -> None:
-        self._clock = asyncio.create_task(self._run_clock())
-
-    async def _run_clock(self) -> None:
-        while not self._closed:
-            deadline = self.core.next_deadline()
-            self._wake.clear()
-            delay = None if deadline is None else max(0.0, deadline - self.now())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
-            deadline = self.core.next_deadline()
-            if deadline is not None and deadline <= self.now():
-                self.call(self.core.tick)
-
-    # -- core calls and outputs ------------------------------------------------------
-    def call(self, method: Callable[[float], Any]) -> Any:
-        """Call a core method with `now`, then carry out what it asked for."""
-        result = method(self.now())
-        self._pump()
-        return result
-
-    def _pump(self) -> None:
-        for out in self.core.take_outputs():
-            if isinstance(out, OpenConnection):
-                self._open(out.instance)
-            elif isinstance(out, SendFrame):
-                if self._link is not None:
-                    self._link.send(out.text)
-            elif isinstance(out, CloseConnection):
-                self._drop_link(out.reason)
-        events = self.core.take_events()
-        for timed in events:
-            self._publish(timed)
-        if events:
-            self._spawn(self._notify())
-        self._wake.set()
-
-    def _publish(self, timed: TimedEvent) -> None:
-        self.history.append(timed)
-        for queue in self._queues:
-            queue.put_nowait(timed)
-        for kind, callback in self._callbacks:
-            if kind is None or kind == timed[1].kind:
-                callback(*timed)
-
-    async def _notify(self) -> None:
-        async with self._changed:
-            self._changed.notify_all()
-
-    def _spawn(self, coro: Any) -> None:
-        task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
-    # -- links ---------------------------------------------------------------------
-    def _open(self, instance: str) -> None:
-        self._drop_link("superseded")
-        self._epoch += 1
-        epoch = self._epoch
-        url = self.urls.get(instance)
-        if url is None:
-            self.call(lambda now: self.core.connection_failed(now, f"no URL for {instance}"))
-            return
-
-        def on_frame(text: str) -> None:
-            if epoch == self._epoch:
-                self.call(lambda now: self.core.frame_received(text, now))
-
-        def on_closed(reason: str) -> None:
-            self._spawn(link.close(reason))
-            if epoch == self._epoch:
-                self._link = None
-                self.call(lambda now: self.core.connection_closed(now, reason))
-
-        def make(frame: FrameHandler, closed: CloseHandler) -> Link:
-            if self.transport is ConnectionType.WEBSOCKET:
-                return WebSocketLink(url, frame, closed)
-            return LongPollLink(url, frame, closed)
-
-        link: Link = (
-            make(on_frame, on_closed) if self.faults is None
-            else self.faults.link(make, on_frame, on_closed, instance, self.now)
-        )
-        self._link = link
-        self._spawn(self._connect(link, epoch))
-
-    async def _connect(self, link: Link, epoch: int) -> None:
-        failure: LinkFailed | None
-        try:
-            await link.open()
-        except LinkFailed as exc:
-            failure = exc
-        else:
-            failure = None
-        if failure is not None:
-            if epoch == self._epoch:
-                self._link = None
-                if self._should_fall_back(failure):
-                    self.transport = ConnectionType.LONG_POLLING
-                    self.core.set_transport(ConnectionType.LONG_POLLING)
-                reason = str(failure)
-                self.call(lambda now: self.core.connection_failed(now, reason))
-            await link.close("failed")
-            return
-        if epoch != self._epoch:
-            await link.close("superseded")
-            return
-        if link.kind is ConnectionType.WEBSOCKET:
-            self._ws_worked = True
-        self.call(self.core.connection_made)
-
-    def _should_fall_back(self, exc: LinkFailed) -> bool:
-        cause = exc.__context__ or exc.__cause__
-        refused_upgrade = isinstance(cause, InvalidStatus) and (
-            cause.response.status_code in NO_WEBSOCKET_STATUSES
-        )
-        first_try = self.transport is ConnectionType.WEBSOCKET and not self._ws_worked
-        return first_try and refused_upgrade
-
-    def _drop_link(self, reason: str) -> None:
-        link, self._link = self._link, None
-        self._epoch += 1
-        if link is not None:
-            self._spawn(link.close(reason))
-
-    async def close(self) -> None:
-        self._closed = True
-        self._drop_link("closed by the application")
-        self._wake.set()
-        if self._clock is not None:
-            self._clock.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._clock
-        for queue in self._queues:
-            queue.put_nowait(None)
-        for task in list(self._tasks):
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-
-    # -- for applications -------------------------------------------------------------
-    def on(self, kind: str | None, callback: Callback) -> None:
-        self._callbacks.append((kind, callback))
-
-    async def events(self, *, replay: bool = True) -> AsyncIterator[TimedEvent]:
-        queue: asyncio.Queue[TimedEvent | None] = asyncio.Queue()
-        for old in self.history if replay else []:
-            queue.put_nowait(old)
-        self._queues.append(queue)
-        try:
-            while (timed := await queue.get()) is not None:
-                yield timed
-        finally:
-            self._queues.remove(queue)
-
-    async def wait_for(
-        self, predicate: Callable[[AppEvent], bool], *, after: int = 0, timeout: float = 10.0,
-    ) -> TimedEvent:
-        """The first event (from history index `after` on) that matches."""
-        async def scan() -> TimedEvent:
-            async with self._changed:
-                while True:
-                    for timed in self.history[after:]:
-                        if predicate(timed[1]):
-                            return timed
-                    await self._changed.wait()
-
-        return await asyncio.wait_for(scan(), timeout)
-
-
-class _Session:
+class _Session(Generic[C]):
     """What both session kinds share: lifecycle, events, waiting."""
 
-    def __init__(self, driver: Driver) -> None:
+    def __init__(self, driver: Driver[C]) -> None:
         self.driver = driver
 
     @property
@@ -282,21 +62,34 @@ class _Session:
 
     @overload
     async def wait_for(
-        self, kind: type[E], predicate: Callable[[E], bool] = ..., *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: type[E],
+        predicate: Callable[[E], bool] = ...,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, E]: ...
 
     @overload
     async def wait_for(
-        self, kind: str, predicate: Callable[[AppEvent], bool] = ..., *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: str,
+        predicate: Callable[[AppEvent], bool] = ...,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, AppEvent]: ...
 
     async def wait_for(
-        self, kind: type[Any] | str, predicate: Callable[[Any], bool] = lambda _e: True, *,
-        after: int = 0, timeout: float = 10.0,
+        self,
+        kind: type[Any] | str,
+        predicate: Callable[[Any], bool] = lambda _e: True,
+        *,
+        after: int = 0,
+        timeout: float = 10.0,
     ) -> tuple[float, Any]:
         """The first event of `kind` (a class, or a trace kind like "interrupted")."""
+
         def match(event: AppEvent) -> bool:
             right_kind = event.kind == kind if isinstance(kind, str) else isinstance(event, kind)
             return right_kind and predicate(event)
@@ -322,10 +115,14 @@ class _Session:
 
 
 def _config(
-    transport: ConnectionType, timers: Timers | None, interruption_error: bool,
+    transport: ConnectionType,
+    timers: Timers | None,
+    interruption_error: bool,
 ) -> ClientConfig:
     return ClientConfig(
-        timers=timers or Timers(), interruption_error=interruption_error, transport=transport,
+        timers=timers or Timers(),
+        interruption_error=interruption_error,
+        transport=transport,
     )
 
 
@@ -337,24 +134,35 @@ def _urls(url: str | Mapping[str, str]) -> dict[str, str]:
     return dict(url)
 
 
-class ChatSession(_Session):
+class ChatSession(_Session[ClientCore]):
     """A chat over our server's chat service (`/service/chat`)."""
 
-    core: ClientCore
+    @property
+    def core(self) -> ClientCore:
+        return self.driver.core
 
     @classmethod
     async def connect(
-        cls, url: str | Mapping[str, str], *, transport: ConnectionType = ConnectionType.WEBSOCKET,
-        timers: Timers | None = None, interruption_error: bool = True, nickname: str = "client",
-        client_id: str = "c1", seed: int | None = None, faults: ClientFaults | None = None,
+        cls,
+        url: str | Mapping[str, str],
+        *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None,
+        interruption_error: bool = True,
+        nickname: str = "client",
+        client_id: str = "c1",
+        seed: int | None = None,
+        faults: ClientFaults | None = None,
     ) -> ChatSession:
         """Start a chat; `url` is one endpoint or {instance: endpoint} for failover.
 
         `faults`: network faults applied in this client's own links."""
         urls = _urls(url)
         config = ClientConfig(
-            timers=timers or Timers(), interruption_error=interruption_error,
-            transport=transport, nickname=nickname,
+            timers=timers or Timers(),
+            interruption_error=interruption_error,
+            transport=transport,
+            nickname=nickname,
         )
         core = ClientCore(client_id, config, list(urls), random.Random(seed))
         driver = Driver(core, urls, transport, faults)
@@ -366,7 +174,7 @@ class ChatSession(_Session):
     async def send_message(self, text: str, timeout: float = 10.0) -> Acked:
         """Send a chat message and wait until the server acknowledged it."""
         after = len(self.history)
-        message_id: str = self.driver.call(lambda now: self.driver.core.send_message(text, now))
+        message_id: str = self.driver.call(lambda now: self.core.send_message(text, now))
 
         def settled(event: AppEvent) -> bool:
             return isinstance(event, Acked | SendFailed) and event.id == message_id
@@ -378,7 +186,7 @@ class ChatSession(_Session):
         return event
 
     def send_typing(self) -> None:
-        self.driver.call(self.driver.core.send_typing)
+        self.driver.call(self.core.send_typing)
 
     async def end(self, timeout: float = 5.0) -> None:
         self.driver.call(self.driver.core.end)
@@ -386,19 +194,28 @@ class ChatSession(_Session):
             await self.driver.wait_for(lambda e: e.kind == "ended", timeout=timeout)
 
 
-class BayeuxSession(_Session):
+class BayeuxSession(_Session[BroadcastCore]):
     """Pure Bayeux: subscribe to broadcast channels, publish on them (e.g. a Faye server)."""
 
     @classmethod
     async def connect(
-        cls, url: str | Mapping[str, str], channels: Sequence[str], *,
-        transport: ConnectionType = ConnectionType.WEBSOCKET, timers: Timers | None = None,
-        interruption_error: bool = True, client_id: str = "b1", seed: int | None = None,
+        cls,
+        url: str | Mapping[str, str],
+        channels: Sequence[str],
+        *,
+        transport: ConnectionType = ConnectionType.WEBSOCKET,
+        timers: Timers | None = None,
+        interruption_error: bool = True,
+        client_id: str = "b1",
+        seed: int | None = None,
         faults: ClientFaults | None = None,
     ) -> BayeuxSession:
         urls = _urls(url)
-        core = BayeuxCore(
-            client_id, channels, _config(transport, timers, interruption_error), list(urls),
+        core = BroadcastCore(
+            client_id,
+            channels,
+            _config(transport, timers, interruption_error),
+            list(urls),
             random.Random(seed),
         )
         driver = Driver(core, urls, transport, faults)
@@ -408,10 +225,8 @@ class BayeuxSession(_Session):
         return session
 
     @property
-    def core(self) -> BayeuxCore:
-        core = self.driver.core
-        assert isinstance(core, BayeuxCore)
-        return core
+    def core(self) -> BroadcastCore:
+        return self.driver.core
 
     async def publish(self, channel: str, data: Any, timeout: float = 10.0) -> None:
         """Publish and wait for the server's confirmation (ServerError if refused)."""

@@ -1,0 +1,254 @@
+"""What one emulated browser saw, judged against the server's truth; sums of those.
+
+Pure values and functions (no Locust, no sockets), so the tallying is tested
+on its own. A `SessionRecord` is filled from the transport's events while the
+session runs; `judge_session` turns it, plus the server's transcript of the
+chat when the server can tell it, into a `SessionTally`; `Totals` adds
+tallies up (per worker, then across workers on the master).
+
+Definitions (the I6 invariant, counted instead of merely judged):
+
+- with the server's truth (the transcript of the chat, as `chatsim serve`
+  exposes it): every accepted transcript index must reach the application
+  once. `lost` = accepted indexes never delivered + acknowledged messages the
+  server does not have; `duplicated` = extra deliveries of an index + extra
+  acknowledgements of one message + a client message id at two indexes.
+- without it (any other chat server): indexes grow by one per event and are
+  never reused, so the highest index the client saw delivered or acknowledged
+  bounds what the server accepted; `lost` = the indexes up to it that never
+  arrived. A loss at the very end of a transcript is invisible this way.
+- `unacked`: messages sent but neither acknowledged nor reported failed when
+  the session was judged (after it settled): never silently dropped, or a
+  failure.
+- pure Bayeux (no transcript): a publish the server confirmed must come back
+  once on the publisher's own channel; `lost`/`duplicated` count sequence
+  numbers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+# How long a session may take to settle at the end: a dropped connect reply is noticed
+# only after the long-poll hold (30 s) plus the maximum network delay (10 s).
+SETTLE = 45.0
+
+
+@dataclass(frozen=True)
+class TruthEvent:
+    """One transcript entry as the server has it."""
+
+    index: int
+    party: str
+    message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The server's transcript of one chat."""
+
+    chat_id: str
+    events: tuple[TruthEvent, ...]
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Truth:
+        events = tuple(
+            TruthEvent(int(e["index"]), str(e.get("party", "")), e.get("id"))
+            for e in data.get("events", [])
+        )
+        return cls(str(data["chatId"]), events)
+
+
+@dataclass
+class SessionRecord:
+    """Filled while the session runs (on the asyncio side), read when judged."""
+
+    name: str
+    chat_id: str | None = None
+    state: str = "idle"
+    ever_ready: bool = False
+    sent: list[str] = field(default_factory=list)
+    acked: dict[str, list[int]] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    delivered: list[int] = field(default_factory=list)  # transcript indexes or sequence numbers
+    interrupted: int = 0
+    continued: int = 0
+    restored: int = 0
+    errors: Counter[int] = field(default_factory=Counter)
+    violations: list[str] = field(default_factory=list)  # the checker's, per session
+    bayeux: bool = False  # pure Bayeux: `delivered`/`acked` hold sequence numbers
+    agent_said: int = 0  # agent messages the server accepted into this chat (--agent-every)
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in ("ended", "failed")
+
+    def unresolved(self) -> list[str]:
+        return [m for m in self.sent if m not in self.acked and m not in self.failed]
+
+
+@dataclass
+class Totals:
+    """Counts over sessions: what `chatsim load --json` reports, plus `sessions`."""
+
+    users: int = 0
+    sessions_ready: int = 0
+    sessions_alive: int = 0
+    sessions_restored: int = 0  # sessions restored at least once (failover, reload)
+    sent: int = 0
+    acked: int = 0
+    failed: int = 0
+    unacked: int = 0
+    delivered: int = 0
+    agent_said: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    interrupted: int = 0
+    continued: int = 0
+    restored: int = 0
+    violations: int = 0
+    judged: int = 0
+    truth_checked: int = 0
+    errors: Counter[int] = field(default_factory=Counter)
+
+    def add(self, other: Totals) -> None:
+        for f in fields(self):
+            if f.name == "errors":
+                self.errors.update(other.errors)
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+    @classmethod
+    def sum(cls, parts: Iterable[Totals]) -> Totals:
+        out = cls()
+        for part in parts:
+            out.add(part)
+        return out
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["errors"] = {str(code): n for code, n in sorted(self.errors.items())}
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Totals:
+        known = {f.name for f in fields(cls)} - {"errors"}
+        out = cls()
+        for key in known & set(data):
+            setattr(out, key, int(data[key]))
+        out.errors = Counter({int(code): int(n) for code, n in data.get("errors", {}).items()})
+        return out
+
+    @property
+    def clean(self) -> bool:
+        """No loss, no duplicate, nothing left unacknowledged, no broken rule."""
+        return not (self.lost or self.duplicated or self.unacked or self.violations)
+
+
+def live_counts(record: SessionRecord) -> Totals:
+    """What a running session has seen so far (progress lines; nothing judged yet)."""
+    return Totals(
+        users=1,
+        sessions_ready=int(record.ever_ready),
+        sessions_alive=int(record.alive and record.ever_ready),
+        sessions_restored=int(record.restored > 0),
+        sent=len(record.sent),
+        acked=len(record.acked),
+        failed=len(record.failed),
+        delivered=len(record.delivered),
+        agent_said=record.agent_said,
+        interrupted=record.interrupted,
+        continued=record.continued,
+        restored=record.restored,
+        violations=len(record.violations),
+        errors=Counter(record.errors),
+    )
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What went wrong in one session, with the indexes and ids (for the report)."""
+
+    missing: tuple[int, ...] = ()  # transcript indexes / sequence numbers never delivered
+    unknown_acks: tuple[str, ...] = ()  # acknowledged messages the server does not have
+    twice: tuple[int, ...] = ()  # delivered more than once
+    acked_twice: tuple[str, ...] = ()
+    at_two_indexes: tuple[str, ...] = ()
+    unresolved: tuple[str, ...] = ()
+
+    @property
+    def lost(self) -> int:
+        return len(self.missing) + len(self.unknown_acks)
+
+    @property
+    def duplicated(self) -> int:
+        return len(self.twice) + len(self.acked_twice) + len(self.at_two_indexes)
+
+    def describe(self, name: str) -> str | None:
+        parts = [
+            f"{label} {_short(values)}"
+            for label, values in (
+                ("never delivered", self.missing),
+                ("acknowledged but not on the server", self.unknown_acks),
+                ("delivered twice", self.twice),
+                ("acknowledged twice", self.acked_twice),
+                ("at two transcript positions", self.at_two_indexes),
+                ("never acknowledged", self.unresolved),
+            )
+            if values
+        ]
+        return f"{name}: " + "; ".join(parts) if parts else None
+
+
+def find(record: SessionRecord, truth: Truth | None) -> Findings:
+    """The I6 rule, per session: see the module docstring for the definitions."""
+    seen = Counter(record.delivered)
+    twice = tuple(sorted(i for i, n in seen.items() if n > 1))
+    acked_twice = tuple(m for m, ix in record.acked.items() if len(ix) > 1)
+    unresolved = tuple(record.unresolved())
+    if truth is None:
+        if record.bayeux:
+            expected = {ix[0] for ix in record.acked.values()}
+        elif record.chat_id is not None:
+            top = max([*seen, *(ix[0] for ix in record.acked.values())], default=0)
+            expected = set(range(1, top + 1))
+        else:
+            expected = set()  # no chat: nothing the server can have accepted for it
+        missing = tuple(sorted(expected - set(seen)))
+        return Findings(missing, (), twice, acked_twice, (), unresolved)
+    accepted = {e.index for e in truth.events}
+    if not record.alive:
+        # A finished session owes nothing past what it had reached.
+        accepted = {i for i in accepted if i <= max(seen, default=0)}
+    where: dict[str, list[int]] = {}
+    for event in truth.events:
+        if event.message_id is not None:
+            where.setdefault(event.message_id, []).append(event.index)
+    return Findings(
+        missing=tuple(sorted(accepted - set(seen))),
+        unknown_acks=tuple(m for m in record.acked if m not in where),
+        twice=twice,
+        acked_twice=acked_twice,
+        at_two_indexes=tuple(m for m, ix in where.items() if len(ix) > 1),
+        unresolved=unresolved,
+    )
+
+
+def judge_session(record: SessionRecord, truth: Truth | None) -> Totals:
+    """Count the record against the server's truth (or the client-only bound)."""
+    findings = find(record, truth)
+    out = live_counts(record)
+    out.judged = 1
+    out.truth_checked = int(truth is not None)
+    out.unacked = len(findings.unresolved)
+    out.lost = findings.lost
+    out.duplicated = findings.duplicated
+    return out
+
+
+def _short(values: tuple[int, ...] | tuple[str, ...], limit: int = 6) -> str:
+    text = ", ".join(str(v) for v in values[:limit])
+    return text + (f", ... ({len(values)})" if len(values) > limit else "")

@@ -1,0 +1,135 @@
+"""Taking a frame: parse every message at the boundary, hand the valid ones on, recover.
+
+A frame with an invalid message gives one EventError 151 (the first reason);
+its valid messages are still taken (a connect reply's batch is then not
+acknowledged, so the server sends it again), and every request an invalid
+reply answered is asked again, so nothing is lost.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from statecharts.errors import ProtocolViolation
+from transport import wire
+from transport.bayeux import BayeuxLayer, Pending, RequestKind
+from transport.replies import (
+    Invalid,
+    MetaReply,
+    OtherMessage,
+    Reply,
+    ServiceReply,
+    decode_frame,
+    parse_message,
+)
+from transport.service import Service
+
+
+class Reader(Protocol):
+    bayeux: BayeuxLayer
+    service: Service
+    draining: bool
+    messages_received: int
+
+    def listening(self) -> bool: ...
+    def emit_invalid_reply(self, now: float, reason: str) -> None: ...
+
+    connect_at: float | None
+
+    def failure(self, now: float, reason: str, *, close: bool) -> None: ...
+    def send(self, messages: list[wire.Message]) -> None: ...
+    def on_meta(self, reply: MetaReply, batch_ok: bool, now: float) -> None: ...
+    def finish_drain(self, now: float) -> None: ...
+    def recover_all(self, now: float) -> None: ...
+    def recover(self, pending: Pending, now: float) -> None: ...
+    def handle(self, reply: Reply, now: float, *, batch_ok: bool) -> None: ...
+
+
+def _parse(bayeux: BayeuxLayer, msg: wire.Message) -> tuple[Pending | None, Reply | Invalid]:
+    pending = bayeux.lookup(msg)
+    return pending, parse_message(msg, pending.operation if pending is not None else None)
+
+
+class FrameReader:
+    """Mixin of the connection: frames in, typed replies to the right layer."""
+
+    connect_at: float | None  # the connection's CONNECT timer (a resent connect replaces it)
+
+    def take_frame(self: Reader, text: str, now: float) -> None:
+        try:
+            messages = decode_frame(text)
+        except ProtocolViolation as exc:
+            self.emit_invalid_reply(now, str(exc))
+            self.recover_all(now)
+            return
+        self.messages_received += len(messages)
+        verdicts = [(msg, *_parse(self.bayeux, msg)) for msg in messages]
+        problems = [parsed.reason for _, _, parsed in verdicts if isinstance(parsed, Invalid)]
+        if problems:
+            self.emit_invalid_reply(now, problems[0])
+        for _msg, _pending, parsed in verdicts:
+            if not isinstance(parsed, Invalid) and self.listening():
+                self.handle(parsed, now, batch_ok=not problems)
+        for msg, pending, parsed in verdicts:
+            if not isinstance(parsed, Invalid) or not self.listening():
+                continue
+            if pending is not None:
+                if self.bayeux.resolve(msg.get("id")) is not None:
+                    self.recover(pending, now)
+            elif not msg["channel"].startswith(wire.CHAT_PREFIX):
+                self.recover_all(now)  # cannot tell which request it answered
+                return
+
+    def judge_late_frame(self: Reader, text: str, now: float) -> None:
+        """A frame on a connection given up a moment ago: ignored, but an invalid one is told."""
+        try:
+            messages = decode_frame(text)
+        except ProtocolViolation as exc:
+            self.emit_invalid_reply(now, str(exc))
+            return
+        self.messages_received += len(messages)
+        for msg in messages:
+            _pending, parsed = _parse(self.bayeux, msg)
+            if isinstance(parsed, Invalid):
+                self.emit_invalid_reply(now, parsed.reason)
+                return
+
+    def recover_all(self: Reader, now: float) -> None:
+        for ident, pending in list(self.bayeux.pending.items()):
+            if not self.listening():
+                return
+            if self.bayeux.pending.pop(ident, None) is not None:
+                self.recover(pending, now)
+
+    def recover(self: Reader, pending: Pending, now: float) -> None:
+        """A reply to `pending` was dropped as invalid: ask again so nothing is lost."""
+        if pending.kind is RequestKind.HANDSHAKE:
+            self.failure(now, "invalid handshake reply", close=True)
+        elif (
+            pending.kind is RequestKind.DISCONNECT or pending.operation is wire.Operation.DISCONNECT
+        ):
+            return
+        elif pending.kind is RequestKind.CONNECT:
+            self.connect_at = None
+            self.send([self.bayeux.resend(pending, now)])
+        else:
+            self.send([self.bayeux.resend(pending, now)])
+
+    def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
+        ack_only = isinstance(reply, ServiceReply) and reply.ack_only  # the result follows
+        if self.draining:
+            if isinstance(reply, ServiceReply) and not ack_only:
+                self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
+            if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
+                self.finish_drain(now)
+            return
+        if ack_only:
+            return
+        if isinstance(reply, MetaReply):
+            self.on_meta(reply, batch_ok, now)
+        elif isinstance(reply, ServiceReply) or (
+            isinstance(reply, OtherMessage) and reply.successful is not None
+        ):
+            self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
+        else:
+            self.service.on_reply(reply, None, now)

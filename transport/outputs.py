@@ -1,0 +1,43 @@
+"""What the client core hands its driver, and how it is configured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from statecharts.chart import Timers
+from transport.wire import ConnectionType
+
+
+@dataclass(frozen=True)
+class OpenConnection:
+    instance: str
+
+
+@dataclass(frozen=True)
+class SendFrame:
+    text: str
+
+
+@dataclass(frozen=True)
+class CloseConnection:
+    reason: str
+
+
+Output = OpenConnection | SendFrame | CloseConnection
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    timers: Timers = field(default_factory=Timers)
+    interruption_error: bool = True
+    transport: ConnectionType = ConnectionType.WEBSOCKET
+    failover_after: int = 2
+    nickname: str = "client"
+    subject: str | None = None
+
+
+class LinkState(StrEnum):
+    NONE = "none"
+    OPENING = "opening"
+    OPEN = "open"
