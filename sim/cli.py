@@ -78,16 +78,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     codes = sub.add_parser("codes", help="print the EventError catalog")
     codes.add_argument("--json", action="store_true", help="as JSON")
+    from statecharts.dialects import DIALECTS  # noqa: PLC0415 (the seeds' server dialects)
+
+    dialect_names = sorted(DIALECTS)
+    codes.add_argument(
+        "--dialect", choices=dialect_names,
+        help="a server dialect's error table and its mapping to EventError codes",
+    )
 
     serve = sub.add_parser("serve", help="serve the chat server emulator live")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--instances", type=int, default=1)
-    serve.add_argument("--session-ttl", type=float, default=60.0)
+    serve.add_argument("--session-ttl", type=float, help="seconds (default: the dialect's, 60)")
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
     serve.add_argument("--trace", metavar="DIR",
                        help="write each browser session's trace to DIR/<session>.jsonl")
+    serve.add_argument(
+        "--dialect", choices=dialect_names,
+        help="speak another seed's error format and profile (e.g. polyai, livechat)",
+    )
     serve.add_argument(
         "--allow-origin", action="append", default=[], metavar="ORIGIN",
         help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",

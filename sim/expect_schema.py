@@ -44,6 +44,8 @@ _OTHERS: dict[str, frozenset[str]] = {
         "bad_frame": {"reason"},
         "client.start": {"client"},
         "client.end": {"client", "reason"},
+        "credential.renewed": {"client"},  # a handshake answered an issued nonce
+        "credential.refused": set(),
         # net records (sim.network)
         "open": {"conn", "instance"},
         "close": {"conn", "by", "reason"},
@@ -59,7 +61,7 @@ _OTHERS: dict[str, frozenset[str]] = {
     }.items()
 }
 # `command` is both a client record (CommandDone) and a server one.
-_SERVER_COMMAND = frozenset({"operation", "client", "chatId", "error"})
+_SERVER_COMMAND = frozenset({"operation", "client", "chatId", "error", "behaviour"})
 
 KIND_FIELDS: dict[str, frozenset[str]] = {
     **_OTHERS,

@@ -6,6 +6,7 @@ faults to its own links; `sim` code keeps importing them from here.
 """
 
 from statecharts.faults import (
+    BEHAVIOUR_KINDS,
     FAULT_TYPES,
     MAX_COUNT,
     MAX_MS,
@@ -20,18 +21,24 @@ from statecharts.faults import (
     Direction,
     Duplicate,
     Expire,
+    ExpireCredential,
     Fault,
     Latency,
     Loss,
+    NoReply,
     NotReady,
     Outage,
+    RateLimit,
+    Redirect,
     Reload,
     Reorder,
+    ResetCursor,
     Slow,
     parse_fault,
 )
 
 __all__ = [
+    "BEHAVIOUR_KINDS",
     "FAULT_TYPES",
     "MAX_COUNT",
     "MAX_MS",
@@ -46,13 +53,18 @@ __all__ = [
     "Direction",
     "Duplicate",
     "Expire",
+    "ExpireCredential",
     "Fault",
     "Latency",
     "Loss",
+    "NoReply",
     "NotReady",
     "Outage",
+    "RateLimit",
+    "Redirect",
     "Reload",
     "Reorder",
+    "ResetCursor",
     "Slow",
     "parse_fault",
 ]

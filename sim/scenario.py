@@ -52,7 +52,7 @@ _CLIENT_KEYS = (
     "start_at",
     "end_at",
 )
-_CLUSTER_KEYS = ("instances", "session_ttl", "dialect")
+_CLUSTER_KEYS = ("instances", "session_ttl", "dialect", "max_message_bytes")
 _NETWORK_KEYS = ("latency",)
 _TRAFFIC_KEYS = ("client_every", "agent_every")
 _TIME_KEYS = ("at", "after", "before", "between")
@@ -97,6 +97,7 @@ class ClusterSpec:
     instances: int = 2
     session_ttl: float = 60.0
     dialect: str | None = None
+    max_message_bytes: int | None = None  # None: the dialect's own limit (LiveChat 10 MB)
 
     @property
     def names(self) -> list[str]:
@@ -406,8 +407,12 @@ def _cluster(doc: _Doc, node: yaml.Node) -> ClusterSpec:
             "instances": lambda d, n, k: _integer(d, n, k, low=1),
             "session_ttl": lambda d, n, k: _number(d, n, k, positive=True),
             "dialect": _dialect,
+            "max_message_bytes": lambda d, n, k: _integer(d, n, k, low=1),
         },
     )
+    if "session_ttl" not in values and values.get("dialect") is not None:
+        # The profile's own idle expiry (PolyAI: ~10 minutes) unless the file says otherwise.
+        values["session_ttl"] = DIALECTS[values["dialect"]].session_idle_timeout
     return ClusterSpec(**values)
 
 

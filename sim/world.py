@@ -28,6 +28,7 @@ from importlib import metadata
 from typing import Any
 
 from sim.faults import (
+    BEHAVIOUR_KINDS,
     NETWORK_KINDS,
     CommandError,
     Crash,
@@ -74,7 +75,9 @@ def _chatsim_version() -> str:
 CHATSIM_VERSION = _chatsim_version()
 SPIN_LIMIT = 10_000  # wake-ups at one virtual time before a core is called stuck
 # Faults that only make sense for a while: without a duration they last the run.
-_INSTANT = frozenset({"expire", "reload", "command_error", "corrupt"})
+_INSTANT = frozenset({"expire", "reload", "command_error", "corrupt"}) | (
+    BEHAVIOUR_KINDS - {"redirect"}
+)
 
 
 class _Timer:
@@ -350,6 +353,7 @@ class World:
             session_ttl=scenario.cluster.session_ttl,
             rng=self.sim.streams["cluster"],
             dialect=scenario.cluster.dialect or "genesys",
+            max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
         self._instance_list = list(self.instances.values())
@@ -550,6 +554,8 @@ class World:
             self.cluster.not_ready(fault.end if fault.end is not None else self.scenario.duration)
         elif isinstance(fault, CommandError):
             self.cluster.command_errors(fault.code, fault.count)
+        elif fault.kind in BEHAVIOUR_KINDS:
+            self.cluster.seed_behaviour(fault, start=True)
         elif isinstance(fault, Slow):
             self.cluster.slow(fault.ms)
         elif isinstance(fault, Reload):
@@ -565,6 +571,8 @@ class World:
             self.pump_servers()
         elif isinstance(fault, Slow):
             self.cluster.slow(0.0)
+        elif fault.kind in BEHAVIOUR_KINDS:
+            self.cluster.seed_behaviour(fault, start=False)
 
     def _serving_instance(self, fault: Fault) -> str:
         """A crash without `instance` hits whichever instance serves the (first) client."""

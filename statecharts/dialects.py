@@ -13,9 +13,13 @@ Profiles, from the seeds:
 - `apivideo` {message, status}                                  (003)
 - `polyai`   {type: EVENT_TYPE_SYSTEM_MESSAGE, level, message}  (004)
 
-Each profile also carries the seed's numbers that change behaviour: the idle
-time after which a session expires, and the request timeout where one is
-documented.
+Every error row of each seed is in its table (`statecharts.dialect_rows`),
+with the EventError code a client reports for it; `chatsim codes --dialect
+NAME` prints them. Each profile also carries the seed's numbers that change
+behaviour (the idle time after which a session expires, the request timeout,
+the size limit) and names the row that carries each server behaviour a fault
+triggers (`rate_limit`, `expire_credential`, `redirect`, `no_reply`,
+`too_large`).
 """
 
 from __future__ import annotations
@@ -25,36 +29,79 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from statecharts.catalog import ErrorCode, describe
+from statecharts.dialect_rows import (
+    APIVIDEO_ROWS,
+    LAYER_ROWS,
+    LIVECHAT_ROWS,
+    POLYAI_ROWS,
+    NativeError,
+)
 
 Payload = dict[str, Any]
+E = ErrorCode
 
-
-@dataclass(frozen=True)
-class NativeError:
-    """One row of a dialect's error table."""
-
-    key: str  # the dialect's own id: a type, an id string, a message
-    message: str
-    status: int | None = None  # HTTP status where the dialect has one
-    number: int | None = None  # the dialect's own numeric code, if any
+# Server behaviours a fault or a profile setting triggers, by name; a dialect
+# names the row of its table that carries each one (see `Dialect.behaviours`).
+RATE_LIMIT, EXPIRED_CREDENTIAL, REDIRECT = "rate_limit", "expire_credential", "redirect"
+NO_REPLY, TOO_LARGE = "no_reply", "too_large"
+CONNECTION_LIMIT = "connection_limit"
+# The canonical code of each behaviour where the dialect has no row of its own.
+BEHAVIOUR_CODES: dict[str, ErrorCode] = {
+    RATE_LIMIT: E.SERVER_UNAVAILABLE,
+    EXPIRED_CREDENTIAL: E.UNKNOWN_SESSION,
+    REDIRECT: E.SERVER_UNAVAILABLE,
+    NO_REPLY: E.SERVER_UNAVAILABLE,
+    TOO_LARGE: E.INCORRECT_PARAMETER,
+    CONNECTION_LIMIT: E.SERVER_UNAVAILABLE,
+}
 
 
 @dataclass(frozen=True)
 class Dialect:
     name: str
     seed: str
-    table: Mapping[ErrorCode, NativeError]
+    rows: tuple[NativeError, ...]
+    # canonical code -> key of the row the server sends for it
+    renders: Mapping[ErrorCode, str]
+    # behaviour name -> key of the row that carries it (absent: the canonical code)
+    behaviours: Mapping[str, str] = field(default_factory=dict)
     session_idle_timeout: float = 60.0
     request_timeout: float | None = None
+    max_message_bytes: int | None = None
+    # simultaneous WebSockets one session (a browser, else an address) may hold
+    max_sockets: int | None = None
+    # HTTP status -> key of the row the live server answers it with
+    http_errors: Mapping[int, str] = field(default_factory=dict)
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
     matches: Callable[[Payload], bool] = field(repr=False, default=lambda _p: False)
     key_of: Callable[[Payload], str | None] = field(repr=False, default=lambda _p: None)
 
-    def render(self, code: int, data: Payload | None = None) -> Payload:
-        """The payload this server would send for a canonical error code."""
-        row = self.table.get(ErrorCode(code))
+    @property
+    def table(self) -> dict[ErrorCode, NativeError]:
+        """The row the server sends for each canonical code it renders."""
+        return {code: self.row(key) for code, key in self.renders.items()}
+
+    def row(self, key: str) -> NativeError:
+        return next(r for r in self.rows if r.key == key)
+
+    def behaviour_row(self, behaviour: str) -> NativeError | None:
+        key = self.behaviours.get(behaviour)
+        return None if key is None else self.row(key)
+
+    def behaviour_code(self, behaviour: str) -> ErrorCode:
+        """The EventError code a client reports for this behaviour in this dialect."""
+        row = self.behaviour_row(behaviour)
+        return row.maps_to if row is not None else BEHAVIOUR_CODES[behaviour]
+
+    def render(
+        self, code: int, data: Payload | None = None, behaviour: str | None = None
+    ) -> Payload:
+        """The payload this server would send for a canonical error code (or a behaviour)."""
+        row = self.behaviour_row(behaviour) if behaviour is not None else None
+        if row is None and ErrorCode(code) in self.renders:
+            row = self.row(self.renders[ErrorCode(code)])
         if row is None:
             return _render_genesys(code, data)
         return self.render_row(row, dict(data or {}))
@@ -64,11 +111,22 @@ class Dialect:
         if not self.matches(payload):
             return None
         key = self.key_of(payload)
-        for code, row in self.table.items():
-            if row.key == key:
-                return int(code), describe(code), {"dialect": self.name, "native": payload}
-        fallback = ErrorCode.EXECUTION_ERROR
-        return int(fallback), describe(fallback), {"dialect": self.name, "native": payload}
+        row = next((r for r in self.rows if r.matches(key)), None)
+        code = row.maps_to if row is not None else E.EXECUTION_ERROR
+        data: Payload = {"dialect": self.name, "native": payload}
+        native_data = _native_data(payload)
+        if native_data:
+            data.update({k: v for k, v in native_data.items() if k not in data})
+        if row is not None and row.retry_after is not None:
+            data.setdefault("retryAfter", row.retry_after)  # the seed says: transient
+        return int(code), describe(code), data
+
+
+def _native_data(payload: Payload) -> Payload:
+    """The `data` a native payload carries (LiveChat nests it in `error`)."""
+    inner = payload.get("error")
+    found = inner.get("data") if isinstance(inner, dict) else payload.get("data")
+    return found if isinstance(found, dict) else {}
 
 
 def _render_genesys(code: int, data: Payload | None) -> Payload:
@@ -82,27 +140,36 @@ def _genesys_read(payload: Payload) -> bool:
 GENESYS = Dialect(
     "genesys",
     "001 Genesys Web Engagement chat API",
-    {code: NativeError(str(int(code)), describe(code)) for code in ErrorCode},
+    tuple(NativeError(str(int(c)), describe(c), maps_to=c) for c in ErrorCode),
+    {code: str(int(code)) for code in ErrorCode},
     render_row=lambda row, data: _render_genesys(int(row.key), data),
     matches=_genesys_read,
     key_of=lambda p: str(p.get("code")),
 )
 
-_LC = NativeError
 LIVECHAT = Dialect(
     "livechat",
     "000 LiveChat agent/customer API",
+    LIVECHAT_ROWS,
     {
-        ErrorCode.UNKNOWN_COMMAND: _LC("validation", "Wrong format of request"),
-        ErrorCode.MISSING_PARAMETER: _LC("validation", "Wrong format of request"),
-        ErrorCode.INCORRECT_PARAMETER: _LC("validation", "Wrong format of request"),
-        ErrorCode.UNKNOWN_SESSION: _LC("authentication", "Authentication error"),
-        ErrorCode.STOPPED_BY_DECORATOR: _LC("authorization", "Authorization error"),
-        ErrorCode.EXECUTION_ERROR: _LC("internal", "Internal server error"),
-        ErrorCode.SERVER_UNAVAILABLE: _LC("request_timeout", "Request timed out"),
-        ErrorCode.LOGIN_FAILED: _LC("license_not_found", "License not found"),
+        E.UNKNOWN_COMMAND: "validation",
+        E.MISSING_PARAMETER: "validation",
+        E.INCORRECT_PARAMETER: "validation",
+        E.UNKNOWN_SESSION: "authentication",
+        E.STOPPED_BY_DECORATOR: "authorization",
+        E.EXECUTION_ERROR: "internal",
+        E.SERVER_UNAVAILABLE: "request_timeout",
+        E.LOGIN_FAILED: "license_not_found",
+    },
+    {
+        EXPIRED_CREDENTIAL: "authentication",
+        REDIRECT: "misdirected_request",
+        NO_REPLY: "request_timeout",
+        TOO_LARGE: "entity_too_large",
     },
     request_timeout=15.0,
+    max_message_bytes=10 * 1024 * 1024,
+    http_errors={413: "entity_too_large"},
     render_row=lambda row, data: {
         "error": {"type": row.key, "message": row.message, **({"data": data} if data else {})}
     },
@@ -113,34 +180,28 @@ LIVECHAT = Dialect(
 LAYER = Dialect(
     "layer",
     "002 Layer client API",
+    LAYER_ROWS,
     {
-        ErrorCode.UNKNOWN_COMMAND: NativeError(
-            "invalid_endpoint", "The endpoint does not exist", 404, 106
-        ),
-        ErrorCode.MISSING_PARAMETER: NativeError(
-            "missing_property", "A property with a required value was not supplied", 422, 104
-        ),
-        ErrorCode.INCORRECT_PARAMETER: NativeError(
-            "invalid_property", "A property was supplied with an invalid value", 422, 105
-        ),
-        ErrorCode.UNKNOWN_SESSION: NativeError(
-            "not_found", "The resource requested could not be found", 404, 102
-        ),
-        ErrorCode.STOPPED_BY_DECORATOR: NativeError(
-            "access_denied",
-            "The authenticated user does not have access to the resource requested",
-            403,
-            101,
-        ),
-        ErrorCode.EXECUTION_ERROR: NativeError(
-            "internal_server_error", "An unexpected error occurred", 500, 100
-        ),
-        ErrorCode.SERVER_UNAVAILABLE: NativeError(
-            "service_unavailable", "A backend service could not be accessed", 503, 1
-        ),
-        ErrorCode.LOGIN_FAILED: NativeError(
-            "authentication_required", "The client is unauthenticated", 401, 4
-        ),
+        E.UNKNOWN_COMMAND: "invalid_endpoint",
+        E.MISSING_PARAMETER: "missing_property",
+        E.INCORRECT_PARAMETER: "invalid_property",
+        E.UNKNOWN_SESSION: "not_found",
+        E.STOPPED_BY_DECORATOR: "access_denied",
+        E.EXECUTION_ERROR: "internal_server_error",
+        E.SERVER_UNAVAILABLE: "service_unavailable",
+        E.LOGIN_FAILED: "authentication_required",
+    },
+    {
+        RATE_LIMIT: "rate_limit_exceeded",
+        EXPIRED_CREDENTIAL: "authentication_required",
+        NO_REPLY: "request_timeout",
+    },
+    http_errors={
+        400: "invalid_request",
+        404: "invalid_endpoint",
+        405: "method_not_allowed",
+        500: "internal_server_error",
+        503: "service_unavailable",
     },
     render_row=lambda row, data: {
         "id": row.key,
@@ -156,48 +217,64 @@ LAYER = Dialect(
 APIVIDEO = Dialect(
     "apivideo",
     "003 api.video general errors",
+    APIVIDEO_ROWS,
     {
-        ErrorCode.UNKNOWN_COMMAND: NativeError("Unrecognized request URL.", "", 404),
-        ErrorCode.MISSING_PARAMETER: NativeError("The payload is invalid.", "", 400),
-        ErrorCode.INCORRECT_PARAMETER: NativeError("Invalid attributes.", "", 400),
-        ErrorCode.UNKNOWN_SESSION: NativeError(
-            "The requested resource could not be found.", "", 404
-        ),
-        ErrorCode.STOPPED_BY_DECORATOR: NativeError(
-            "Method is not allowed for this route.", "", 405
-        ),
-        ErrorCode.EXECUTION_ERROR: NativeError("Server error", "", 500),
-        ErrorCode.SERVER_UNAVAILABLE: NativeError("Server error", "", 500),
+        E.UNKNOWN_COMMAND: "Unrecognized request URL.",
+        E.MISSING_PARAMETER: "The payload is invalid.",
+        E.INCORRECT_PARAMETER: "Invalid attributes.",
+        E.UNKNOWN_SESSION: "The requested resource could not be found.",
+        E.STOPPED_BY_DECORATOR: "Method is not allowed for this route.",
+        E.EXECUTION_ERROR: "Server error",
+        E.SERVER_UNAVAILABLE: "Server error",
     },
-    render_row=lambda row, _data: {"message": row.key, "status": row.status},
-    matches=lambda p: isinstance(p.get("message"), str) and isinstance(p.get("status"), int),
+    http_errors={
+        400: "The payload is invalid.",
+        404: "Unrecognized request URL.",
+        405: "Method is not allowed for this route.",
+        500: "Server error",
+    },
+    render_row=lambda row, data: {
+        "message": row.key,
+        "status": row.status,
+        **({"data": data} if data else {}),
+    },
+    matches=lambda p: (
+        isinstance(p.get("message"), str) and isinstance(p.get("status"), int) and "type" not in p
+    ),
     key_of=lambda p: str(p["message"]),
 )
 
 POLYAI = Dialect(
     "polyai",
     "004 PolyAI messaging API",
+    POLYAI_ROWS,
     {
-        ErrorCode.UNKNOWN_COMMAND: NativeError(
-            "Unknown event type or invalid message format", "", 400
+        E.UNKNOWN_COMMAND: "Unknown event type or invalid message format",
+        E.MISSING_PARAMETER: "invalid connection parameters",
+        E.INCORRECT_PARAMETER: "Error parsing request",
+        E.UNKNOWN_SESSION: "Error: Session not found",
+        E.STOPPED_BY_DECORATOR: "Event type not allowed: EVENT_TYPE_*",
+        E.EXECUTION_ERROR: "Sorry, I encountered an error. Please try again.",
+        E.SERVER_UNAVAILABLE: (
+            "Our system is experiencing high load. Please try again in a moment."
         ),
-        ErrorCode.MISSING_PARAMETER: NativeError("invalid connection parameters", "", 400),
-        ErrorCode.INCORRECT_PARAMETER: NativeError("Error parsing request", "", 400),
-        ErrorCode.UNKNOWN_SESSION: NativeError("Error: Session not found", "", 404),
-        ErrorCode.STOPPED_BY_DECORATOR: NativeError("Event type not allowed", "", 400),
-        ErrorCode.EXECUTION_ERROR: NativeError(
-            "Sorry, I encountered an error. Please try again.", "", 500
-        ),
-        ErrorCode.SERVER_UNAVAILABLE: NativeError(
-            "Our system is experiencing high load. Please try again in a moment.", "", 429
-        ),
-        ErrorCode.LOGIN_FAILED: NativeError("authentication failed", "", 401),
+        E.LOGIN_FAILED: "authentication failed",
+    },
+    {
+        RATE_LIMIT: "Rate limit exceeded",
+        EXPIRED_CREDENTIAL: "Invalid access token",
+        CONNECTION_LIMIT: "connection limit exceeded for session",
     },
     session_idle_timeout=600.0,
-    render_row=lambda row, _data: {
+    max_sockets=10,
+    render_row=lambda row, data: {
         "type": "EVENT_TYPE_SYSTEM_MESSAGE",
         "level": "SYSTEM_MESSAGE_LEVEL_ERROR",
         "message": row.key,
+        # HTTP and handshake errors carry their status (and data such as retryAfter);
+        # a system message is only its text.
+        **({"status": row.status} if row.status is not None else {}),
+        **({"data": data} if data and row.status is not None else {}),
     },
     matches=lambda p: p.get("type") == "EVENT_TYPE_SYSTEM_MESSAGE",
     key_of=lambda p: str(p.get("message")),

@@ -13,7 +13,8 @@ bad input; the scenario loader and the live fault API both use it, so the
 same value is refused the same way everywhere: finite numbers only, `at` and
 `duration` at most `MAX_SECONDS`, `ms`/`jitter` at most `MAX_MS`, counts at
 most `MAX_COUNT`, probabilities in [0, 1], `command_error` codes from the
-catalog, and (when the caller knows them) instance and client names it has.
+catalog, `retry_after` at most `MAX_SECONDS`, and (when the caller knows
+them) instance and client names it has (a redirect's `to` is an instance).
 
 This module lives in `statecharts/` (which imports nothing of ours) so that
 both `transport/aio` (client-side faults) and `sim/` can use it; `sim.faults`
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Collection, Mapping
-from dataclasses import MISSING, dataclass, fields
+from dataclasses import MISSING, dataclass, field, fields
 from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
@@ -34,7 +35,7 @@ from statecharts.errors import BadInput
 # Bounds of the one validation (documented in the README's fault table).
 MAX_SECONDS = 604_800.0  # `at`, `duration`: one week
 MAX_MS = 60_000.0  # `ms`, `jitter`: one minute
-MAX_COUNT = 1_000_000  # `count` of corrupt and command_error
+MAX_COUNT = 1_000_000  # `count` of corrupt, command_error and the seed behaviours
 
 
 class Direction(StrEnum):
@@ -184,6 +185,55 @@ class Slow(Fault):
     ms: float = 0.0
 
 
+# -- server behaviours of the other seeds (each dialect renders its own row) ------
+@dataclass(frozen=True)
+class RateLimit(Fault):
+    """The next `count` chat commands are refused as rate-limited: retry after `retry_after` s.
+
+    Genesys: 100 with data.retryAfter; Layer 429 rate_limit_exceeded; PolyAI 429."""
+
+    kind: ClassVar[str] = "rate_limit"
+    count: int = 1
+    retry_after: float = 1.0
+
+
+@dataclass(frozen=True)
+class ExpireCredential(Fault):
+    """The next `count` chat commands are refused: the client's credential expired.
+
+    The refusal carries a nonce challenge in data.nonce (Layer 401
+    authentication_required; LiveChat authentication; PolyAI 401)."""
+
+    kind: ClassVar[str] = "expire_credential"
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Redirect(Fault):
+    """While it lasts, chat commands reaching any instance but `to` are refused as
+    misdirected, naming `to` in data.region (LiveChat misdirected_request)."""
+
+    kind: ClassVar[str] = "redirect"
+    to: str = field(kw_only=True)
+
+
+@dataclass(frozen=True)
+class NoReply(Fault):
+    """The next `count` chat commands are never answered (the request times out)."""
+
+    kind: ClassVar[str] = "no_reply"
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class ResetCursor(Fault):
+    """The next `count` restores replay the transcript from 0, whatever position they
+    name (PolyAI: an invalid cursor defaults to 0); the client de-duplicates."""
+
+    kind: ClassVar[str] = "reset_cursor"
+    count: int = 1
+
+
 FAULT_TYPES: dict[str, type[Fault]] = {
     t.kind: t
     for t in (
@@ -200,16 +250,31 @@ FAULT_TYPES: dict[str, type[Fault]] = {
         NotReady,
         CommandError,
         Slow,
+        RateLimit,
+        ExpireCredential,
+        Redirect,
+        NoReply,
+        ResetCursor,
     )
 }
 NETWORK_KINDS = frozenset(
     {"outage", "blackhole", "latency", "loss", "duplicate", "reorder", "corrupt"}
 )
+# The other seeds' server behaviours (the cluster applies them; dialects render them).
+BEHAVIOUR_KINDS = frozenset(
+    {"rate_limit", "expire_credential", "redirect", "no_reply", "reset_cursor"}
+)
 # Kinds that make no sense without a duration.
 NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
 _PROBABILITY_FIELDS = frozenset({"p"})
 _CODES = frozenset(int(code) for code in ErrorCode)
-_UPPER = {"at": MAX_SECONDS, "duration": MAX_SECONDS, "ms": MAX_MS, "jitter": MAX_MS}
+_UPPER = {
+    "at": MAX_SECONDS,
+    "duration": MAX_SECONDS,
+    "retry_after": MAX_SECONDS,
+    "ms": MAX_MS,
+    "jitter": MAX_MS,
+}
 
 
 def parse_fault(
@@ -241,7 +306,7 @@ def parse_fault(
         if key not in known:
             raise bad(key, f"a key of a {kind} fault ({', '.join(sorted(known))})", key)
         kwargs[key] = _convert(kind, key, value, bad)
-    for key, names in (("instance", instances), ("client", clients)):
+    for key, names in (("instance", instances), ("to", instances), ("client", clients)):
         name = kwargs.get(key)
         if name is not None and names is not None and name not in names:
             known_names = ", ".join(sorted(names)) or "none yet"
@@ -266,7 +331,7 @@ def _convert(kind: str, key: str, value: Any, bad: Any) -> Any:
             return CorruptMode(value)
         except ValueError:
             raise bad(key, "invalid_json, schema or truncated", value) from None
-    if key in ("client", "instance"):
+    if key in ("client", "instance", "to"):
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise bad(key, "a name", value)
         return str(value)

@@ -75,6 +75,8 @@ class BayeuxLayer:
     client_id: str | None = None
     ack: int = -1  # last server batch received (CometD ack extension)
     pending: dict[str, Pending] = field(default_factory=dict)
+    # A server's authentication challenge, answered by the next handshake (ext.nonce).
+    challenge: str | None = None
     _next_id: int = 0
 
     def new_id(self) -> str:
@@ -108,6 +110,8 @@ class BayeuxLayer:
             "id": self.new_id(),
             "ext": {"ack": True},
         }
+        if self.challenge is not None:
+            msg["ext"]["nonce"], self.challenge = self.challenge, None
         return self._track(RequestKind.HANDSHAKE, now + self.max_network_delay, msg)
 
     def connect(self, now: float, *, immediate: bool) -> Message:

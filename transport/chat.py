@@ -33,6 +33,7 @@ from transport import wire
 from transport.bayeux import Pending, Purpose
 from transport.connection import ClientConnection
 from transport.outputs import LinkState
+from transport.reactions import MoveTo, WaitThenRetry, reaction_to
 from transport.replies import (
     CommandError,
     Delivery,
@@ -125,6 +126,7 @@ class ChatService:
 
     def retry_due(self, now: float) -> None:
         self.step(now)
+        self.flush(now)  # what a Retry-After held back
 
     def subscribed(self, reply: MetaReply, pending: Pending, now: float) -> None:
         """A refused subscription is only retried through a new handshake (402)."""
@@ -150,6 +152,8 @@ class ChatService:
             return
         if not self.conn.channel_up:
             return
+        if self.retry_at is not None:
+            return  # told to wait (Retry-After): `retry_due` flushes
         batch: list[wire.Message] = []
         for message_id, text in self.outbox.unsent():
             params = {**self.chat.params(), "text": text, "clientMessageId": message_id}
@@ -244,6 +248,8 @@ class ChatService:
         if self.conn.draining:
             self._settle_failed(now, command_id, error.code)
             return
+        if self._react(pending, error, now):
+            return
         if operation is Operation.REQUEST_CHAT:
             self._on_login_error(error, now)
             return
@@ -257,6 +263,25 @@ class ChatService:
             self._settle_failed(now, command_id, error.code)
         if error.code == ErrorCode.UNKNOWN_SESSION and self.conn.state is State.READY:
             self.conn.rehandshake(now)  # the chat may be gone: a restore finds out (152)
+
+    def _react(self, pending: Pending, error: CommandError, now: float) -> bool:
+        """The seeds' reactions (transport.reactions): tell the app, retry the command."""
+        reaction = reaction_to(error.code, error.data, self.conn.servers, self.conn.instance)
+        is_login = pending.operation is Operation.REQUEST_CHAT
+        if reaction is None or (is_login and isinstance(reaction, WaitThenRetry)):
+            return False  # a login told to wait is the not-ready case (_on_login_error)
+        self.conn.emit(now, _server_error(error))
+        if pending.operation is Operation.SEND_MESSAGE and pending.command_id is not None:
+            self.outbox.unsend(pending.command_id)
+        if isinstance(reaction, WaitThenRetry):
+            later = now + reaction.seconds
+            self.retry_at = max(self.retry_at or later, later)
+        elif isinstance(reaction, MoveTo):
+            self.conn.move_to(reaction.instance, now)
+        else:
+            self.conn.bayeux.challenge = reaction.nonce
+            self.conn.rehandshake(now)
+        return True
 
     def _on_login_error(self, error: CommandError, now: float) -> None:
         if error.code == ErrorCode.SERVER_UNAVAILABLE:

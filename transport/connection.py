@@ -303,6 +303,15 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.bayeux.forget()
         self.service.failover(now, old, self.instance)
 
+    def move_to(self, instance: str, now: float) -> None:
+        """Redirected by the server: the session goes to `instance` (handshake, restore)."""
+        self.server_index = self.servers.index(instance)
+        self.outage = recovery.worked(self.outage)  # a fresh instance: no failed attempts
+        if self.link is not LinkState.NONE:
+            self._output(CloseConnection(f"redirected to {instance}"))
+            self._connection_gone(now)
+        self.rehandshake(now)
+
     def rehandshake(self, now: float) -> None:
         """The server no longer knows this client: handshake again."""
         self.bayeux.forget()

@@ -67,6 +67,10 @@ class Outbox:
     def sent(self, message_id: str) -> None:
         self.in_flight.add(message_id)
 
+    def unsend(self, message_id: str) -> None:
+        """Refused for now (rate limit, redirect, challenge): sent again later."""
+        self.in_flight.discard(message_id)
+
     def settle(self, message_id: str) -> bool:
         """Acknowledged or failed: True if it was still outstanding."""
         self.in_flight.discard(message_id)

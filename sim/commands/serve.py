@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sim.live.limits import FLAGS, Limits
 from sim.server.agent import AgentPolicy
+from statecharts.dialects import DIALECTS
 from statecharts.errors import UsageError
 
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
@@ -67,6 +68,7 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
         agent=agent_policy(args),
         limits=limits,
         trace_dir=Path(args.trace) if args.trace else None,
+        dialect=getattr(args, "dialect", None) or "genesys",
     ) as srv:
         print(
             f"chatsim serve: listening on {srv.url} "
@@ -106,6 +108,9 @@ def check_agent_and_origins(args: argparse.Namespace) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    if args.session_ttl is None:  # the dialect's own idle expiry (PolyAI: ~10 minutes)
+        dialect = DIALECTS[getattr(args, "dialect", None) or "genesys"]
+        args.session_ttl = dialect.session_idle_timeout
     check_host(args.host, args.allow_remote, args.token)
     check_numbers(args)
     check_agent_and_origins(args)

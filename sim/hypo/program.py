@@ -227,7 +227,7 @@ def fault_dict(fault: Fault) -> dict[str, Any]:
     body = fault.as_dict()
     out = {"at": body.pop("at", 0.0), "kind": body.pop("kind"), **body}
     # as_dict leaves out direction=both, which is not every kind's default.
-    if fault.direction != type(fault)().direction:
+    if fault.direction != type(fault).__dataclass_fields__["direction"].default:
         out["direction"] = fault.direction.value
     return out
 

@@ -25,6 +25,7 @@ from typing import Any
 from hypothesis import strategies as st
 
 from sim.faults import (
+    BEHAVIOUR_KINDS,
     FAULT_TYPES,
     Blackhole,
     CommandError,
@@ -34,13 +35,18 @@ from sim.faults import (
     Direction,
     Duplicate,
     Expire,
+    ExpireCredential,
     Fault,
     Latency,
     Loss,
+    NoReply,
     NotReady,
     Outage,
+    RateLimit,
+    Redirect,
     Reload,
     Reorder,
+    ResetCursor,
     Slow,
 )
 from sim.hypo.program import (
@@ -58,7 +64,10 @@ from sim.hypo.program import (
 from sim.scenario import ClientSpec, ClusterSpec, NetworkSpec, TrafficSpec
 from transport.wire import ConnectionType
 
-ALL_KINDS: tuple[str, ...] = tuple(FAULT_TYPES)
+# The other seeds' behaviours are drawn only when asked for (`faults(BEHAVIOUR_KINDS)`),
+# so a default campaign keeps its weight on losses.
+ALL_KINDS: tuple[str, ...] = tuple(k for k in FAULT_TYPES if k not in BEHAVIOUR_KINDS)
+SEED_KINDS: tuple[str, ...] = tuple(sorted(BEHAVIOUR_KINDS))
 LOSS_KINDS = ("outage", "crash", "blackhole")
 # Server error codes a `command_error` fault may force (docs/REFERENCE.md, "Error codes").
 SERVER_CODES = (52, 1, 2, 3, 50, 51, 100, 101)
@@ -164,6 +173,15 @@ def _kind_fields(
             "count": st.integers(1, 3),
         },
         Slow.kind: {"duration": some, "ms": st.integers(0, 3000).map(float)},
+        RateLimit.kind: {
+            "duration": st.none(),
+            "count": st.integers(1, 3),
+            "retry_after": st.integers(0, 5).map(float),
+        },
+        ExpireCredential.kind: {"duration": st.none(), "count": st.integers(1, 3)},
+        Redirect.kind: {"duration": need, "to": st.sampled_from(list(instances) or ["i1"])},
+        NoReply.kind: {"duration": st.none(), "count": st.integers(1, 3)},
+        ResetCursor.kind: {"duration": st.none(), "count": st.integers(1, 3)},
     }
 
 
@@ -218,6 +236,11 @@ def fault_templates(
         NotReady.kind: [NotReady()],
         CommandError.kind: [CommandError(code=c) for c in SERVER_CODES],
         Slow.kind: [Slow(ms=500.0), Slow(ms=3000.0)],
+        RateLimit.kind: [RateLimit(retry_after=2.0), RateLimit(count=3, retry_after=0.5)],
+        ExpireCredential.kind: [ExpireCredential()],
+        Redirect.kind: [Redirect(to=i, duration=5.0) for i in reversed(instances or ["i1"])],
+        NoReply.kind: [NoReply()],
+        ResetCursor.kind: [ResetCursor()],
     }
     chosen = list(kinds) if kinds is not None else list(ALL_KINDS)
     unknown = [k for k in chosen if k not in FAULT_TYPES]

@@ -93,18 +93,20 @@ def build_server(
     hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
     allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
+    dialect: str = "genesys",
 ) -> LiveServer:
     """`client_timeout`: a Bayeux client with no connect for that long is forgotten (402).
 
     `allow_origins`: web pages from these origins (`*`: any) may connect;
     `agent`: when the agent speaks on its own (default: it only joins);
     `limits`: the bounds on what clients may make the server hold. `seed` drives
-    the fault board only: secureKeys and clientIds come from `secrets`."""
+    the fault board only: secureKeys and clientIds come from `secrets`;
+    `dialect`: the error format (and profile) of another seed the server speaks."""
     names = instance_names(instances)
     cluster = Cluster(
         names, MemoryStore(), session_ttl=session_ttl, hold=hold,
         max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secrets=SystemSecrets(), truth_events=True,
+        secrets=SystemSecrets(), truth_events=True, dialect=dialect,
     )
     return LiveServer(
         cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
@@ -119,13 +121,14 @@ async def live_server(
     websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
     trace_dir: Path | None = None,
+    dialect: str = "genesys",
 ) -> AsyncIterator[RunningServer]:
     """`trace_dir`: write each browser (recorder) session's trace there."""
     limits = limits.within_fd_limit()
     server = build_server(
         instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
         seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
-        limits=limits,
+        limits=limits, dialect=dialect,
     )
     widget = WidgetHub(server, trace_dir)
     app = server.app()

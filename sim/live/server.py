@@ -11,7 +11,8 @@ Faults (`sim.live.faultboard`, on the one fault engine the simulator uses)
 are applied per frame and per connection: outage closes matching connections
 and refuses new ones, blackhole holds frames until it ends, loss drops them,
 corrupt edits them, latency delays them (in order); crash, expire, not_ready,
-command_error and slow are handed to the cluster. The control API is
+command_error, slow and the other seeds' behaviours (rate_limit,
+expire_credential, redirect, no_reply) are handed to the cluster. The control API is
 `/faults` (GET list, POST add, DELETE clear) and `/faults/{id}` (GET, DELETE).
 
 A frame that is not JSON or not Bayeux (`sim.server.inbound`) closes its
@@ -39,6 +40,7 @@ from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, 
 from sim.live import browsers as bx
 from sim.live import jsonp
 from sim.live.agent_api import agent_routes
+from sim.live.dialect_http import dialect_error_middleware
 from sim.live.faultboard import FaultBoard, FaultPath, Posted
 from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json, shut
 from sim.live.limits import DEFAULT_LIMITS, Limits
@@ -47,7 +49,9 @@ from sim.live.ports import ClusterPort, InstancePort
 from sim.live.truth import add_truth_routes
 from sim.server.inbound import parse_frame
 from sim.server.outputs import Drop, Reply, ServerEvent
+from statecharts.dialects import CONNECTION_LIMIT
 from statecharts.errors import BadInput, ProtocolViolation
+from statecharts.faults import BEHAVIOUR_KINDS
 from transport.wire import decode
 
 log = logging.getLogger("chatsim.live")
@@ -55,9 +59,10 @@ log = logging.getLogger("chatsim.live")
 MAX_FRAME_BYTES = DEFAULT_LIMITS.max_frame
 # A long-poll request nobody answers (blackholed) is cut after this long.
 POLL_LIMIT = 90.0
-SERVER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
+_CLUSTER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
+SERVER_KINDS = _CLUSTER_KINDS | BEHAVIOUR_KINDS
 # Faults that act once when they start (the cluster counts command errors itself).
-INSTANT_KINDS = frozenset({"expire", "command_error"})
+INSTANT_KINDS = frozenset({"expire", "command_error"}) | (BEHAVIOUR_KINDS - {"redirect"})
 
 
 class LiveListener(Protocol):
@@ -312,11 +317,15 @@ class LiveServer:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:
             return web.Response(status=400, text="expected a WebSocket upgrade or a POST\n")
+        browser = bx.browser_of(request)
+        over_limit = self._socket_limit(browser, request.remote or "?")
+        if over_limit is not None:
+            return over_limit
         conn = self._open(instance, request.remote or "?", ws)
         if conn is None:
             log.info("websocket %s refused (%s down)", request.path, instance)
             return web.Response(status=503, text=f"{instance} is not available\n")
-        conn.browser = bx.browser_of(request)
+        conn.browser = browser
         bx.remember(ws, conn.browser)
         self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
@@ -333,6 +342,27 @@ class LiveServer:
             self._close(conn)
             log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
         return ws
+
+    def _socket_limit(self, browser: bx.BrowserId, peer: str) -> web.Response | None:
+        """The dialect's refusal of one WebSocket too many for a session (PolyAI: the 11th
+        is answered 429 `connection limit exceeded for session` in the handshake)."""
+        dialect = self.cluster.dialect
+        limit = dialect.max_sockets
+        if limit is None:
+            return None
+
+        def session_of(conn: Conn) -> str:
+            known = conn.browser if conn.browser and conn.browser.presented else None
+            return known.value if known else f"addr:{conn.peer}"
+
+        key = browser.value if browser.presented else f"addr:{peer}"
+        open_now = sum(1 for c in self._conns.values() if c.ws is not None and session_of(c) == key)
+        if open_now < limit:
+            return None
+        row = dialect.behaviour_row(CONNECTION_LIMIT)
+        status, text = (429, "connection limit exceeded") if row is None else (row.status, row.key)
+        log.info("websocket refused: %d open for one session (limit %d)", open_now, limit)
+        return web.Response(status=status or 429, text=f"{text}\n")
 
     async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
         while True:
@@ -556,13 +586,18 @@ class LiveServer:
             cluster.command_errors(fault.code, fault.count if start else 0)
         elif isinstance(fault, Slow):
             cluster.slow(fault.ms if start else 0.0)
+        elif fault.kind in BEHAVIOUR_KINDS and (start or removed or fault.kind == "redirect"):
+            cluster.seed_behaviour(fault, start=start)
         self._pump()
 
     # -- the application ------------------------------------------------------------
     def app(self) -> web.Application:
         app = web.Application(
             client_max_size=self._max_frame,
-            middlewares=[origin_middleware(self.origins, self._token)],
+            middlewares=[
+                origin_middleware(self.origins, self._token),
+                dialect_error_middleware(self.cluster.dialect),
+            ],
         )
         names = list(self.cluster.instances)
         for name in names:

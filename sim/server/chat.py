@@ -3,8 +3,10 @@
 Each command's outcome is `{"operation", "result": {...}}` or
 `{"operation", "error": {"code", "description", "data"}}` (descriptions from
 the catalog). Order of checks: operation name (1), a pending `command_error`
-fault, parameters (2 missing, 3 wrong type/value), decorators (51, or 52 when
-a decorator raises), then the operation itself (50, 100, 101, 3).
+fault, the other seeds' behaviours (`Behaviours`: redirect, rate limit,
+expired credential, no reply), parameters (2 missing, 3 wrong type/value),
+decorators (51, or 52 when a decorator raises), then the operation itself
+(50, 100, 101, 3).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sim.server.bayeux import BayeuxClient
 from sim.server.bounds import MAX_TRANSCRIPT_CHARS
 from sim.server.store import ChatSession
 from statecharts.catalog import ErrorCode
+from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
@@ -53,10 +56,27 @@ class Login:
 
 @dataclass
 class Refused(Exception):
-    """A command answered with an EventError code."""
+    """A command answered with an EventError code (or a dialect's behaviour row)."""
 
     code: ErrorCode
     data: dict[str, Any] = field(default_factory=dict)
+    behaviour: str | None = None
+
+
+class Unanswered(Exception):
+    """A command the server never answers (the `no_reply` fault)."""
+
+
+@dataclass
+class Behaviours:
+    """The other seeds' server behaviours the faults switch on (see statecharts.faults)."""
+
+    rate_limited: int = 0
+    retry_after: float = 1.0
+    expired_credentials: int = 0
+    unanswered: int = 0
+    cursor_resets: int = 0
+    redirect_to: str | None = None
 
 
 def parse_operation(data: dict[str, Any]) -> Operation:
@@ -94,6 +114,7 @@ class ChatService:
         self.login_policy: LoginPolicy | None = None
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
+        self.behaviours = Behaviours()
         self._chat_counter = 0
         # clientRequestId -> Login: a retried requestChat finds its chat again;
         # pruned with the chat (`forget`).
@@ -106,7 +127,8 @@ class ChatService:
 
     def handle(
         self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
-    ) -> Message:
+    ) -> Message | None:
+        """The command's outcome; None when a `no_reply` fault swallows it."""
         name = data.get("operation")
         fields: dict[str, Any] = {"operation": name, "client": client.client_id}
         if isinstance(data.get("chatId"), str):
@@ -114,14 +136,21 @@ class ChatService:
         try:
             op = parse_operation(data)
             self._take_forced_error()
+            self._take_behaviour(instance)
             check_parameters(op, data)
             self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
+        except Unanswered:
+            self.cluster.emit(now, instance, "command", {**fields, "behaviour": "no_reply"})
+            return None
         except Refused as refused:
             fields["error"] = int(refused.code)
+            if refused.behaviour is not None:
+                fields["behaviour"] = refused.behaviour
             self.cluster.emit(now, instance, "command", fields)
             # Errors speak the cluster's dialect (genesys: {code, description, data}).
-            error = self.cluster.dialect.render(refused.code, refused.data)
+            dialect = self.cluster.dialect
+            error = dialect.render(refused.code, refused.data, refused.behaviour)
             return {"operation": name, "error": error}
         if "chatId" in result:
             fields["chatId"] = result["chatId"]
@@ -132,6 +161,26 @@ class ChatService:
         if self._forced_count > 0:
             self._forced_count -= 1
             raise Refused(self._forced_code, {"reason": "command_error fault"})
+
+    def _take_behaviour(self, instance: str) -> None:
+        """Refuse (or swallow) the command as a pending seed behaviour says."""
+        pending, dialect = self.behaviours, self.cluster.dialect
+        if pending.redirect_to is not None and instance != pending.redirect_to:
+            to = pending.redirect_to
+            raise Refused(dialect.behaviour_code(REDIRECT), {"region": to}, REDIRECT)
+        if pending.unanswered > 0:
+            pending.unanswered -= 1
+            raise Unanswered
+        if pending.rate_limited > 0:
+            pending.rate_limited -= 1
+            wait = {"retryAfter": pending.retry_after}
+            raise Refused(dialect.behaviour_code(RATE_LIMIT), wait, RATE_LIMIT)
+        if pending.expired_credentials > 0:
+            pending.expired_credentials -= 1
+            # A challenge the client answers with its next handshake (Layer's nonce).
+            nonce = {"nonce": self.cluster.issue_nonce()}
+            code = dialect.behaviour_code(EXPIRED_CREDENTIAL)
+            raise Refused(code, nonce, EXPIRED_CREDENTIAL)
 
     def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
         for decorator in self.decorators:
@@ -238,6 +287,10 @@ class ChatService:
         if known is not None:
             self.cluster.acked(session, message_id, known, now)
             return {"index": known}
+        limit = self.cluster.max_message_bytes
+        if limit is not None and len(data["text"].encode()) > limit:
+            code = self.cluster.dialect.behaviour_code(TOO_LARGE)
+            raise Refused(code, {"limit": limit}, TOO_LARGE)
         if session.chars + len(data["text"]) > MAX_TRANSCRIPT_CHARS:
             reason = f"the transcript is full ({MAX_TRANSCRIPT_CHARS} characters)"
             raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": reason})
@@ -260,6 +313,9 @@ class ChatService:
         position = data["transcriptPosition"]
         if position > session.position:
             raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": "transcriptPosition"})
+        if self.behaviours.cursor_resets > 0:  # an invalid cursor: the whole history again
+            self.behaviours.cursor_resets -= 1
+            position = 0
         missed = session.since(position)
         self.cluster.bind(session.chat_id, instance, client)
         self.cluster.deliver_to(instance, client, session.chat_id, [e.as_data() for e in missed])

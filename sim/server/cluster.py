@@ -30,9 +30,18 @@ from sim.server.store import ChatSession, MemoryStore, SessionStore, TranscriptE
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
+from statecharts.faults import (
+    ExpireCredential,
+    Fault,
+    NoReply,
+    RateLimit,
+    Redirect,
+    ResetCursor,
+)
 from transport.wire import Message, chat_channel
 
 ClientKey = tuple[str, str]  # (instance, clientId)
+MAX_NONCES = 1024  # unanswered challenges kept (the oldest are forgotten)
 _JOIN, _SAY, _CHATTER = "join", "say", "chatter"
 
 
@@ -50,6 +59,7 @@ class Cluster:
         dialect: str = "genesys",
         secrets: SecretSource | None = None,
         truth_events: bool = False,
+        max_message_bytes: int | None = None,
     ) -> None:
         """`secrets`: where secureKeys and Bayeux clientIds come from (default: the seeded
         `rng` and a counter, for the simulator; `SystemSecrets()` live).
@@ -63,6 +73,8 @@ class Cluster:
         if dialect not in DIALECTS:
             raise UsageError(f"unknown dialect '{dialect}': expected one of {', '.join(DIALECTS)}")
         self.dialect: Dialect = DIALECTS[dialect]
+        # A message text over this many UTF-8 bytes is refused (LiveChat entity_too_large).
+        self.max_message_bytes = max_message_bytes or self.dialect.max_message_bytes
         self.hold = hold
         self.max_interval = max_interval
         self.rng = rng if rng is not None else random.Random(0)
@@ -81,6 +93,7 @@ class Cluster:
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
         self._client_counts: dict[str, int] = {}
+        self._nonces: dict[str, None] = {}  # challenges issued, oldest first (bounded)
 
     # -- driver API -------------------------------------------------------------------
     def take_events(self) -> list[ServerEvent]:
@@ -139,6 +152,25 @@ class Cluster:
             raise UsageError(f"command_error code {code} is not in the catalog") from None
         self.chat.force_errors(code, count)
 
+    def seed_behaviour(self, fault: Fault, *, start: bool) -> None:
+        """Switch one of the other seeds' behaviours on (start) or off: the one place
+        the simulator and the live server apply `rate_limit`, `expire_credential`,
+        `redirect`, `no_reply` and `reset_cursor` (a count left when it ends is cancelled)."""
+        pending = self.chat.behaviours
+        if isinstance(fault, RateLimit):
+            pending.rate_limited = fault.count if start else 0
+            pending.retry_after = fault.retry_after
+        elif isinstance(fault, ExpireCredential):
+            pending.expired_credentials = fault.count if start else 0
+        elif isinstance(fault, NoReply):
+            pending.unanswered = fault.count if start else 0
+        elif isinstance(fault, ResetCursor):
+            pending.cursor_resets = fault.count if start else 0
+        elif isinstance(fault, Redirect):
+            if start:
+                self._instance(fault.to)
+            pending.redirect_to = fault.to if start else None
+
     def slow(self, ms: float, instance: str | None = None) -> None:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""
         targets = self.instances.values() if instance is None else [self._instance(instance)]
@@ -151,6 +183,18 @@ class Cluster:
     def set_login_policy(self, fn: LoginPolicy | None) -> None:
         """fn(nickname, data) -> reason to refuse requestChat (error 101), or None."""
         self.chat.login_policy = fn
+
+    def issue_nonce(self) -> str:
+        """An authentication challenge (expire_credential) a handshake may answer once."""
+        nonce = self.secrets.secure_key()  # seeded in the simulator, from the OS live
+        self._nonces[nonce] = None
+        while len(self._nonces) > MAX_NONCES:
+            del self._nonces[next(iter(self._nonces))]
+        return nonce
+
+    def answer_nonce(self, nonce: object) -> bool:
+        """Whether `nonce` is a challenge this cluster issued and nobody answered yet."""
+        return isinstance(nonce, str) and self._nonces.pop(nonce, 0) is None
 
     def new_client_id(self, instance: str) -> str:
         """A Bayeux clientId: unguessable when live, a readable counter in the simulator."""

@@ -15,6 +15,7 @@ from sim.server.bayeux import BayeuxClient, HeldConnect
 from sim.server.bounds import MAX_CHANNEL_LENGTH, MAX_CLIENTS, MAX_SUBSCRIPTIONS
 from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Output, Reply
+from statecharts.dialects import NO_REPLY
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
     BAYEUX_VERSION,
@@ -40,7 +41,8 @@ if TYPE_CHECKING:
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
 _encode = encode  # transport.wire's (fast) frame encoder
-_HOLD, _IDLE = "hold", "idle"
+_HOLD, _IDLE, _LATE = "hold", "idle", "late"
+MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
 
 class ServerInstance:
@@ -55,6 +57,8 @@ class ServerInstance:
         self._outputs: list[Output] = []
         self._delayed: deque[tuple[float, Output]] = deque()
         self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
+        # no_reply: (conn, the timed-out answer) by key, sent at the dialect's request timeout
+        self._late: dict[str, tuple[str, Message]] = {}
         self._seq = 0
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
 
@@ -132,6 +136,7 @@ class ServerInstance:
         self._held_by_conn.clear()
         self._delayed.clear()
         self._timers.clear()
+        self._late.clear()
         self._outputs.extend(drops)
         return drops
 
@@ -186,7 +191,7 @@ class ServerInstance:
         if channel.startswith("/meta/"):
             return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
         if channel == SERVICE_CHAT:
-            return self._service_chat(client, msg, now)
+            return self._service_chat(conn_id, client, msg, now)
         return [self._publish(client, msg, now)]
 
     def _handshake(self, msg: Message, now: float) -> Message:
@@ -204,13 +209,19 @@ class ServerInstance:
             refusal["supportedConnectionTypes"] = SERVER_CONNECTION_TYPES
             refusal["advice"] = {"reconnect": Reconnect.NONE.value}
             return refusal
-        client_id = self.cluster.new_client_id(self.name)
         ext = msg.get("ext")
+        nonce = ext.get("nonce") if isinstance(ext, dict) else None
+        if nonce is not None and not self.cluster.answer_nonce(nonce):
+            self.cluster.emit(now, self.name, "credential.refused", {})
+            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown nonce"))
+        client_id = self.cluster.new_client_id(self.name)
         ack = isinstance(ext, dict) and ext.get("ack") is True
         client = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
         self.clients[client_id] = client
         self._arm_idle_check(client)
         self.cluster.emit(now, self.name, "client.start", {"client": client_id})
+        if nonce is not None:  # an expired credential's challenge, answered
+            self.cluster.emit(now, self.name, "credential.renewed", {"client": client_id})
         reply: Message = {
             "channel": META_HANDSHAKE,
             "successful": True,
@@ -340,7 +351,9 @@ class ServerInstance:
         self.cluster.publish(channel, data)
         return _ok(msg, client)
 
-    def _service_chat(self, client: BayeuxClient, msg: Message, now: float) -> list[Message]:
+    def _service_chat(
+        self, conn_id: str, client: BayeuxClient, msg: Message, now: float
+    ) -> list[Message]:
         """The command's result, then the publish ack, as CometD servers answer a remote call.
 
         The result is a message on the service channel with the request's id and `data`
@@ -349,9 +362,30 @@ class ServerInstance:
         data = msg.get("data")
         if not isinstance(data, dict):
             return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
+        outcome = self.cluster.chat.handle(self.name, client, data, now)
+        if outcome is None:  # never answered (no_reply): the publish ack alone
+            self._answer_late(conn_id, client, msg, now)
+            return [_ok(msg, client)]
         result = _ok(msg, client)
-        result["data"] = self.cluster.chat.handle(self.name, client, data, now)
+        result["data"] = outcome
         return [result, _ok(msg, client)]
+
+    def _answer_late(self, conn_id: str, client: BayeuxClient, msg: Message, now: float) -> None:
+        """Where the dialect times requests out (LiveChat: 15 s), answer request_timeout then."""
+        dialect = self.cluster.dialect
+        if dialect.request_timeout is None or len(self._late) >= MAX_LATE:
+            return
+        timeout = {"timeout": dialect.request_timeout}
+        code = dialect.behaviour_code(NO_REPLY)
+        result = _ok(msg, client)
+        result["data"] = {
+            "operation": msg["data"].get("operation"),
+            "error": dialect.render(code, timeout, NO_REPLY),
+        }
+        self._seq += 1
+        key = f"{self._seq}"
+        self._late[key] = (conn_id, result)
+        self._schedule(now + dialect.request_timeout, _LATE, key)
 
     # -- timers and output ---------------------------------------------------------
     def _schedule(self, due: float, kind: str, client_id: str) -> None:
@@ -359,6 +393,11 @@ class ServerInstance:
         heapq.heappush(self._timers, (due, self._seq, kind, client_id))
 
     def _on_timer(self, kind: str, client_id: str, now: float) -> None:
+        if kind == _LATE:
+            conn_id, answer = self._late.pop(client_id, ("", {}))
+            if conn_id in self.connections:
+                self._send(Reply(conn_id, _encode([answer])), now)
+            return
         client = self.clients.get(client_id)
         if client is None:
             return

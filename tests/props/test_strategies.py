@@ -26,13 +26,14 @@ def test_every_fault_kind_is_generated() -> None:
     seen: set[str] = set()
 
     @settings(FAST, max_examples=1000)
-    @given(cs.faults())
+    @given(st.one_of(cs.faults(), cs.faults(cs.SEED_KINDS)))
     def collect(fault: Fault) -> None:
         assert type(fault) is FAULT_TYPES[fault.kind]
         seen.add(fault.kind)
 
     collect()
     assert seen == set(FAULT_TYPES)
+    assert set(cs.ALL_KINDS) | set(cs.SEED_KINDS) == set(FAULT_TYPES)
 
 
 def test_the_simplest_fault_starts_now_and_is_short() -> None:
@@ -49,7 +50,7 @@ def test_faults_shrink_to_the_boundary_that_matters() -> None:
 
 
 @FAST
-@given(cs.faults(horizon=30.0))
+@given(st.one_of(cs.faults(horizon=30.0), cs.faults(cs.SEED_KINDS, horizon=30.0)))
 def test_generated_faults_are_valid_scenario_values(fault: Fault) -> None:
     again = parse_fault(fault_dict(fault))
     assert again == fault

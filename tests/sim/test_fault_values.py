@@ -23,7 +23,8 @@ from statecharts.errors import BadInput
 @pytest.mark.parametrize("kind", sorted(FAULT_TYPES))
 @pytest.mark.parametrize("direction", list(Direction))
 def test_as_dict_round_trips(kind: str, direction: Direction) -> None:
-    fault = FAULT_TYPES[kind](at=1.0, duration=2.0, direction=direction)
+    own = {"to": "i2"} if kind == "redirect" else {}
+    fault = FAULT_TYPES[kind](at=1.0, duration=2.0, direction=direction, **own)
     assert parse_fault(fault.as_dict()) == fault
 
 
@@ -49,6 +50,14 @@ def test_corrupt_defaults_to_the_down_direction() -> None:
         ({"kind": "command_error", "code": True}, "code", "an error code of the catalog"),
         ({"kind": "crash", "duration": 1, "instance": "i9"}, "instance", "one of i1, i2"),
         ({"kind": "expire", "client": "nobody"}, "client", "one of c1"),
+        ({"kind": "rate_limit", "retry_after": -1}, "retry_after", "from 0 to 604800 s"),
+        ({"kind": "rate_limit", "retry_after": "soon"}, "retry_after", "a number"),
+        ({"kind": "rate_limit", "count": -1}, "count", "a whole number from 0"),
+        ({"kind": "expire_credential", "count": 2.5}, "count", "a whole number"),
+        ({"kind": "no_reply", "count": 10**7}, "count", "a whole number from 0 to 1000000"),
+        ({"kind": "redirect"}, "to", "a value"),
+        ({"kind": "redirect", "to": "i9"}, "to", "one of i1, i2"),
+        ({"kind": "redirect", "to": ["i1"]}, "to", "a name"),
     ],
 )
 def test_bad_values_are_refused_naming_the_field(
