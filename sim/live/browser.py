@@ -11,7 +11,7 @@ HTTP fault API, the page reports its events through the recorder script, and
         run = run_page(browser, srv, query="transport=long-polling",
                        faults=[{"at": 2, "kind": "outage", "duration": 5}],
                        steps=[(1, "send"), (9, "send")], seconds=12)
-        assert run.kinds().count("interrupted") == 1 and run.violations == []
+        assert run.kinds().count("interrupted") == 1 and run.verdict.ok
 """
 
 from __future__ import annotations
@@ -24,13 +24,14 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sim.live.runner import RunningServer, live_server
-from statecharts.checker import Violation, check_trace
 from statecharts.errors import UsageError
+from statecharts.judge.live import check_live
+from statecharts.judge.verdict import Verdict, Violation
 from statecharts.trace import Trace, TraceRecord, parse_trace
 
 if TYPE_CHECKING:
@@ -159,7 +160,12 @@ class PageRun:
     text: str
     trace: Trace
     path: Path | None
-    violations: list[Violation] = field(default_factory=list)
+    verdict: Verdict
+
+    @property
+    def violations(self) -> list[Violation]:
+        """What the live oracle found broken (empty: the session held I1-I7)."""
+        return list(self.verdict.violations)
 
     @property
     def records(self) -> tuple[TraceRecord, ...]:
@@ -185,16 +191,10 @@ class PageRun:
         return [r.kind for r in self.client()]
 
 
-def judge_trace(trace: Trace) -> list[Violation]:
-    """The verdict of the live oracle (`statecharts.judge`): I1-I3, I5-I7, the page's
-    deliveries and acks against the server's truth, interruptions against the faults'
-    wall-clock times, within the header's tolerance."""
-    header = trace.header.extra if trace.header is not None else {}
-    return check_trace(
-        trace,
-        float(header.get("interrupt_after", 3.0)),
-        float(header.get("tolerance", 1.0)),
-    )
+def judge_trace(trace: Trace) -> Verdict:
+    """The live oracle's verdict on a session's trace: the page's events against the
+    server's truth (deliveries, acknowledgements) and the faults' wall-clock times."""
+    return check_live(trace)
 
 
 def run_page(

@@ -122,10 +122,14 @@ def test_a_page_opened_during_an_outage_starts_when_it_ends(
     chatsim_serve: ServerThread,
 ) -> None:
     # CometD gives a WebSocket that never opened up for good; the widget starts it again.
-    chatsim_serve.add_fault({"kind": "outage", "duration": 3.5})
+    chatsim_serve.add_fault({"kind": "outage", "duration": 5})
     page = chatsim_browser.new_context().new_page()
     page.goto(chatsim_serve.base + "/chatsim/demo?transport=websocket")
     wait_for_event(page, ["ready"], 20)
     run = collect(page, chatsim_serve)
-    assert run.kinds()[:5] == ["interrupted", "error", "continued", "chat", "ready"]
+    kinds = run.kinds()
+    start = kinds.index("chat")
+    assert kinds[start : start + 2] == ["chat", "ready"]
+    # nothing worked before the outage ended: at most one interruption, all of it before the chat
+    assert kinds[:start] in (["interrupted", "error", "continued"], [])
     assert run.violations == []
