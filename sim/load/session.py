@@ -323,6 +323,7 @@ class LoadSession:
                 record.sent.append(event.id)
             elif event.direction == "in" and event.index is not None:
                 record.delivered.append(event.index)
+                record.arrived.setdefault(event.index, event.id or event.party or "")
         elif isinstance(event, Acked):
             record.acked.setdefault(event.id, []).append(event.index)
         elif isinstance(event, SendFailed):

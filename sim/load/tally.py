@@ -9,10 +9,12 @@ tallies up (per worker, then across workers on the master).
 Definitions (the I6 invariant, counted instead of merely judged):
 
 - with the server's truth (the transcript of the chat, as `chatsim serve`
-  exposes it): every accepted transcript index must reach the application
+  exposes it): every accepted transcript event must reach the application
   once. `lost` = accepted indexes never delivered + acknowledged messages the
-  server does not have; `duplicated` = extra deliveries of an index + extra
-  acknowledgements of one message + a client message id at two indexes.
+  server does not have + indexes where the browser got another event (client
+  message id, or party) than the server has there; `duplicated` = extra
+  deliveries of an index + extra acknowledgements of one message + a client
+  message id at two indexes.
 - without it (any other chat server): indexes grow by one per event and are
   never reused, so the highest index the client saw delivered or acknowledged
   bounds what the server accepted; `lost` = the indexes up to it that never
@@ -81,6 +83,8 @@ class SessionRecord:
     violations: list[str] = field(default_factory=list)  # the checker's, per session
     bayeux: bool = False  # pure Bayeux: `delivered`/`acked` hold sequence numbers
     agent_said: int = 0  # agent messages the server accepted into this chat (--agent-every)
+    # What arrived at each transcript index: the client message id, else the party.
+    arrived: dict[int, str] = field(default_factory=dict)
 
     @property
     def alive(self) -> bool:
@@ -178,10 +182,12 @@ class Findings:
     acked_twice: tuple[str, ...] = ()
     at_two_indexes: tuple[str, ...] = ()
     unresolved: tuple[str, ...] = ()
+    # Indexes where the browser got another event than the server has there.
+    other_event: tuple[int, ...] = ()
 
     @property
     def lost(self) -> int:
-        return len(self.missing) + len(self.unknown_acks)
+        return len(self.missing) + len(self.unknown_acks) + len(self.other_event)
 
     @property
     def duplicated(self) -> int:
@@ -197,6 +203,7 @@ class Findings:
                 ("acknowledged twice", self.acked_twice),
                 ("at two transcript positions", self.at_two_indexes),
                 ("never acknowledged", self.unresolved),
+                ("another event than the server's at", self.other_event),
             )
             if values
         ]
@@ -227,7 +234,11 @@ def find(record: SessionRecord, truth: Truth | None) -> Findings:
     for event in truth.events:
         if event.message_id is not None:
             where.setdefault(event.message_id, []).append(event.index)
+    has = {e.index: e.message_id or e.party for e in truth.events}
+    # Another event than the server's at an index, or one the server does not have at all.
+    other = tuple(sorted(i for i, got in record.arrived.items() if has.get(i) != got))
     return Findings(
+        other_event=other,
         missing=tuple(sorted(accepted - set(seen))),
         unknown_acks=tuple(m for m in record.acked if m not in where),
         twice=twice,

@@ -155,3 +155,22 @@ def test_each_session_is_judged_by_the_trace_checker() -> None:
     assert any("I1" in line for line in found), found
     clean = LoadSession(Shared(Target({"i1": "http://x/cometd"}), StatSink()), "w1-u1", 1)
     assert clean._check() == []
+
+
+def test_another_event_at_an_index_is_lost() -> None:
+    # The browser got agent text at 3 where the server has the browser's own m1.
+    rec = record(
+        sent=["m1", "m2"],
+        acked={"m1": [3], "m2": [4]},
+        delivered=[1, 2, 3, 4],
+        arrived={1: "client", 2: "agent", 3: "agent", 4: "m2"},
+    )
+    findings = find(rec, SERVER)
+    assert findings.other_event == (3,)
+    assert judge_session(rec, SERVER).lost == 1
+
+
+def test_an_index_the_server_does_not_have_is_counted() -> None:
+    rec = record(delivered=[1, 2, 3], arrived={1: "client", 2: "agent", 3: "m9"})
+    server = truth((1, "client", None), (2, "agent", None))
+    assert find(rec, server).other_event == (3,)
