@@ -29,6 +29,8 @@ from statecharts.fault_path import FaultPath
 __all__ = ["SOURCE", "FaultBoard", "FaultPath", "Posted"]
 
 SOURCE = "fault API"
+# Faults are posted by hand or by a test: a board this full is a runaway script.
+MAX_POSTED = 1000
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,13 @@ class FaultBoard:
         clients: Collection[str] | None = None,
     ) -> Posted:
         """Validate and post a fault (`at` is seconds from now); BadInput names the field."""
+        if len(self._posted) >= MAX_POSTED:
+            raise BadInput(
+                SOURCE,
+                f"room on the board (at most {MAX_POSTED} faults at once: DELETE /faults)",
+                field="kind",
+                got=raw.get("kind") if isinstance(raw, Mapping) else None,
+            )
         fault = parse_fault(raw, SOURCE, instances=instances, clients=clients)
         if isinstance(fault, Reload):
             raise BadInput(

@@ -9,7 +9,7 @@ import pytest
 
 from sim.fault_engine import Delivery, Link
 from sim.faults import Direction
-from sim.live.faultboard import FaultBoard, FaultPath
+from sim.live.faultboard import MAX_POSTED, FaultBoard, FaultPath
 from statecharts.errors import BadInput
 from tests.live.fake_timers import FakeTimers
 
@@ -182,3 +182,13 @@ def test_clear_empties_the_board() -> None:
     b.add({"kind": "expire"}, now=0.0)
     assert len(b.clear()) == 2
     assert b.listing(0.0) == []
+
+
+def test_the_board_holds_a_bounded_number_of_faults() -> None:
+    board = FaultBoard(random.Random(0))
+    for _ in range(MAX_POSTED):
+        board.add({"kind": "latency", "ms": 5}, 0.0)
+    with pytest.raises(BadInput, match="at most 1000 faults"):
+        board.add({"kind": "latency", "ms": 5}, 0.0)
+    board.clear()
+    board.add({"kind": "latency", "ms": 5}, 0.0)

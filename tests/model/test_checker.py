@@ -44,7 +44,7 @@ def test_checker_accepts_every_legal_trace(trace: Trace) -> None:
 
 
 @given(legal_traces(), st.data())
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_checker_rejects_single_mutations(trace: Trace, data: st.DataObject) -> None:
     records = list(trace.records)
     kinds = [r.kind for r in records]
