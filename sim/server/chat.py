@@ -24,7 +24,7 @@ from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_L
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
-    from sim.server.cluster import Cluster
+    from sim.server.ports import ChatPort
 
 # fn(operation, data) -> reason to veto (error 51) or None
 Decorator = Callable[[Operation, dict[str, Any]], str | None]
@@ -108,7 +108,7 @@ def check_parameters(op: Operation, data: dict[str, Any]) -> None:
 
 
 class ChatService:
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: ChatPort) -> None:
         self.cluster = cluster
         self.decorators: list[Decorator] = []
         self.login_policy: LoginPolicy | None = None

@@ -12,9 +12,10 @@ from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
-from sim.server.bounds import MAX_CHANNEL_LENGTH, MAX_CLIENTS, MAX_SUBSCRIPTIONS
+from sim.server.bounds import MAX_CLIENTS, MAX_SUBSCRIPTIONS
 from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Output, Reply
+from sim.server.replies import ack_of, channel_name, failed, ok, unknown_client
 from statecharts.dialects import NO_REPLY
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
@@ -36,7 +37,7 @@ from transport.wire import (
 )
 
 if TYPE_CHECKING:
-    from sim.server.cluster import Cluster
+    from sim.server.ports import InstancePort
 
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
@@ -46,7 +47,7 @@ MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
 
 class ServerInstance:
-    def __init__(self, name: str, cluster: Cluster) -> None:
+    def __init__(self, name: str, cluster: InstancePort) -> None:
         self.name = name
         self.cluster = cluster
         self.up = True
@@ -162,7 +163,7 @@ class ServerInstance:
         if held is not None:
             self._held_by_conn.pop(held.conn_id, None)
             if held.conn_id in self.connections:
-                reply = _unknown_client(META_CONNECT, held.msg_id)
+                reply = unknown_client(META_CONNECT, held.msg_id)
                 self._send(Reply(held.conn_id, _encode([reply])), now)
 
     def complete_held(self, client_id: str, now: float) -> None:
@@ -178,7 +179,7 @@ class ServerInstance:
             return [self._handshake(msg, now)]
         client = self.clients.get(msg.get("clientId", ""))
         if client is None:
-            return [_unknown_client(channel, msg.get("id"))]
+            return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
         self.cluster.touch_chats(client, now)
         if channel == META_CONNECT:
@@ -187,9 +188,9 @@ class ServerInstance:
             return [self._subscription(client, msg, subscribe=channel == META_SUBSCRIBE)]
         if channel == META_DISCONNECT:
             self.forget_client(client.client_id, now, "disconnect")
-            return [_ok(msg, client)]
+            return [ok(msg, client)]
         if channel.startswith("/meta/"):
-            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
+            return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
         if channel == SERVICE_CHAT:
             return self._service_chat(conn_id, client, msg, now)
         return [self._publish(client, msg, now)]
@@ -197,13 +198,13 @@ class ServerInstance:
     def _handshake(self, msg: Message, now: float) -> Message:
         offered = msg.get("supportedConnectionTypes")
         if not isinstance(msg.get("version"), str) or not isinstance(offered, list):
-            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad handshake"))
+            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad handshake"))
         if len(self.clients) >= MAX_CLIENTS:
-            refusal = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many clients"))
+            refusal = failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many clients"))
             refusal["advice"] = {"reconnect": Reconnect.HANDSHAKE.value, "interval": 1000}
             return refusal
         if not any(t in offered for t in SERVER_CONNECTION_TYPES):
-            refusal = _failed(
+            refusal = failed(
                 msg, bayeux_error(BayeuxError.UNSUPPORTED, "Unsupported connection types")
             )
             refusal["supportedConnectionTypes"] = SERVER_CONNECTION_TYPES
@@ -213,7 +214,7 @@ class ServerInstance:
         nonce = ext.get("nonce") if isinstance(ext, dict) else None
         if nonce is not None and not self.cluster.answer_nonce(nonce):
             self.cluster.emit(now, self.name, "credential.refused", {})
-            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown nonce"))
+            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown nonce"))
         client_id = self.cluster.new_client_id(self.name)
         ack = isinstance(ext, dict) and ext.get("ack") is True
         client = BayeuxClient(client_id, ack_enabled=ack, last_contact=now)
@@ -240,10 +241,10 @@ class ServerInstance:
         self, conn_id: str, client: BayeuxClient, msg: Message, now: float
     ) -> list[Message]:
         if not isinstance(msg.get("connectionType"), str):
-            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
+            return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
         if client.held is not None:  # superseded: answer the old one empty
             self._answer_held(client, now, deliver=False)
-        ack_in = _ack_of(msg) if client.ack_enabled else None
+        ack_in = ack_of(msg) if client.ack_enabled else None
         if ack_in is not None:
             client.acknowledge(ack_in)
         hold = self._hold_for(msg)
@@ -297,18 +298,18 @@ class ServerInstance:
         raw = msg.get("subscription")
         channels = [raw] if isinstance(raw, str) else raw
         if not isinstance(channels, list) or not channels:
-            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
+            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
         for channel in channels:
-            if not _channel_name(channel):
-                return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
+            if not channel_name(channel):
+                return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
             if subscribe and not self._may_subscribe(client, channel):
-                reply = _failed(
+                reply = failed(
                     msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Forbidden subscription", channel)
                 )
                 reply["subscription"] = raw
                 return reply
         if subscribe and len(client.subscriptions.union(channels)) > MAX_SUBSCRIPTIONS:
-            reply = _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many subscriptions"))
+            reply = failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many subscriptions"))
             reply["subscription"] = raw
             return reply
         for channel in channels:
@@ -316,7 +317,7 @@ class ServerInstance:
                 self.cluster.subscribe(self.name, client, channel)
             else:
                 self.cluster.unsubscribe(self.name, client, channel)
-        reply = _ok(msg, client)
+        reply = ok(msg, client)
         reply["subscription"] = raw
         return reply
 
@@ -341,15 +342,15 @@ class ServerInstance:
         channel = msg["channel"]
         data = msg.get("data")
         if channel.startswith("/service/"):
-            return _ok(msg, client)  # no other services: accepted and ignored, as CometD does
+            return ok(msg, client)  # no other services: accepted and ignored, as CometD does
         if "data" not in msg:
-            return _failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
+            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
         if "*" in channel:
-            return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
+            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
         if self._chat_of(channel) is not None:  # transcripts are written by the chat service
-            return _failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
+            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
         self.cluster.publish(channel, data)
-        return _ok(msg, client)
+        return ok(msg, client)
 
     def _service_chat(
         self, conn_id: str, client: BayeuxClient, msg: Message, now: float
@@ -361,14 +362,14 @@ class ServerInstance:
         callback)` and, over WebSocket, is the only message CometD JS takes as the reply)."""
         data = msg.get("data")
         if not isinstance(data, dict):
-            return [_failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
+            return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
         outcome = self.cluster.chat.handle(self.name, client, data, now)
         if outcome is None:  # never answered (no_reply): the publish ack alone
             self._answer_late(conn_id, client, msg, now)
-            return [_ok(msg, client)]
-        result = _ok(msg, client)
+            return [ok(msg, client)]
+        result = ok(msg, client)
         result["data"] = outcome
-        return [result, _ok(msg, client)]
+        return [result, ok(msg, client)]
 
     def _answer_late(self, conn_id: str, client: BayeuxClient, msg: Message, now: float) -> None:
         """Where the dialect times requests out (LiveChat: 15 s), answer request_timeout then."""
@@ -377,7 +378,7 @@ class ServerInstance:
             return
         timeout = {"timeout": dialect.request_timeout}
         code = dialect.behaviour_code(NO_REPLY)
-        result = _ok(msg, client)
+        result = ok(msg, client)
         result["data"] = {
             "operation": msg["data"].get("operation"),
             "error": dialect.render(code, timeout, NO_REPLY),
@@ -436,41 +437,3 @@ class ServerInstance:
         if self._delayed:
             due = max(due, self._delayed[-1][0])
         self._delayed.append((due, output))
-
-
-def _channel_name(channel: object) -> bool:
-    return (
-        isinstance(channel, str) and channel.startswith("/") and len(channel) <= MAX_CHANNEL_LENGTH
-    )
-
-
-def _ack_of(msg: Message) -> int | None:
-    ext = msg.get("ext")
-    ack = ext.get("ack") if isinstance(ext, dict) else None
-    return ack if isinstance(ack, int) and not isinstance(ack, bool) else None
-
-
-def _ok(msg: Message, client: BayeuxClient) -> Message:
-    reply: Message = {"channel": msg["channel"], "successful": True, "clientId": client.client_id}
-    if "id" in msg:
-        reply["id"] = msg["id"]
-    return reply
-
-
-def _failed(msg: Message, error: str) -> Message:
-    reply: Message = {"channel": msg["channel"], "successful": False, "error": error}
-    if "id" in msg:
-        reply["id"] = msg["id"]
-    return reply
-
-
-def _unknown_client(channel: str, msg_id: object) -> Message:
-    reply: Message = {
-        "channel": channel,
-        "successful": False,
-        "error": bayeux_error(BayeuxError.UNKNOWN_CLIENT, "Unknown client"),
-        "advice": {"reconnect": Reconnect.HANDSHAKE.value, "interval": 0},
-    }
-    if msg_id is not None:
-        reply["id"] = msg_id
-    return reply
