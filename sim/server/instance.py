@@ -8,19 +8,18 @@ Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
 from __future__ import annotations
 
 import heapq
-from collections import deque
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
-from sim.server.bounds import MAX_CLIENTS, MAX_SUBSCRIPTIONS
+from sim.server.bounds import MAX_CLIENTS
+from sim.server.channels import chat_of, subscription
 from sim.server.inbound import check_envelope
-from sim.server.outputs import Drop, Output, Reply
-from sim.server.replies import ack_of, channel_name, failed, ok, unknown_client
+from sim.server.outputs import Drop, Outbox, Output, Reply
+from sim.server.replies import ack_of, failed, ok, unknown_client
 from statecharts.dialects import NO_REPLY
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
     BAYEUX_VERSION,
-    CHAT_PREFIX,
     META_CONNECT,
     META_DISCONNECT,
     META_HANDSHAKE,
@@ -51,12 +50,10 @@ class ServerInstance:
         self.name = name
         self.cluster = cluster
         self.up = True
-        self.slow_ms = 0.0
         self.connections: dict[str, None] = {}
         self.clients: dict[str, BayeuxClient] = {}
         self._held_by_conn: dict[str, str] = {}
-        self._outputs: list[Output] = []
-        self._delayed: deque[tuple[float, Output]] = deque()
+        self.outbox = Outbox()
         self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
         # no_reply: (conn, the timed-out answer) by key, sent at the dialect's request timeout
         self._late: dict[str, tuple[str, Message]] = {}
@@ -101,8 +98,7 @@ class ServerInstance:
             self._arm_idle_check(client)
 
     def tick(self, now: float) -> None:
-        while self._delayed and self._delayed[0][0] <= now:
-            self._outputs.append(self._delayed.popleft()[1])
+        self.outbox.release(now)
         while self._timers and self._timers[0][0] <= now:
             _, _, kind, client_id = heapq.heappop(self._timers)
             self._on_timer(kind, client_id, now)
@@ -112,8 +108,9 @@ class ServerInstance:
     def next_deadline(self) -> float | None:
         # Asked after every input of every instance: no temporary lists.
         earliest = self.cluster.own_deadline()
-        if self._delayed:
-            due = self._delayed[0][0]
+        delayed = self.outbox.delayed
+        if delayed:
+            due = delayed[0][0]
             if earliest is None or due < earliest:
                 earliest = due
         if self._timers:
@@ -123,8 +120,7 @@ class ServerInstance:
         return earliest
 
     def take_outputs(self) -> list[Output]:
-        outputs, self._outputs = self._outputs, []
-        return outputs
+        return self.outbox.take()
 
     # -- faults (called through the cluster) ------------------------------------
     def crash(self, now: float) -> list[Drop]:
@@ -135,19 +131,19 @@ class ServerInstance:
         self.clients.clear()
         self.connections.clear()
         self._held_by_conn.clear()
-        self._delayed.clear()
+        self.outbox.delayed.clear()
         self._timers.clear()
         self._late.clear()
-        self._outputs.extend(drops)
+        self.outbox.ready.extend(drops)
         return drops
 
     def set_slow(self, ms: float) -> None:
-        """Delay every reply by `ms`; 0 ends the fault, and what it held back leaves at once
-        (in order) rather than holding up the replies made after it."""
-        self.slow_ms = ms
-        if ms <= 0:
-            self._outputs.extend(output for _, output in self._delayed)
-            self._delayed.clear()
+        """Delay every reply by `ms` (0: back to normal)."""
+        self.outbox.set_slow(ms)
+
+    @property
+    def slow_ms(self) -> float:
+        return self.outbox.slow_ms
 
     def recover(self) -> None:
         self.up = True
@@ -185,7 +181,8 @@ class ServerInstance:
         if channel == META_CONNECT:
             return self._connect(conn_id, client, msg, now)
         if channel in (META_SUBSCRIBE, META_UNSUBSCRIBE):
-            return [self._subscription(client, msg, subscribe=channel == META_SUBSCRIBE)]
+            subscribe = channel == META_SUBSCRIBE
+            return [subscription(self.cluster, self.name, client, msg, subscribe=subscribe)]
         if channel == META_DISCONNECT:
             self.forget_client(client.client_id, now, "disconnect")
             return [ok(msg, client)]
@@ -294,50 +291,6 @@ class ServerInstance:
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
         self._send(Reply(held.conn_id, _encode(frame)), now)
 
-    def _subscription(self, client: BayeuxClient, msg: Message, *, subscribe: bool) -> Message:
-        raw = msg.get("subscription")
-        channels = [raw] if isinstance(raw, str) else raw
-        if not isinstance(channels, list) or not channels:
-            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing subscription"))
-        for channel in channels:
-            if not channel_name(channel):
-                return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Bad subscription"))
-            if subscribe and not self._may_subscribe(client, channel):
-                reply = failed(
-                    msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Forbidden subscription", channel)
-                )
-                reply["subscription"] = raw
-                return reply
-        if subscribe and len(client.subscriptions.union(channels)) > MAX_SUBSCRIPTIONS:
-            reply = failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Too many subscriptions"))
-            reply["subscription"] = raw
-            return reply
-        for channel in channels:
-            if subscribe:
-                self.cluster.subscribe(self.name, client, channel)
-            else:
-                self.cluster.unsubscribe(self.name, client, channel)
-        reply = ok(msg, client)
-        reply["subscription"] = raw
-        return reply
-
-    def _may_subscribe(self, client: BayeuxClient, channel: str) -> bool:
-        if channel.startswith("/meta/"):
-            return False
-        return not self._foreign_chat(client, channel)
-
-    def _foreign_chat(self, client: BayeuxClient, channel: str) -> bool:
-        """A live chat session's channel that this client does not own."""
-        chat_id = self._chat_of(channel)
-        return chat_id is not None and chat_id not in client.chats
-
-    def _chat_of(self, channel: str) -> str | None:
-        """The chat id when `channel` is the channel of a live chat session."""
-        if not channel.startswith(CHAT_PREFIX):
-            return None
-        chat_id = channel[len(CHAT_PREFIX) :]
-        return chat_id if self.cluster.store.get(chat_id) is not None else None
-
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
         channel = msg["channel"]
         data = msg.get("data")
@@ -347,7 +300,9 @@ class ServerInstance:
             return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
         if "*" in channel:
             return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
-        if self._chat_of(channel) is not None:  # transcripts are written by the chat service
+        if (
+            chat_of(self.cluster.store, channel) is not None
+        ):  # transcripts are written by the chat service
             return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
         self.cluster.publish(channel, data)
         return ok(msg, client)
@@ -429,11 +384,4 @@ class ServerInstance:
         }
 
     def _send(self, output: Output, now: float) -> None:
-        """Queue an output, after `slow_ms` if set; order is kept either way."""
-        if self.slow_ms <= 0 and not self._delayed:
-            self._outputs.append(output)
-            return
-        due = now + self.slow_ms / 1000.0
-        if self._delayed:
-            due = max(due, self._delayed[-1][0])
-        self._delayed.append((due, output))
+        self.outbox.send(output, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,3 +26,40 @@ class Drop:
 Output = Reply | Drop
 # (t, src "server:<instance>", kind, fields): the shape of `Cluster.take_events()`.
 ServerEvent = tuple[float, str, str, dict[str, Any]]
+
+
+class Outbox:
+    """An instance's outputs waiting for the driver; with `slow_ms` set, each leaves
+    that much later than it was made, order kept (the `slow` fault)."""
+
+    def __init__(self) -> None:
+        self.slow_ms = 0.0
+        self.ready: list[Output] = []
+        self.delayed: deque[tuple[float, Output]] = deque()
+
+    def send(self, output: Output, now: float) -> None:
+        if self.slow_ms <= 0 and not self.delayed:
+            self.ready.append(output)
+            return
+        due = now + self.slow_ms / 1000.0
+        if self.delayed:
+            due = max(due, self.delayed[-1][0])
+        self.delayed.append((due, output))
+
+    def release(self, now: float) -> None:
+        """Move the delayed outputs due by `now` to the ready ones."""
+        delayed = self.delayed
+        while delayed and delayed[0][0] <= now:
+            self.ready.append(delayed.popleft()[1])
+
+    def set_slow(self, ms: float) -> None:
+        """0 ends the fault: what it held back is ready at once (in order) rather than
+        holding up the outputs made after it."""
+        self.slow_ms = ms
+        if ms <= 0:
+            self.ready.extend(output for _, output in self.delayed)
+            self.delayed.clear()
+
+    def take(self) -> list[Output]:
+        outputs, self.ready = self.ready, []
+        return outputs
