@@ -7,8 +7,9 @@ faults, and collects the trace events of all instances.
 
 Drivers: after any call, drain every instance's `take_outputs()` (or
 `Cluster.take_outputs()`), because a command on one instance can answer a
-held connect on another. `tick(now)` of any instance also runs the
-cluster-wide timers; `next_deadline()` of each instance includes them.
+held connect on another. The cluster-wide timers ride on the first instance
+(its `clock`): its `tick(now)` runs them and its `next_deadline()` includes
+them, so they wake once however many instances there are.
 """
 
 from __future__ import annotations
@@ -83,7 +84,10 @@ class Cluster:
         self.not_ready_until = -math.inf
         self.truth_events = truth_events
         self.chat = ChatService(self)
-        self.instances: dict[str, ServerInstance] = {n: ServerInstance(n, self) for n in instances}
+        # The first instance carries the cluster-wide timers: they wake once, not once per instance.
+        self.instances: dict[str, ServerInstance] = {
+            n: ServerInstance(n, self, clock=i == 0) for i, n in enumerate(instances)
+        }
         self._events: list[ServerEvent] = []
         self._bound: dict[str, dict[ClientKey, None]] = {}
         self._subs: dict[str, dict[ClientKey, None]] = {}

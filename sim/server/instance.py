@@ -46,9 +46,12 @@ MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
 
 class ServerInstance:
-    def __init__(self, name: str, cluster: InstancePort) -> None:
+    def __init__(self, name: str, cluster: InstancePort, *, clock: bool = False) -> None:
+        """`clock`: this instance's `tick`/`next_deadline` also carry the cluster-wide
+        timers (the cluster gives that to exactly one instance, so they wake once)."""
         self.name = name
         self.cluster = cluster
+        self.clock = clock
         self.up = True
         self.connections: dict[str, None] = {}
         self.clients: dict[str, BayeuxClient] = {}
@@ -102,12 +105,13 @@ class ServerInstance:
         while self._timers and self._timers[0][0] <= now:
             _, _, kind, client_id = heapq.heappop(self._timers)
             self._on_timer(kind, client_id, now)
-        self.cluster.run_timers(now)
+        if self.clock:
+            self.cluster.run_timers(now)
         self.cluster.flush(now)
 
     def next_deadline(self) -> float | None:
         # Asked after every input of every instance: no temporary lists.
-        earliest = self.cluster.own_deadline()
+        earliest = self.cluster.own_deadline() if self.clock else None
         delayed = self.outbox.delayed
         if delayed:
             due = delayed[0][0]

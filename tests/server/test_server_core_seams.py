@@ -1,0 +1,44 @@
+"""The server core's seams: no import cycle, and cluster-wide timers that wake once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import sim.server
+from sim.server import AgentPolicy, Cluster
+
+SERVER = Path(sim.server.__file__).parent
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sim.server."):
+            found.add(str(node.module).rsplit(".", 1)[-1])
+    return found
+
+
+def test_the_server_modules_import_no_cycle() -> None:
+    graph = {p.stem: _imports(p) for p in SERVER.glob("*.py")}
+
+    def reaches(start: str, target: str, seen: set[str]) -> bool:
+        for dep in graph.get(start, set()):
+            if dep == target or (dep not in seen and reaches(dep, target, seen | {dep})):
+                return True
+        return False
+
+    assert not [m for m in graph if reaches(m, m, set())]
+    assert "cluster" not in graph["instance"] | graph["chat"]
+
+
+def test_cluster_wide_timers_wake_one_instance_only() -> None:
+    cluster = Cluster(["i1", "i2", "i3"], agent=AgentPolicy(join_after=0.0, reply_after=None))
+    cluster._ttl.append((5.0, "no-such-chat"))  # a cluster-wide timer, due at 5 s
+    deadlines = {n: inst.next_deadline() for n, inst in cluster.instances.items()}
+    assert deadlines == {"i1": 5.0, "i2": None, "i3": None}
+    assert cluster.next_deadline() == 5.0
+    cluster.instances["i2"].tick(6.0)
+    assert cluster.own_deadline() == 5.0  # a non-clock instance leaves it alone
+    cluster.tick(6.0)
+    assert cluster.own_deadline() is None and cluster.next_deadline() is None
