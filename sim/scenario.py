@@ -5,13 +5,15 @@ was expected, so a user can fix it without reading a traceback. Lines come
 from the YAML node tree (`yaml.compose`), which keeps each node's start mark;
 values are built from that tree here rather than by `yaml.safe_load`, so the
 two can never disagree.
+
+The dataclasses and limits live in `sim.scenario_spec`, the node tree and
+the typed field readers in `sim.scenario_yaml`; the public names of both
+are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,343 +22,60 @@ import yaml
 from sim.cores import is_core_spec
 from sim.expect_schema import unknown_field, unknown_kind
 from sim.faults import Fault, parse_fault
+from sim.scenario_spec import (
+    _CLIENT_KEYS,
+    _EXPECT_RESERVED,
+    _NAME_KEYS,
+    _TIME_KEYS,
+    _TOP_KEYS,
+    ACTIONS,
+    MAX_CLIENTS,
+    MAX_DURATION,
+    MAX_SCENARIO_BYTES,
+    MIN_LATENCY,
+    Action,
+    ClientSpec,
+    ClusterSpec,
+    Expectation,
+    NetworkSpec,
+    Scenario,
+    TrafficSpec,
+)
+from sim.scenario_yaml import (
+    _CLIENT_READERS,
+    _dialect,
+    _Doc,
+    _duration,
+    _integer,
+    _latency,
+    _looks_numeric,
+    _number,
+    _section,
+    _text,
+)
 from sim.seed import SEED_RULE, is_seed
-from statecharts.chart import Timers
 from statecharts.dialects import DIALECTS
-from statecharts.errors import BadInput, UsageError
-from transport.wire import ConnectionType
+from statecharts.errors import BadInput
 
-_TOP_KEYS = (
-    "name",
-    "seed",
-    "duration",
-    "cluster",
-    "client",
-    "clients",
-    "network",
-    "traffic",
-    "faults",
-    "actions",
-    "expect",
-    "core",
-)
-_CLIENT_KEYS = (
-    "id",
-    "interrupt_after",
-    "interruption_error",
-    "max_network_delay",
-    "backoff_increment",
-    "max_backoff",
-    "jitter",
-    "transport",
-    "start_at",
-    "end_at",
-)
-_CLUSTER_KEYS = ("instances", "session_ttl", "dialect", "max_message_bytes")
-_NETWORK_KEYS = ("latency",)
-_TRAFFIC_KEYS = ("client_every", "agent_every")
-_TIME_KEYS = ("at", "after", "before", "between")
-_EXPECT_RESERVED = (*_TIME_KEYS, "kind", "none", "count", "client")
-_NAME_KEYS = ("kind", "mode", "direction", "client", "instance")
-
-MAX_CLIENTS = 10_000
-MAX_DURATION = 7 * 24 * 3600.0
-# Scenario files are written by hand or by `chatsim fuzz`: a few KiB. The limit
-# answers a wrong file at once instead of parsing it for minutes.
-MAX_SCENARIO_BYTES = 1024 * 1024
-# Shorter one-way latencies vanish when added to a time of a week (float
-# rounding): retries with no backoff would then run forever at one instant.
-MIN_LATENCY = 1e-6
-
-
-@dataclass(frozen=True)
-class ClientSpec:
-    id: str = "c1"
-    interrupt_after: float = 3.0
-    interruption_error: bool = True
-    max_network_delay: float = 10.0
-    backoff_increment: float = 1.0
-    max_backoff: float = 60.0
-    jitter: bool = False
-    transport: ConnectionType = ConnectionType.WEBSOCKET
-    start_at: float = 0.0
-    end_at: float | None = None  # the application ends the chat then
-
-    def timers(self) -> Timers:
-        return Timers(
-            interrupt_after=self.interrupt_after,
-            max_network_delay=self.max_network_delay,
-            backoff_increment=self.backoff_increment,
-            max_backoff=self.max_backoff,
-            jitter=self.jitter,
-        )
-
-
-@dataclass(frozen=True)
-class ClusterSpec:
-    instances: int = 2
-    session_ttl: float = 60.0
-    dialect: str | None = None
-    max_message_bytes: int | None = None  # None: the dialect's own limit (LiveChat 10 MB)
-
-    @property
-    def names(self) -> list[str]:
-        return [f"i{n}" for n in range(1, self.instances + 1)]
-
-
-@dataclass(frozen=True)
-class NetworkSpec:
-    latency: float = 0.01  # one way, seconds
-
-    def __post_init__(self) -> None:
-        # Every round trip must cost virtual time, or immediate retries could
-        # run forever at one instant.
-        if not self.latency > 0:
-            raise UsageError(f"network latency must be positive, got {self.latency}")
-        if not MIN_LATENCY <= self.latency <= MAX_DURATION:
-            raise UsageError(
-                f"network latency must be between {MIN_LATENCY:g} and {MAX_DURATION:g} s, "
-                f"got {self.latency}"
-            )
-
-
-@dataclass(frozen=True)
-class TrafficSpec:
-    client_every: float | None = None
-    agent_every: float | None = None
-
-
-ACTIONS = ("send", "typing", "end", "reload", "agent")
-
-
-@dataclass(frozen=True)
-class Action:
-    """Something the application (or the agent) does at a virtual time."""
-
-    at: float
-    do: str  # one of ACTIONS
-    client: str | None = None  # None: every client
-    text: str | None = None  # for send and agent
-    line: int = 0
-
-
-@dataclass(frozen=True)
-class Expectation:
-    """One `expect` item: `kind` events matching `fields` in a time window.
-
-    `none` asserts no such event; `count` asserts exactly that many; otherwise
-    at least one must match. `at` is an exact virtual time.
-    """
-
-    kind: str
-    fields: tuple[tuple[str, Any], ...] = ()
-    at: float | None = None
-    after: float | None = None
-    before: float | None = None
-    client: str | None = None
-    none: bool = False
-    count: int | None = None
-    line: int = 0
-
-    def describe(self) -> str:
-        parts = [f"no {self.kind}" if self.none else self.kind]
-        parts += [f"{k}={v!r}" for k, v in self.fields]
-        if self.client is not None:
-            parts.append(f"client={self.client}")
-        if self.count is not None:
-            parts.append(f"count={self.count}")
-        if self.at is not None:
-            parts.append(f"at {self.at:g}")
-        elif self.after is not None and self.before is not None:
-            parts.append(f"between {self.after:g} and {self.before:g}")
-        elif self.after is not None:
-            parts.append(f"after {self.after:g}")
-        elif self.before is not None:
-            parts.append(f"before {self.before:g}")
-        return " ".join(parts)
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    seed: int
-    duration: float
-    cluster: ClusterSpec = ClusterSpec()
-    clients: tuple[ClientSpec, ...] = (ClientSpec(),)
-    network: NetworkSpec = NetworkSpec()
-    traffic: TrafficSpec = TrafficSpec()
-    faults: tuple[Fault, ...] = ()
-    expect: tuple[Expectation, ...] = ()
-    actions: tuple[Action, ...] = ()
-    core: str | None = None  # `module:Class` of the client core to run (None: built-in)
-    source: str = field(default="<scenario>", compare=False)
-    # Things worth telling the user that do not stop the run (`file:line: ...`).
-    warnings: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def client(self) -> ClientSpec:
-        return self.clients[0]
-
-
-# -- the YAML node tree -----------------------------------------------------
-class _Doc:
-    """A YAML document with its node tree, for values and their lines."""
-
-    def __init__(self, text: str, source: str) -> None:
-        self.source = source
-        loader = yaml.SafeLoader(text)
-        try:
-            node = loader.get_single_node()
-        except yaml.MarkedYAMLError as exc:
-            mark = exc.problem_mark or exc.context_mark
-            line = mark.line + 1 if mark is not None else None
-            raise BadInput(source, f"valid YAML ({exc.problem})", line=line) from None
-        except yaml.YAMLError as exc:
-            raise BadInput(source, f"valid YAML ({exc})") from None
-        finally:
-            loader.dispose()
-        self._loader = yaml.SafeLoader("")
-        self.root = node
-
-    def bad(
-        self, node: yaml.Node | None, key: str | None, expected: str, got: object = None
-    ) -> BadInput:
-        line = node.start_mark.line + 1 if node is not None else None
-        return BadInput(self.source, expected, line=line, field=key, got=got)
-
-    def plain(self, node: yaml.Node) -> Any:
-        """The Python value of a node (scalars via the safe constructor)."""
-        if isinstance(node, yaml.MappingNode):
-            return {self.plain(k): self.plain(v) for k, v in node.value}
-        if isinstance(node, yaml.SequenceNode):
-            return [self.plain(v) for v in node.value]
-        return self._loader.construct_object(node, deep=True)
-
-    def mapping(self, node: yaml.Node, key: str, allowed: tuple[str, ...]) -> dict[str, yaml.Node]:
-        """A mapping's key nodes by name; unknown or repeated keys are refused."""
-        if not isinstance(node, yaml.MappingNode):
-            raise self.bad(node, key, "a mapping", self.plain(node))
-        out: dict[str, yaml.Node] = {}
-        for knode, vnode in node.value:
-            name = self.plain(knode)
-            if not isinstance(name, str) or name not in allowed:
-                where = "scenario" if key == "" else key
-                raise self.bad(knode, str(name), f"a key of {where} ({', '.join(allowed)})")
-            if name in out:
-                raise self.bad(knode, name, "each key once")
-            out[name] = vnode
-        return out
-
-
-# -- typed field readers ----------------------------------------------------
-def _positive(doc: _Doc, node: yaml.Node, key: str) -> float:
-    return _number(doc, node, key, positive=True)
-
-
-def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> float:
-    value = doc.plain(node)
-    if isinstance(value, str) and _looks_numeric(value):
-        # YAML 1.1 reads 1e9 (no dot) as text; say how to write it.
-        raise doc.bad(node, key, f"a number (YAML reads {value} as text; write it with a dot)")
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        raise doc.bad(node, key, "a number", value)
-    if isinstance(value, int) and not _finite(value):
-        raise doc.bad(node, key, f"a finite number, not an integer of {len(str(value))} digits")
-    if not _finite(value):
-        raise doc.bad(node, key, "a finite number", value)
-    if value < 0 or (positive and value == 0):
-        raise doc.bad(
-            node, key, "a positive number" if positive else "a non-negative number", value
-        )
-    return float(value)
-
-
-def _finite(value: float) -> bool:
-    """Finite as a float: a 400-digit integer is not (float() would overflow)."""
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
-def _latency(doc: _Doc, node: yaml.Node, key: str) -> float:
-    value = _number(doc, node, key, positive=True)
-    if not MIN_LATENCY <= value <= MAX_DURATION:
-        raise doc.bad(node, key, f"a latency between {MIN_LATENCY:g} s and a week", value)
-    return value
-
-
-def _duration(doc: _Doc, node: yaml.Node) -> float:
-    value = _number(doc, node, "duration", positive=True)
-    if value > MAX_DURATION:
-        raise doc.bad(node, "duration", f"at most {MAX_DURATION:g} virtual seconds (a week)", value)
-    return value
-
-
-def _looks_numeric(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def _integer(doc: _Doc, node: yaml.Node, key: str, *, low: int = 0) -> int:
-    value = doc.plain(node)
-    if not isinstance(value, int) or isinstance(value, bool) or value < low:
-        raise doc.bad(node, key, f"an integer >= {low}", value)
-    return value
-
-
-def _boolean(doc: _Doc, node: yaml.Node, key: str) -> bool:
-    value = doc.plain(node)
-    if not isinstance(value, bool):
-        raise doc.bad(node, key, "true or false", value)
-    return value
-
-
-def _text(doc: _Doc, node: yaml.Node, key: str) -> str:
-    value = doc.plain(node)
-    if not isinstance(value, str | int) or isinstance(value, bool):
-        raise doc.bad(node, key, "a string", value)
-    return str(value)
-
-
-def _dialect(doc: _Doc, node: yaml.Node, key: str) -> str:
-    value = doc.plain(node)
-    if value not in DIALECTS:
-        raise doc.bad(node, key, f"one of {', '.join(DIALECTS)}", value)
-    return str(value)
-
-
-def _transport(doc: _Doc, node: yaml.Node, key: str) -> ConnectionType:
-    value = doc.plain(node)
-    try:
-        return ConnectionType(value)
-    except ValueError:
-        raise doc.bad(node, key, "websocket or long-polling", value) from None
-
-
-_Reader = Callable[[_Doc, yaml.Node, str], Any]
-_CLIENT_READERS: dict[str, _Reader] = {
-    "id": _text,
-    "interrupt_after": lambda d, n, k: _number(d, n, k, positive=True),
-    "interruption_error": _boolean,
-    "max_network_delay": lambda d, n, k: _number(d, n, k, positive=True),
-    "backoff_increment": _number,
-    "max_backoff": _number,
-    "jitter": _boolean,
-    "transport": _transport,
-    "start_at": _number,
-    "end_at": _number,
-}
-
-
-def _section(
-    doc: _Doc, node: yaml.Node, key: str, readers: Mapping[str, _Reader]
-) -> dict[str, Any]:
-    keys = doc.mapping(node, key, tuple(readers))
-    return {name: readers[name](doc, vnode, f"{key}.{name}") for name, vnode in keys.items()}
+# Re-exported so that old import paths keep working.
+__all__ = [
+    "ACTIONS",
+    "MAX_CLIENTS",
+    "MAX_DURATION",
+    "MAX_SCENARIO_BYTES",
+    "MIN_LATENCY",
+    "_CLIENT_KEYS",
+    "_TOP_KEYS",
+    "Action",
+    "ClientSpec",
+    "ClusterSpec",
+    "Expectation",
+    "NetworkSpec",
+    "Scenario",
+    "TrafficSpec",
+    "load_scenario",
+    "parse_scenario",
+]
 
 
 def _client(doc: _Doc, node: yaml.Node, key: str, default_id: str) -> ClientSpec:
@@ -440,9 +159,7 @@ def _faults(
     return tuple(out)
 
 
-def _fault(
-    doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: list[str]
-) -> Fault:
+def _fault(doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: list[str]) -> Fault:
     raw = doc.plain(item)
     for knode, vnode in item.value:
         key, value = doc.plain(knode), doc.plain(vnode)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
+from sim.hypo.fault_strategies import _fault_table, _seconds_table, fault_templates
 from sim.hypo.machine import ChatFlowMachine, apply_step, build_world, drain_world
 from sim.hypo.oracles import Broken
 from sim.hypo.program import (
@@ -31,7 +32,6 @@ from sim.hypo.program import (
     Typing,
     Wait,
 )
-from sim.hypo.strategies import _fault_table, _seconds_table, fault_templates
 from sim.runner import judge_world
 from sim.truth import settings_of, truth_of
 from statecharts.judge import Judge

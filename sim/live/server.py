@@ -20,6 +20,11 @@ WebSocket with 1003 and a reason (HTTP 400 for long-polling); frames over
 `max_frame` bytes close with 1009 (HTTP 413). Nobody else notices. The other
 bounds (send queue, connections, timeouts) are `sim.live.limits.Limits`,
 enforced by `sim.live.guard`.
+
+`LiveServer` is assembled from two mixins: the WebSocket and long-poll
+handlers (`sim.live.server_transports`) and the fault control
+(`sim.live.server_faults`); what they share (`Conn`, `LiveListener`, the
+limits and fault kinds) is in `sim.live.server_base`, re-exported here.
 """
 
 from __future__ import annotations
@@ -27,81 +32,51 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
-import logging
 import random
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from collections.abc import Iterable
+from typing import Any
 
-from aiohttp import WSCloseCode, WSMsgType, web
+from aiohttp import WSCloseCode, web
 
-from sim.fault_engine import Link
-from sim.faults import CommandError, Crash, Direction, Expire, Fault, NotReady, Slow
+from sim.faults import Direction
 from sim.live import browsers as bx
-from sim.live import jsonp
 from sim.live.agent_api import agent_routes
 from sim.live.dialect_http import dialect_error_middleware
-from sim.live.faultboard import FaultBoard, FaultPath, Posted
-from sim.live.guard import ExplainingWebSocket, SendQueue, read_body, read_json, shut
+from sim.live.faultboard import FaultBoard, FaultPath
+from sim.live.guard import shut
 from sim.live.limits import DEFAULT_LIMITS, Limits
 from sim.live.origins import OriginPolicy, has_token, origin_middleware
 from sim.live.ports import ClusterPort, InstancePort
+from sim.live.server_base import (
+    INSTANT_KINDS,
+    MAX_FRAME_BYTES,
+    POLL_LIMIT,
+    SERVER_KINDS,
+    Conn,
+    LiveListener,
+    log,
+)
+from sim.live.server_faults import FaultControl
+from sim.live.server_transports import TransportRoutes
 from sim.live.truth import add_truth_routes
 from sim.server.inbound import parse_frame
-from sim.server.outputs import Drop, Reply, ServerEvent
-from statecharts.dialects import CONNECTION_LIMIT
-from statecharts.errors import BadInput, ProtocolViolation
-from statecharts.faults import BEHAVIOUR_KINDS
+from sim.server.outputs import Drop, Reply
+from statecharts.errors import ProtocolViolation
 from transport.wire import decode
 
-log = logging.getLogger("chatsim.live")
-
-MAX_FRAME_BYTES = DEFAULT_LIMITS.max_frame
-# A long-poll request nobody answers (blackholed) is cut after this long.
-POLL_LIMIT = 90.0
-_CLUSTER_KINDS = frozenset({"crash", "expire", "not_ready", "command_error", "slow"})
-SERVER_KINDS = _CLUSTER_KINDS | BEHAVIOUR_KINDS
-# Faults that act once when they start (the cluster counts command errors itself).
-INSTANT_KINDS = frozenset({"expire", "command_error"}) | (BEHAVIOUR_KINDS - {"redirect"})
-
-
-class LiveListener(Protocol):
-    """Told what the server core reports and when faults start and end (per-session traces)."""
-
-    def server_events(self, events: list[ServerEvent]) -> None: ...
-    def fault_started(self, fault_id: int, fault: dict[str, Any], now: float) -> None: ...
-    def fault_ended(self, fault_id: int, now: float) -> None: ...
+# Re-exported so that old import paths keep working.
+__all__ = [
+    "INSTANT_KINDS",
+    "MAX_FRAME_BYTES",
+    "POLL_LIMIT",
+    "SERVER_KINDS",
+    "Conn",
+    "LiveListener",
+    "LiveServer",
+]
 
 
-@dataclass(eq=False)
-class Conn:
-    """One core connection: a WebSocket, or one long-poll request."""
-
-    id: str
-    instance: str
-    peer: str
-    client_id: str | None = None
-    chat_id: str | None = None
-    ws: web.WebSocketResponse | None = None
-    transport: asyncio.BaseTransport | None = None
-    outbox: SendQueue | None = None
-    reply: asyncio.Future[str | None] | None = None
-    closing: bool = False
-    browser: bx.BrowserId | None = None
-    multi: bool = False  # a long-poll connect from a browser whose other tab holds one
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        """What a fault's `client` may name: the Bayeux clientId or the chatId."""
-        return tuple(n for n in (self.client_id, self.chat_id) if n is not None)
-
-    @property
-    def link(self) -> Link:
-        return Link(self.id, self.instance, client=self.client_id, chat=self.chat_id)
-
-
-class LiveServer:
+class LiveServer(TransportRoutes, FaultControl):
     def __init__(
         self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
         limits: Limits = DEFAULT_LIMITS, websocket: bool = True,
@@ -299,153 +274,6 @@ class LiveServer:
         self._instance(conn.instance).receive(conn.id, text, self.now())
         self._pump()
 
-    # -- HTTP handlers ------------------------------------------------------------
-    def _instance_handler(
-        self, instance: str,
-    ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            if request.method == "GET" and not jsonp.is_jsonp(request):
-                return await self._websocket(request, instance)
-            return await self._long_poll(request, instance)
-
-        return handle
-
-    async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
-        # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
-        ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
-        if not self._ws_enabled:
-            return web.Response(status=400, text="WebSocket is not available here\n")
-        if not ws.can_prepare(request).ok:
-            return web.Response(status=400, text="expected a WebSocket upgrade or a POST\n")
-        browser = bx.browser_of(request)
-        over_limit = self._socket_limit(browser, request.remote or "?")
-        if over_limit is not None:
-            return over_limit
-        conn = self._open(instance, request.remote or "?", ws)
-        if conn is None:
-            log.info("websocket %s refused (%s down)", request.path, instance)
-            return web.Response(status=503, text=f"{instance} is not available\n")
-        conn.browser = browser
-        bx.remember(ws, conn.browser)
-        self.browsers.websocket_opened(conn.id)
-        await ws.prepare(request)
-        conn.transport = request.transport
-        conn.outbox = SendQueue(self.limits.send_queue)
-        writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
-        log.info("conn %s %s: websocket open from %s", conn.id, instance, conn.peer)
-        try:
-            await self._ws_reader(conn, ws)
-        finally:
-            conn.outbox.put_nowait(None)
-            await writer
-            self.browsers.websocket_closed(conn.id)
-            self._close(conn)
-            log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
-        return ws
-
-    def _socket_limit(self, browser: bx.BrowserId, peer: str) -> web.Response | None:
-        """The dialect's refusal of one WebSocket too many for a session (PolyAI: the 11th
-        is answered 429 `connection limit exceeded for session` in the handshake)."""
-        dialect = self.cluster.dialect
-        limit = dialect.max_sockets
-        if limit is None:
-            return None
-
-        def session_of(conn: Conn) -> str:
-            known = conn.browser if conn.browser and conn.browser.presented else None
-            return known.value if known else f"addr:{conn.peer}"
-
-        key = browser.value if browser.presented else f"addr:{peer}"
-        open_now = sum(1 for c in self._conns.values() if c.ws is not None and session_of(c) == key)
-        if open_now < limit:
-            return None
-        row = dialect.behaviour_row(CONNECTION_LIMIT)
-        status, text = (429, "connection limit exceeded") if row is None else (row.status, row.key)
-        log.info("websocket refused: %d open for one session (limit %d)", open_now, limit)
-        return web.Response(status=status or 429, text=f"{text}\n")
-
-    async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
-        while True:
-            try:
-                # Silent past the longest hold a client may ask for, plus the idle timeout.
-                msg = await ws.receive(timeout=self._ws_idle())
-            except TimeoutError:
-                await shut(ws, conn.transport, WSCloseCode.POLICY_VIOLATION, "idle timeout")
-                return
-            if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED):
-                return
-            if msg.type is WSMsgType.TEXT and len(msg.data) > self._max_frame:
-                reason = f"frame over {self._max_frame} bytes"
-                await shut(ws, conn.transport, WSCloseCode.MESSAGE_TOO_BIG, reason)
-            elif msg.type is WSMsgType.TEXT:
-                refused = self._frame_up(conn, msg.data)
-                if refused:
-                    log.info("conn %s %s: %s", conn.id, conn.instance, refused)
-                    await shut(ws, conn.transport, WSCloseCode.UNSUPPORTED_DATA, refused)
-            elif msg.type is WSMsgType.BINARY:
-                await shut(ws, conn.transport, WSCloseCode.UNSUPPORTED_DATA,
-                           "binary frames are not Bayeux")
-            elif msg.type is WSMsgType.ERROR:
-                log.info("conn %s %s: %s", conn.id, conn.instance, ws.exception())
-
-    def _ws_idle(self) -> float:
-        return self.limits.idle_timeout + self.cluster.hold
-
-    async def _ws_writer(
-        self, conn: Conn, ws: web.WebSocketResponse, outbox: SendQueue,
-    ) -> None:
-        while (text := await outbox.get()) is not None:
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
-
-    async def _long_poll(self, request: web.Request, instance: str) -> web.StreamResponse:
-        """One long-poll request (POST, or a callback-polling GET), with the browser cookie."""
-        callback = jsonp.callback_name(request) if jsonp.is_jsonp(request) else None
-        if jsonp.is_jsonp(request) and callback is None:
-            return web.Response(status=400, text="jsonp: the callback must be an identifier\n")
-        browser = bx.browser_of(request)
-        response = await self._poll(request, instance, browser, callback)
-        bx.remember(response, browser)
-        return response
-
-    async def _poll(
-        self, request: web.Request, instance: str, browser: bx.BrowserId, callback: str | None,
-    ) -> web.Response:
-        body = jsonp.body(request) if callback else await read_body(request, self.limits)
-        if isinstance(body, web.Response):
-            return body
-        conn = self._open(instance, request.remote or "?", None)
-        if conn is None:
-            return web.Response(status=503, text=f"{instance} is not available\n")
-        conn.browser = browser
-        conn.reply = asyncio.get_running_loop().create_future()
-        polls = bx.poll_key(request, browser) if bx.connects_in(body) else None
-        if polls is not None:
-            conn.multi = self.browsers.begin_poll(polls)
-        try:
-            refused = self._frame_up(conn, body)
-            if refused:
-                return web.Response(status=400, text=refused + "\n")
-            try:
-                text = await asyncio.wait_for(asyncio.shield(conn.reply), POLL_LIMIT)
-            except TimeoutError:
-                text = None
-        finally:
-            if polls is not None:
-                self.browsers.end_poll(polls)
-            self._close(conn)
-        if text is None:
-            # Dropped: cut the TCP connection, as a dying server would.
-            if request.transport is not None:
-                request.transport.close()
-            return web.Response(status=503, text="connection dropped\n")
-        if conn.multi:
-            text = bx.advise_multiple_clients(text)
-        response = web.Response(text=text, content_type="application/json")
-        return jsonp.wrap(callback, response) if callback else response
-
     # -- the control API ------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str) -> int | None:
         """The agent writes `text` into chat `chat_id` now; its index (None: no such chat)."""
@@ -456,139 +284,6 @@ class LiveServer:
     def authorised(self, request: web.Request) -> bool:
         return self._token is None or has_token(request, self._token)
 
-    async def _faults(self, request: web.Request) -> web.Response:
-        if not self.authorised(request):
-            return _json({"error": "a bearer token is required"}, 401)
-        now = self.now()
-        if request.method == "GET":
-            return _json({"now": now, "faults": self.faults.listing(now)})
-        if request.method == "DELETE":
-            self.clear_faults()
-            return _json({"cleared": True})
-        raw = await read_json(request, self.limits)
-        if isinstance(raw, web.Response):
-            return raw
-        try:
-            posted = self.add_fault(raw)
-        except BadInput as exc:
-            return _json({"error": str(exc)}, 400)
-        return _json(posted.as_dict(self.now()), 201)
-
-    async def _fault(self, request: web.Request) -> web.Response:
-        if not self.authorised(request):
-            return _json({"error": "a bearer token is required"}, 401)
-        try:
-            fault_id = int(request.match_info["id"])
-        except ValueError:
-            return _json({"error": "fault ids are integers"}, 404)
-        if request.method == "DELETE":
-            posted = self.faults.remove(fault_id)
-            if posted is not None:
-                self._end_fault(posted, removed=True)
-        else:
-            posted = self.faults.get(fault_id)
-        if posted is None:
-            return _json({"error": f"no fault {fault_id}"}, 404)
-        return _json(posted.as_dict(self.now()))
-
-    def add_fault(self, raw: Any) -> Posted:
-        """Validate (BadInput names the field) and schedule a fault; `at` is seconds from now."""
-        posted = self.faults.add(
-            raw, self.now(), instances=list(self.cluster.instances), clients=self._client_names(),
-        )
-        loop = asyncio.get_running_loop()
-        start = max(0.0, posted.fault.at - self.now())
-        handles = [loop.call_later(start, self._start_fault, posted)]
-        if posted.fault.end is not None:
-            handles.append(loop.call_later(posted.fault.end - self.now(), self._expire, posted))
-        self._timers[posted.id] = handles
-        log.info("fault %d added: %s", posted.id, posted.fault.as_dict())
-        return posted
-
-    def _client_names(self) -> set[str]:
-        """What a fault's `client` may name: clientIds and chatIds this server has seen."""
-        names = set(self._chats) | set(self._chats.values())
-        names.update(n for conn in self._conns.values() for n in conn.names)
-        return names
-
-    def remove_fault(self, fault_id: int) -> bool:
-        posted = self.faults.remove(fault_id)
-        if posted is not None:
-            self._end_fault(posted, removed=True)
-        return posted is not None
-
-    def clear_faults(self) -> None:
-        """Every fault off the board and its effect undone, even if one of them fails."""
-        for posted in self.faults.clear():
-            self._end_fault(posted, removed=True)
-
-    def _start_fault(self, posted: Posted) -> None:
-        fault, now = posted.fault, self.now()
-        log.info("fault %d start: %s", posted.id, fault.kind)
-        try:
-            if fault.kind == "outage":
-                for conn in list(self._conns.values()):
-                    if self.faults.closes(now, conn.link):
-                        self._drop(conn, "outage")
-            elif fault.kind in SERVER_KINDS:
-                self._cluster_fault(fault, now, start=True)
-        except Exception as exc:  # reported and undone, never left half-applied
-            log.warning("fault %d could not start: %s", posted.id, exc)
-            self.faults.engine.remove(posted.id)
-            self._undo(posted, removed=True)
-            self.faults.failed(posted.id, f"could not start: {exc}")
-            return
-        for listener in self.listeners:
-            listener.fault_started(posted.id, fault.as_dict(), now)
-        if fault.kind in INSTANT_KINDS and fault.duration is None:
-            self._expire(posted)  # done once handed to the cluster
-
-    def _end_used_up(self) -> None:
-        for posted in self.faults.ended(self.now()):
-            self._end_fault(posted)
-
-    def _expire(self, posted: Posted) -> None:
-        if self.faults.remove(posted.id) is not None:
-            self._end_fault(posted)
-
-    def _end_fault(self, posted: Posted, *, removed: bool = False) -> None:
-        """`removed`: taken off through the API (a pending command_error count is cancelled)."""
-        for handle in self._timers.pop(posted.id, []):
-            handle.cancel()
-        log.info("fault %d end: %s", posted.id, posted.fault.kind)
-        for listener in self.listeners:
-            listener.fault_ended(posted.id, self.now())
-        self._undo(posted, removed=removed)
-        self.fault_path.flush(self.now())  # what a blackhole held goes on its way
-
-    def _undo(self, posted: Posted, *, removed: bool) -> None:
-        if posted.fault.kind not in SERVER_KINDS or posted.fault.at > self.now():
-            return
-        try:
-            self._cluster_fault(posted.fault, self.now(), start=False, removed=removed)
-        except Exception as exc:  # one failing undo must not stop the others
-            log.warning("fault %d could not be undone: %s", posted.id, exc)
-
-    def _cluster_fault(
-        self, fault: Fault, now: float, *, start: bool, removed: bool = False,
-    ) -> None:
-        cluster = self.cluster
-        names = [fault.instance] if fault.instance else list(cluster.instances)
-        if isinstance(fault, Crash):
-            for name in names:
-                (cluster.crash if start else cluster.recover)(name, now)
-            self._chats = {c: chat for c, chat in self._chats.items() if cluster.has_client(c)}
-        elif isinstance(fault, Expire) and start:
-            cluster.expire(fault.client, now)
-        elif isinstance(fault, NotReady) and fault.end is not None:
-            cluster.not_ready(fault.end if start else now)
-        elif isinstance(fault, CommandError) and (start or removed):
-            cluster.command_errors(fault.code, fault.count if start else 0)
-        elif isinstance(fault, Slow):
-            cluster.slow(fault.ms if start else 0.0)
-        elif fault.kind in BEHAVIOUR_KINDS and (start or removed or fault.kind == "redirect"):
-            cluster.seed_behaviour(fault, start=start)
-        self._pump()
 
     # -- the application ------------------------------------------------------------
     def app(self) -> web.Application:
@@ -630,7 +325,3 @@ class LiveServer:
         for handles in self._timers.values():
             for handle in handles:
                 handle.cancel()
-
-
-def _json(data: Any, status: int = 200) -> web.Response:
-    return web.json_response(data, status=status)

@@ -1,0 +1,285 @@
+"""The world's actors: simulated clients, server instances, their timers, the truth store.
+
+Each wraps one sans-I/O core: it calls the core with the kernel's `now`,
+carries its outputs to the network and its events to the trace, and re-arms
+one timer at the core's `next_deadline()`. Split out of `sim.world`, which
+builds them and re-exports `SimClient`, `SimInstance`, `ClientView` and
+`TruthStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from sim.kernel import Kernel
+from sim.scenario import ClientSpec
+from sim.server import ChatSession, Drop, MemoryStore, Output, Reply
+from statecharts.chart import TERMINAL, State
+from statecharts.events import (
+    Acked,
+    AppEvent,
+    Message,
+    MessageDirection,
+    Ready,
+    Restored,
+    SendFailed,
+    StateChanged,
+)
+from transport.core import (
+    ClientCore,
+    CloseConnection,
+    OpenConnection,
+    SendFrame,
+)
+
+if TYPE_CHECKING:
+    from sim.world import World
+
+
+SPIN_LIMIT = 10_000  # wake-ups at one virtual time before a core is called stuck
+
+
+class _Timer:
+    """Wakes a core at its next_deadline(), without ever cancelling kernel calls.
+
+    A wake-up that is no longer needed just fires and finds nothing due (cores
+    ignore early ticks); only a deadline earlier than every pending wake-up
+    schedules a new one. Fewer kernel entries, and no reliance on cancel().
+    """
+
+    __slots__ = ("earliest", "fire", "kernel", "last_at", "owner", "repeats")
+
+    def __init__(self, kernel: Kernel, fire: Callable[[], None], owner: str) -> None:
+        self.kernel = kernel
+        self.fire = fire
+        self.owner = owner
+        self.earliest: float | None = None  # the earliest wake-up still pending
+        # A core whose deadline never moves past `now` would spin the kernel forever.
+        self.last_at = -1.0
+        self.repeats = 0
+
+    def arm(self, deadline: float | None) -> None:
+        if deadline is None:
+            return
+        kernel = self.kernel
+        now = kernel.clock._now
+        at = deadline if deadline > now else now
+        earliest = self.earliest
+        if earliest is not None and earliest <= at:
+            return
+        self.earliest = at
+        kernel.call_at(at, self._run, at)
+
+    def _run(self, at: float) -> None:
+        if self.earliest == at:
+            self.earliest = None
+        if at == self.last_at:
+            self.repeats += 1
+            if self.repeats > SPIN_LIMIT:
+                raise RuntimeError(f"{self.owner} keeps asking to be woken at t={at!r}")
+        else:
+            self.last_at, self.repeats = at, 0
+        self.fire()
+
+
+class TruthStore(MemoryStore):
+    """A MemoryStore that remembers every session it ever held (for I6)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.ever: dict[str, ChatSession] = {}
+
+    def put(self, session: ChatSession) -> None:
+        super().put(session)
+        self.ever[session.chat_id] = session
+
+
+@dataclass(slots=True)
+class ClientView:
+    """What the world saw of one client's application events (for judging and draining)."""
+
+    state: State = State.IDLE
+    chat_id: str | None = None
+    delivered: list[int] = field(default_factory=list)
+    sent: list[str] = field(default_factory=list)
+    acked: dict[str, list[int]] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    foreign_frames: list[float] = field(default_factory=list)  # times of corrupt deliveries
+    ever_ready: bool = False
+
+    @property
+    def alive(self) -> bool:
+        return self.state not in TERMINAL
+
+    def unresolved(self) -> list[str]:
+        return [m for m in self.sent if m not in self.acked and m not in self.failed]
+
+
+class SimClient:
+    """One client core in the world: the network endpoint and the application's hands."""
+
+    def __init__(self, world: World, spec: ClientSpec, core: ClientCore) -> None:
+        self.world = world
+        self.spec = spec
+        self.id = spec.id
+        self.src = f"client:{spec.id}"
+        self.core = core
+        self.view = ClientView()
+        self.timer = _Timer(world.kernel, self._tick, self.src)
+        # hash() of every frame a server sent this client: a received frame whose
+        # hash is not here is foreign (corrupt). The hashes, not the texts: a
+        # long run sends hundreds of megabytes.
+        self._texts_from_server: set[int] = set()
+        self._sent_count = 0
+        # Statistics (the bench's event count): frames handed in, events taken.
+        self.frames_received = 0
+        self.events_taken = 0
+
+    # -- the application's commands ------------------------------------------------
+    def start(self) -> None:
+        self.core.start(self.world.now)
+        self.pump()
+
+    def send(self, text: str | None = None) -> str:
+        self._sent_count += 1
+        body = text if text is not None else f"{self.id} says {self._sent_count}"
+        msg_id: str = self.core.send_message(body, self.world.now)
+        self.pump()
+        return msg_id
+
+    def typing(self) -> None:
+        self.core.send_typing(self.world.now)
+        self.pump()
+
+    def end(self) -> None:
+        self.core.end(self.world.now)
+        self.pump()
+
+    def reload(self) -> None:
+        self.core.reload(self.world.now)
+        self.pump()
+
+    # -- network inputs (sim.network.ClientSide) ----------------------------------
+    def connection_made(self, now: float) -> None:
+        self.core.connection_made(now)
+        self.pump()
+
+    def connection_failed(self, now: float, reason: str) -> None:
+        self.core.connection_failed(now, reason)
+        self.pump()
+
+    def connection_closed(self, now: float, reason: str) -> None:
+        self.core.connection_closed(now, reason)
+        self.pump()
+
+    def frame_received(self, text: str, now: float) -> None:
+        self.frames_received += 1
+        # An ended core still reads replies while it drains (acks on the way), so it
+        # judges them too: a corrupt one then gives its 151 as well.
+        judged = self.view.alive or self.core.draining
+        if judged and hash(text) not in self._texts_from_server:
+            self.view.foreign_frames.append(now)
+        self.core.frame_received(text, now)
+        self.pump()
+
+    def server_sent(self, text: str) -> None:
+        self._texts_from_server.add(hash(text))
+
+    # -- driving -------------------------------------------------------------------
+    def _tick(self) -> None:
+        self.core.tick(self.world.now)
+        self.pump()
+
+    def pump(self) -> None:
+        core = self.core
+        outputs = core.take_outputs()
+        if outputs:
+            net = self.world.network
+            for out in outputs:
+                if isinstance(out, SendFrame):
+                    net.client_send(self.id, out.text)
+                elif isinstance(out, OpenConnection):
+                    net.connect(self.id, out.instance)
+                elif isinstance(out, CloseConnection):
+                    net.client_close(self.id, out.reason)
+        events = core.take_events()
+        if events:
+            self.events_taken += len(events)
+            append, src, observe = self.world.trace.append, self.src, self._observe
+            now = self.world.kernel.clock._now
+            for t, event in events:  # as Tracer.event, without its call
+                append(now if t is None else t, src, event.kind, event.fields())
+                observe(event)
+        self.timer.arm(core.next_deadline())
+
+    def _observe(self, event: AppEvent) -> None:
+        view = self.view
+        if isinstance(event, StateChanged):
+            view.state = State(event.to)
+            view.ever_ready = view.ever_ready or view.state is State.READY
+        elif isinstance(event, Ready) and event.chat_id is not None:
+            view.chat_id = event.chat_id
+        elif isinstance(event, Message):
+            if event.direction is MessageDirection.IN and event.index is not None:
+                view.delivered.append(event.index)
+            elif event.direction is MessageDirection.OUT and event.id is not None:
+                view.sent.append(event.id)
+        elif isinstance(event, Acked):
+            view.acked.setdefault(event.id, []).append(event.index)
+        elif isinstance(event, SendFailed):
+            view.failed[event.id] = event.code
+        elif isinstance(event, Restored) and view.chat_id is None:
+            saved = self.core.saved_state()
+            view.chat_id = saved.chat_id if saved is not None else None
+
+
+class SimInstance:
+    """One server instance in the world: the network endpoint that drives its core."""
+
+    def __init__(self, world: World, name: str) -> None:
+        self.world = world
+        self.name = name
+        self.core = world.cluster.instances[name]
+        self.timer = _Timer(world.kernel, self._tick, f"server:{name}")
+        self.frames_received = 0  # a statistic (the bench's event count)
+
+    def open(self, conn_id: str, now: float) -> bool:
+        accepted: bool = self.core.open(conn_id, now)
+        self.pump()
+        return accepted
+
+    def receive(self, conn_id: str, text: str, now: float) -> None:
+        self.frames_received += 1
+        self.core.receive(conn_id, text, now)
+        self.pump()
+
+    def closed(self, conn_id: str, now: float) -> None:
+        self.core.closed(conn_id, now)
+        self.pump()
+
+    def _tick(self) -> None:
+        self.core.tick(self.world.now)
+        self.pump()
+
+    def pump(self) -> None:
+        # A command on one instance can answer a held connect on another: drain all.
+        self.world.pump_servers()
+
+    def drain_outputs(self) -> None:
+        outputs = self.core.take_outputs()
+        if outputs:
+            self._carry(outputs)
+        self.timer.arm(self.core.next_deadline())
+
+    def _carry(self, outputs: list[Output]) -> None:
+        net = self.world.network
+        for out in outputs:
+            if isinstance(out, Reply):
+                conn = net.connections.get(out.conn_id)
+                if conn is not None:
+                    self.world.clients[conn.client].server_sent(out.text)
+                net.server_send(out.conn_id, out.text)
+            elif isinstance(out, Drop):
+                net.server_close(out.conn_id, out.reason)
