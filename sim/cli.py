@@ -82,7 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     dialect_names = sorted(DIALECTS)
     codes.add_argument(
-        "--dialect", choices=dialect_names,
+        "--dialect",
+        choices=dialect_names,
         help="a server dialect's error table and its mapping to EventError codes",
     )
 
@@ -93,20 +94,33 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--session-ttl", type=float, help="seconds (default: the dialect's, 60)")
     serve.add_argument("--allow-remote", action="store_true")
     serve.add_argument("--token", help="bearer token for the fault control API")
-    serve.add_argument("--trace", metavar="DIR",
-                       help="write each browser session's trace to DIR/<session>.jsonl")
     serve.add_argument(
-        "--dialect", choices=dialect_names,
+        "--trace", metavar="DIR", help="write each browser session's trace to DIR/<session>.jsonl"
+    )
+    serve.add_argument(
+        "--dialect",
+        choices=dialect_names,
         help="speak another seed's error format and profile (e.g. polyai, livechat)",
     )
     serve.add_argument(
-        "--allow-origin", action="append", default=[], metavar="ORIGIN",
+        "--allow-origin",
+        action="append",
+        default=[],
+        metavar="ORIGIN",
         help="let web pages from ORIGIN (scheme://host:port, or * for any) connect; repeatable",
     )
-    serve.add_argument("--agent-every", type=float, metavar="S",
-                       help="the agent says something every S seconds in each chat")
-    serve.add_argument("--agent-reply-after", type=float, metavar="S",
-                       help="the agent answers each client message S seconds later")
+    serve.add_argument(
+        "--agent-every",
+        type=float,
+        metavar="S",
+        help="the agent says something every S seconds in each chat",
+    )
+    serve.add_argument(
+        "--agent-reply-after",
+        type=float,
+        metavar="S",
+        help="the agent answers each client message S seconds later",
+    )
     for flag, (name, kind, text) in LIMIT_FLAGS.items():
         default = getattr(DEFAULT_LIMITS, name)
         serve.add_argument(flag, type=kind, default=default, help=f"{text} (default {default})")

@@ -44,7 +44,7 @@ from sim.faults import (
 from sim.kernel import Simulation
 from sim.network import Network
 from sim.scenario import Action, ClientSpec, Scenario
-from sim.server import ChatSession, Cluster
+from sim.server import Cluster, StoredChat
 from sim.world_actors import (
     SPIN_LIMIT,
     ClientView,
@@ -197,7 +197,7 @@ class World:
         session = self.store.ever.get(chat_id)
         return list(session.transcript) if session is not None else []
 
-    def sessions(self) -> Iterator[ChatSession]:
+    def sessions(self) -> Iterator[StoredChat]:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from sim.kernel import Kernel
 from sim.scenario import ClientSpec
-from sim.server import ChatSession, Drop, MemoryStore, Output, Reply
+from sim.server import Drop, MemoryStore, Output, Reply, StoredChat
 from statecharts.chart import TERMINAL, State
 from statecharts.events import (
     Acked,
@@ -89,9 +89,9 @@ class TruthStore(MemoryStore):
 
     def __init__(self) -> None:
         super().__init__()
-        self.ever: dict[str, ChatSession] = {}
+        self.ever: dict[str, StoredChat] = {}
 
-    def put(self, session: ChatSession) -> None:
+    def put(self, session: StoredChat) -> None:
         super().put(session)
         self.ever[session.chat_id] = session
 

@@ -62,9 +62,7 @@ def execute(
 ) -> RunResult:
     """What `chatsim run` does (the bench runs this): I8's second run when it is
     cheap, or always with `replay_check`."""
-    return run_scenario(
-        scenario, seed, twice=True if replay_check else None, core_class=core_class
-    )
+    return run_scenario(scenario, seed, twice=True if replay_check else None, core_class=core_class)
 
 
 def report_input(result: RunResult) -> report.ReportInput:

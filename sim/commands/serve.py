@@ -96,8 +96,10 @@ def agent_policy(args: argparse.Namespace) -> AgentPolicy:
 def check_agent_and_origins(args: argparse.Namespace) -> None:
     from sim.live.origins import normalise_origin  # noqa: PLC0415 (aiohttp only when serving)
 
-    for flag, value in (("--agent-every", args.agent_every),
-                        ("--agent-reply-after", args.agent_reply_after)):
+    for flag, value in (
+        ("--agent-every", args.agent_every),
+        ("--agent-reply-after", args.agent_reply_after),
+    ):
         if value is not None and not (math.isfinite(value) and value > 0):
             raise UsageError(f"{flag} must be a positive number of seconds, got {value}")
     for origin in args.allow_origin:

@@ -86,14 +86,29 @@ class RawClient:
 
     async def start(self, subscribe: bool) -> None:
         self.ws = await self.http.ws_connect(self.url, max_msg_size=0, autoping=True)
-        await self._send([{"channel": "/meta/handshake", "version": "1.0", "id": "0",
-                           "supportedConnectionTypes": ["websocket"]}])
+        await self._send(
+            [
+                {
+                    "channel": "/meta/handshake",
+                    "version": "1.0",
+                    "id": "0",
+                    "supportedConnectionTypes": ["websocket"],
+                }
+            ]
+        )
         reply = await self.ws.receive_json(timeout=10)
         self.client_id = reply[0]["clientId"]
         first: list[dict[str, Any]] = [self._connect()]
         if subscribe:
-            first.insert(0, {"channel": "/meta/subscribe", "clientId": self.client_id,
-                             "subscription": CHANNEL, "id": self._id()})
+            first.insert(
+                0,
+                {
+                    "channel": "/meta/subscribe",
+                    "clientId": self.client_id,
+                    "subscription": CHANNEL,
+                    "id": self._id(),
+                },
+            )
         await self._send(first)
         self._reader = asyncio.create_task(self._read(self.ws))
 
@@ -101,8 +116,12 @@ class RawClient:
         return str(next(self._ids))
 
     def _connect(self) -> dict[str, Any]:
-        return {"channel": "/meta/connect", "clientId": self.client_id,
-                "connectionType": "websocket", "id": self._id()}
+        return {
+            "channel": "/meta/connect",
+            "clientId": self.client_id,
+            "connectionType": "websocket",
+            "id": self._id(),
+        }
 
     async def _send(self, messages: list[dict[str, Any]]) -> None:
         assert self.ws is not None
@@ -182,7 +201,7 @@ async def hold_sessions(url: str, count: int, pid: int, figures: Figures) -> Non
         held = 0
         for batch in range(0, count, 200):
             results = await asyncio.gather(
-                *(c.start(subscribe=False) for c in clients[batch:batch + 200]),
+                *(c.start(subscribe=False) for c in clients[batch : batch + 200]),
                 return_exceptions=True,
             )
             held += sum(1 for r in results if not isinstance(r, BaseException))
@@ -203,11 +222,14 @@ def rss_mib(pid: int) -> float:
 
 # -- servers under test --------------------------------------------------------------------
 @asynccontextmanager
-async def process(argv: list[str], ready: str, cwd: Path | None = None) -> AsyncIterator[
-    tuple[asyncio.subprocess.Process, str]
-]:
+async def process(
+    argv: list[str], ready: str, cwd: Path | None = None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, str]]:
     proc = await asyncio.create_subprocess_exec(
-        *argv, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        *argv,
+        cwd=cwd,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     try:
         assert proc.stdout is not None

@@ -128,7 +128,7 @@ async def read_json(request: web.Request, limits: Limits) -> Any:
     except RecursionError:
         reason = "JSON nested too deep"
     except ValueError as exc:
-        reason = f"the body must be a JSON object like {{\"kind\": ...}}: {str(exc)[:120]}"
+        reason = f'the body must be a JSON object like {{"kind": ...}}: {str(exc)[:120]}'
     else:
         return value
     log.info("control request refused with 400: %s", reason)

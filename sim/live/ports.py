@@ -24,6 +24,7 @@ class InstancePort(Protocol):
 
 class ClusterPort(Protocol):
     hold: float  # the longest a /meta/connect is held, seconds
+
     @property
     def instances(self) -> Mapping[str, InstancePort]: ...
     def take_outputs(self) -> list[tuple[str, Output]]: ...

@@ -89,9 +89,16 @@ class RunningServer:
 
 
 def build_server(
-    instances: int = 1, *, session_ttl: float = 60.0, client_timeout: float = 10.0,
-    hold: float = 30.0, seed: int = 0, token: str | None = None, websocket: bool = True,
-    allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    instances: int = 1,
+    *,
+    session_ttl: float = 60.0,
+    client_timeout: float = 10.0,
+    hold: float = 30.0,
+    seed: int = 0,
+    token: str | None = None,
+    websocket: bool = True,
+    allow_origins: Sequence[str] = (),
+    agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
     dialect: str = "genesys",
 ) -> LiveServer:
@@ -104,21 +111,41 @@ def build_server(
     `dialect`: the error format (and profile) of another seed the server speaks."""
     names = instance_names(instances)
     cluster = Cluster(
-        names, MemoryStore(), session_ttl=session_ttl, hold=hold,
-        max_interval=min(client_timeout, session_ttl), rng=random.Random(seed), agent=agent,
-        secrets=SystemSecrets(), truth_events=True, dialect=dialect,
+        names,
+        MemoryStore(),
+        session_ttl=session_ttl,
+        hold=hold,
+        max_interval=min(client_timeout, session_ttl),
+        rng=random.Random(seed),
+        agent=agent,
+        secrets=SystemSecrets(),
+        truth_events=True,
+        dialect=dialect,
     )
     return LiveServer(
-        cluster, seed=seed, token=token, websocket=websocket, allow_origins=allow_origins,
+        cluster,
+        seed=seed,
+        token=token,
+        websocket=websocket,
+        allow_origins=allow_origins,
         limits=limits,
     )
 
 
 @asynccontextmanager
 async def live_server(
-    instances: int = 1, *, host: str = LOOPBACK, port: int = 0, session_ttl: float = 60.0,
-    client_timeout: float = 10.0, hold: float = 30.0, seed: int = 0, token: str | None = None,
-    websocket: bool = True, allow_origins: Sequence[str] = (), agent: AgentPolicy | None = None,
+    instances: int = 1,
+    *,
+    host: str = LOOPBACK,
+    port: int = 0,
+    session_ttl: float = 60.0,
+    client_timeout: float = 10.0,
+    hold: float = 30.0,
+    seed: int = 0,
+    token: str | None = None,
+    websocket: bool = True,
+    allow_origins: Sequence[str] = (),
+    agent: AgentPolicy | None = None,
     limits: Limits = DEFAULT_LIMITS,
     trace_dir: Path | None = None,
     dialect: str = "genesys",
@@ -126,9 +153,17 @@ async def live_server(
     """`trace_dir`: write each browser (recorder) session's trace there."""
     limits = limits.within_fd_limit()
     server = build_server(
-        instances, session_ttl=session_ttl, client_timeout=client_timeout, hold=hold,
-        seed=seed, token=token, websocket=websocket, allow_origins=allow_origins, agent=agent,
-        limits=limits, dialect=dialect,
+        instances,
+        session_ttl=session_ttl,
+        client_timeout=client_timeout,
+        hold=hold,
+        seed=seed,
+        token=token,
+        websocket=websocket,
+        allow_origins=allow_origins,
+        agent=agent,
+        limits=limits,
+        dialect=dialect,
     )
     widget = WidgetHub(server, trace_dir)
     app = server.app()
@@ -150,7 +185,12 @@ async def live_server(
         await site.start()
         bound = runner.addresses[0][1]
         yield RunningServer(
-            host, bound, instance_names(instances), server, Faults(server), widget,
+            host,
+            bound,
+            instance_names(instances),
+            server,
+            Faults(server),
+            widget,
         )
     finally:
         await runner.cleanup()

@@ -78,8 +78,13 @@ __all__ = [
 
 class LiveServer(TransportRoutes, FaultControl):
     def __init__(
-        self, cluster: ClusterPort, *, seed: int = 0, token: str | None = None,
-        limits: Limits = DEFAULT_LIMITS, websocket: bool = True,
+        self,
+        cluster: ClusterPort,
+        *,
+        seed: int = 0,
+        token: str | None = None,
+        limits: Limits = DEFAULT_LIMITS,
+        websocket: bool = True,
         allow_origins: Iterable[str] = (),
     ) -> None:
         """`websocket=False` serves long-polling only, like a proxy that strips upgrades.
@@ -283,7 +288,6 @@ class LiveServer(TransportRoutes, FaultControl):
 
     def authorised(self, request: web.Request) -> bool:
         return self._token is None or has_token(request, self._token)
-
 
     # -- the application ------------------------------------------------------------
     def app(self) -> web.Application:

@@ -6,13 +6,12 @@ from sim.server.chat import Decorator, LoginPolicy
 from sim.server.cluster import Cluster
 from sim.server.instance import SERVER_CONNECTION_TYPES, ServerInstance
 from sim.server.outputs import Drop, Output, Reply, ServerEvent
-from sim.server.store import ChatSession, MemoryStore, SessionStore, TranscriptEvent
+from sim.server.store import MemoryStore, SessionStore, StoredChat, TranscriptEvent
 
 __all__ = [
     "SERVER_CONNECTION_TYPES",
     "AgentPolicy",
     "BayeuxClient",
-    "ChatSession",
     "Cluster",
     "Decorator",
     "Drop",
@@ -23,5 +22,6 @@ __all__ = [
     "ServerEvent",
     "ServerInstance",
     "SessionStore",
+    "StoredChat",
     "TranscriptEvent",
 ]

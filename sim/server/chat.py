@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient
 from sim.server.bounds import MAX_TRANSCRIPT_CHARS
-from sim.server.store import ChatSession
+from sim.server.store import StoredChat
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
 from transport.wire import Message, Operation
@@ -206,7 +206,7 @@ class ChatService:
             return self._request_notifications(session, instance, client, data, now)
         return self._disconnect(session, instance, now)
 
-    def _session(self, data: dict[str, Any], now: float) -> ChatSession:
+    def _session(self, data: dict[str, Any], now: float) -> StoredChat:
         session = self.cluster.store.get(data["chatId"])
         if session is None or not _same_secret(session.secure_key, data["secureKey"]):
             raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
@@ -228,7 +228,7 @@ class ChatService:
             if reason is not None:
                 raise Refused(ErrorCode.LOGIN_FAILED, {"reason": reason})
         self._chat_counter += 1
-        session = ChatSession(
+        session = StoredChat(
             chat_id=f"chat-{self._chat_counter}",
             secure_key=cluster.secrets.secure_key(),
             nickname=data["nickname"],
@@ -247,7 +247,7 @@ class ChatService:
             "position": 0,
         }
 
-    def _login_of(self, request_id: object, client: BayeuxClient) -> ChatSession | None:
+    def _login_of(self, request_id: object, client: BayeuxClient) -> StoredChat | None:
         """The live chat an earlier requestChat with this clientRequestId opened, if the
         asker may have it: the Bayeux client that logged in, or once that client is
         gone (its connection was lost for good) the next one to retry the login.
@@ -267,7 +267,7 @@ class ChatService:
         if request_id is not None:
             self._logins.pop(request_id, None)
 
-    def _rejoin(self, session: ChatSession, instance: str, client: BayeuxClient) -> dict[str, Any]:
+    def _rejoin(self, session: StoredChat, instance: str, client: BayeuxClient) -> dict[str, Any]:
         """A retried login (its reply was lost): the same chat, its transcript from the start."""
         self.cluster.bind(session.chat_id, instance, client)
         events = [e.as_data() for e in session.since(0)]
@@ -280,7 +280,7 @@ class ChatService:
         }
 
     def _send_message(
-        self, session: ChatSession, data: dict[str, Any], now: float
+        self, session: StoredChat, data: dict[str, Any], now: float
     ) -> dict[str, Any]:
         message_id = data["clientMessageId"]
         known = session.message_ids.get(message_id)
@@ -304,7 +304,7 @@ class ChatService:
 
     def _request_notifications(
         self,
-        session: ChatSession,
+        session: StoredChat,
         instance: str,
         client: BayeuxClient,
         data: dict[str, Any],
@@ -326,7 +326,7 @@ class ChatService:
             self.cluster.store.put(session)
         return {"instance": instance, "position": session.position, "replayed": len(missed)}
 
-    def _disconnect(self, session: ChatSession, instance: str, now: float) -> dict[str, Any]:
+    def _disconnect(self, session: StoredChat, instance: str, now: float) -> dict[str, Any]:
         event = session.append("ParticipantLeft", "client", session.nickname)
         self.cluster.deliver_chat(session.chat_id, event.as_data())
         self.cluster.accepted(session, event, now)

@@ -27,7 +27,7 @@ from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
 from sim.server.secrets import SecretSource, SeededSecrets
-from sim.server.store import ChatSession, MemoryStore, SessionStore, TranscriptEvent
+from sim.server.store import MemoryStore, SessionStore, StoredChat, TranscriptEvent
 from statecharts.catalog import ErrorCode
 from statecharts.dialects import DIALECTS, Dialect
 from statecharts.errors import UsageError
@@ -224,7 +224,7 @@ class Cluster:
         if self.agent.reply_after is not None:
             self._agent_job(now + self.agent.reply_after, _SAY, chat_id, self.agent.answer(text))
 
-    def _agent_join(self, session: ChatSession, now: float) -> None:
+    def _agent_join(self, session: StoredChat, now: float) -> None:
         if not session.agent_joined:
             session.agent_joined = True
             event = session.append("ParticipantJoined", "agent", self.agent.nickname)
@@ -238,7 +238,7 @@ class Cluster:
 
     # -- sessions (used by the chat service) -------------------------------------------
     def start_session(
-        self, session: ChatSession, instance: str, client: BayeuxClient, now: float
+        self, session: StoredChat, instance: str, client: BayeuxClient, now: float
     ) -> None:
         self.store.put(session)
         heapq.heappush(self._ttl, (now + self.session_ttl, session.chat_id))
@@ -277,7 +277,7 @@ class Cluster:
         for chat_id in client.chats:
             self.store.touch(chat_id, now)
 
-    def _expire_session(self, session: ChatSession, now: float, reason: str) -> None:
+    def _expire_session(self, session: StoredChat, now: float, reason: str) -> None:
         self.store.delete(session.chat_id)
         self.chat.forget(session.chat_id)
         fields = {"chatId": session.chat_id, "reason": reason}
@@ -404,7 +404,7 @@ class Cluster:
         return jobs[0][0] if jobs else None
 
     # -- events ----------------------------------------------------------------------
-    def accepted(self, session: ChatSession, event: TranscriptEvent, now: float) -> None:
+    def accepted(self, session: StoredChat, event: TranscriptEvent, now: float) -> None:
         """Report a transcript event the chat accepted (with `truth_events` only)."""
         if self.truth_events:
             fields: dict[str, Any] = {
@@ -416,7 +416,7 @@ class Cluster:
                 fields["id"] = event.client_message_id
             self.emit(now, session.instance, "transcript", fields)
 
-    def acked(self, session: ChatSession, message_id: str, index: int, now: float) -> None:
+    def acked(self, session: StoredChat, message_id: str, index: int, now: float) -> None:
         """Report a sendMessage result sent to the client (with `truth_events` only)."""
         if self.truth_events:
             fields = {"chatId": session.chat_id, "id": message_id, "index": index}

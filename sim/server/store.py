@@ -32,7 +32,7 @@ class TranscriptEvent:
 
 
 @dataclass
-class ChatSession:
+class StoredChat:
     chat_id: str
     secure_key: str
     nickname: str
@@ -64,10 +64,10 @@ class ChatSession:
 
 
 class SessionStore(Protocol):
-    def get(self, chat_id: str) -> ChatSession | None: ...
-    def put(self, session: ChatSession) -> None: ...
+    def get(self, chat_id: str) -> StoredChat | None: ...
+    def put(self, session: StoredChat) -> None: ...
     def delete(self, chat_id: str) -> None: ...
-    def iterate(self) -> Iterator[ChatSession]: ...
+    def iterate(self) -> Iterator[StoredChat]: ...
     def touch(self, chat_id: str, now: float) -> None: ...
     def __len__(self) -> int: ...
 
@@ -76,18 +76,18 @@ class MemoryStore:
     """Sessions in a dict, in creation order."""
 
     def __init__(self) -> None:
-        self._sessions: dict[str, ChatSession] = {}
+        self._sessions: dict[str, StoredChat] = {}
 
-    def get(self, chat_id: str) -> ChatSession | None:
+    def get(self, chat_id: str) -> StoredChat | None:
         return self._sessions.get(chat_id)
 
-    def put(self, session: ChatSession) -> None:
+    def put(self, session: StoredChat) -> None:
         self._sessions[session.chat_id] = session
 
     def delete(self, chat_id: str) -> None:
         self._sessions.pop(chat_id, None)
 
-    def iterate(self) -> Iterator[ChatSession]:
+    def iterate(self) -> Iterator[StoredChat]:
         return iter(list(self._sessions.values()))
 
     def touch(self, chat_id: str, now: float) -> None:

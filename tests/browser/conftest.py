@@ -25,10 +25,16 @@ HERE = Path(__file__).parent
 COMETD_JS = HERE.parent / "interop" / "node_modules" / "cometd"
 PAGE = HERE / "page.html"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # Many pages at once: keep each one's timers running as in a visible tab.
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
 
@@ -58,7 +64,9 @@ async def browser() -> AsyncIterator[Browser]:
     chromium = _require()
     async with async_playwright() as pw:
         launched = await pw.chromium.launch(
-            executable_path=chromium, headless=True, args=CHROMIUM_ARGS,
+            executable_path=chromium,
+            headless=True,
+            args=CHROMIUM_ARGS,
         )
         try:
             yield launched

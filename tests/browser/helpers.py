@@ -9,7 +9,10 @@ from playwright.async_api import BrowserContext, Page
 
 
 async def open_widget(
-    context: BrowserContext, page_origin: str, cometd_url: str, **options: Any,
+    context: BrowserContext,
+    page_origin: str,
+    cometd_url: str,
+    **options: Any,
 ) -> Page:
     """A widget page served at `page_origin` that chats with `cometd_url`."""
     page = await context.new_page()

@@ -39,13 +39,15 @@ async def stop_and_settle(pages: list[Page], settle: float) -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_publish_callback_and_remote_call_both_complete(
-    browser: Browser, transport: str,
+    browser: Browser,
+    transport: str,
 ) -> None:
     async with chatsim_with_pages() as srv:
         context = await browser.new_context()
         pages = [
-            await open_widget(context, srv.base, srv.url, transport=transport, mode=mode,
-                              every=600, mnd=MND_MS)
+            await open_widget(
+                context, srv.base, srv.url, transport=transport, mode=mode, every=600, mnd=MND_MS
+            )
             for mode in ("remoteCall", "publish")
         ]
         for page in pages:
@@ -78,10 +80,12 @@ async def test_fifty_websocket_tabs_chat_for_a_minute_without_a_drop(browser: Br
         await context.close()
     latencies = sorted(a["latency"] for s in seen for a in s["acks"].values())
     summary = {
-        "tabs": tabs, "seconds": duration,
+        "tabs": tabs,
+        "seconds": duration,
         "drops": sum(len(s["socketCloses"]) for s in seen),
         "interrupted": sum(s["interrupted"] for s in seen),
-        "sent": sum(len(s["sent"]) for s in seen), "acked": len(latencies),
+        "sent": sum(len(s["sent"]) for s in seen),
+        "acked": len(latencies),
         "ack_ms_median": latencies[len(latencies) // 2] if latencies else None,
         "ack_ms_max": latencies[-1] if latencies else None,
     }
@@ -95,8 +99,9 @@ async def test_fifty_websocket_tabs_chat_for_a_minute_without_a_drop(browser: Br
 async def test_long_polling_from_another_origin_works_with_allow_origin(browser: Browser) -> None:
     async with foreign_site() as site, chatsim_with_pages(allow_origins=[site]) as srv:
         context = await browser.new_context()
-        page = await open_widget(context, site, srv.url, transport="long-polling",
-                                 mode="publish", every=500, mnd=MND_MS)
+        page = await open_widget(
+            context, site, srv.url, transport="long-polling", mode="publish", every=500, mnd=MND_MS
+        )
         await wait_chat(page)
         await asyncio.sleep(1.5)
         await stop_and_settle([page], MND_MS / 1000 + 1.0)
@@ -108,7 +113,8 @@ async def test_long_polling_from_another_origin_works_with_allow_origin(browser:
 
 @pytest.mark.asyncio
 async def test_another_origin_is_refused_clearly_without_allow_origin(
-    browser: Browser, caplog: pytest.LogCaptureFixture,
+    browser: Browser,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="chatsim.live")
     async with foreign_site() as site, chatsim_with_pages() as srv:
@@ -127,7 +133,9 @@ async def test_another_origin_is_refused_clearly_without_allow_origin(
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("tabs", "where"), [(6, "same-origin"), (10, "another-site")])
 async def test_long_polling_tabs_of_one_browser_get_every_message_acknowledged_within_5s(
-    browser: Browser, tabs: int, where: str,
+    browser: Browser,
+    tabs: int,
+    where: str,
 ) -> None:
     """One browser: as many held polls as Chromium's 6 connections per host, and more.
 
@@ -149,9 +157,16 @@ async def test_long_polling_tabs_of_one_browser_get_every_message_acknowledged_w
             seen = [await stats(p) for p in pages]
             await context.close()
     latencies = [a["latency"] for s in seen for a in s["acks"].values()]
-    print(f"{tabs} tabs ({where}):", json.dumps({"sent": sum(len(s["sent"]) for s in seen),
-                                   "acked": len(latencies),
-                                   "ack_ms_max": max(latencies, default=None)}))
+    print(
+        f"{tabs} tabs ({where}):",
+        json.dumps(
+            {
+                "sent": sum(len(s["sent"]) for s in seen),
+                "acked": len(latencies),
+                "ack_ms_max": max(latencies, default=None),
+            }
+        ),
+    )
     for s in seen:
         assert s["failures"] == [] and s["interrupted"] == 0, s
         assert s["sent"] and set(s["acks"]) == set(s["sent"]), s
@@ -161,7 +176,8 @@ async def test_long_polling_tabs_of_one_browser_get_every_message_acknowledged_w
 @pytest.mark.asyncio
 @pytest.mark.parametrize("where", ["same-origin", "another-origin"])
 async def test_a_page_loaded_during_an_outage_recovers_with_default_transports(
-    browser: Browser, where: str,
+    browser: Browser,
+    where: str,
 ) -> None:
     async with foreign_site() as site, chatsim_with_pages(allow_origins=[site]) as srv:
         origin = srv.base if where == "same-origin" else site
@@ -194,10 +210,14 @@ FETCH = """async ([url, init]) => {
 async def test_a_foreign_page_cannot_create_faults_without_the_token(browser: Browser) -> None:
     fault = json.dumps({"kind": "latency", "ms": 1})
     as_form = {"method": "POST", "body": fault, "headers": {"Content-Type": "text/plain"}}
-    as_json = {"method": "POST", "body": fault, "headers": {"Content-Type": "application/json"}}
-    with_token = {**as_json, "headers": {**as_json["headers"], "Authorization": "Bearer s3cret"}}
-    async with foreign_site() as site, chatsim_with_pages(allow_origins=[site]) as locked, \
-            chatsim_with_pages(allow_origins=[site], token="s3cret") as srv:
+    json_headers = {"Content-Type": "application/json"}
+    as_json = {"method": "POST", "body": fault, "headers": json_headers}
+    with_token = {**as_json, "headers": {**json_headers, "Authorization": "Bearer s3cret"}}
+    async with (
+        foreign_site() as site,
+        chatsim_with_pages(allow_origins=[site]) as locked,
+        chatsim_with_pages(allow_origins=[site], token="s3cret") as srv,
+    ):
         context = await browser.new_context()
         page = await context.new_page()
         await page.goto(f"{site}/test/page.html")  # the foreign page (no widget started)

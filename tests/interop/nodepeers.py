@@ -61,7 +61,9 @@ class NodePeer:
         return [json.loads(line) for line in self.lines if line.startswith("{")]
 
     async def wait_for(
-        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 5.0,
+        self,
+        predicate: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 5.0,
         what: str = "an event",
     ) -> list[dict[str, Any]]:
         async def poll() -> list[dict[str, Any]]:
@@ -111,8 +113,12 @@ class NodePeer:
 async def node_peer(script: str, *args: str) -> AsyncIterator[NodePeer]:
     node = require_node()
     proc = await asyncio.create_subprocess_exec(
-        node, str(HERE / script), *args, cwd=HERE,
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        node,
+        str(HERE / script),
+        *args,
+        cwd=HERE,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
     )
     peer = NodePeer(proc)

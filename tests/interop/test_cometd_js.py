@@ -22,7 +22,8 @@ def kinds(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
 async def test_handshake_subscribe_publish_receive(transport: str) -> None:
     async with live_server() as srv, cometd_client(srv.url, transport, "--publish", "3") as js:
         events = await js.wait_for(
-            lambda ev: len(kinds(ev, "message")) == 3, what="three deliveries",
+            lambda ev: len(kinds(ev, "message")) == 3,
+            what="three deliveries",
         )
     (handshake,) = kinds(events, "handshake")
     assert handshake["successful"] and handshake["transport"] == transport
@@ -36,15 +37,22 @@ def connected_again(after: int, client_id: str) -> Any:
             e["event"] == "connect" and e["successful"] and e["clientId"] == client_id
             for e in ev[after:]
         )
+
     return check
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("transport", TRANSPORTS)
 async def test_short_outage_resumes_with_the_same_client_id(transport: str) -> None:
-    async with live_server(client_timeout=3.0, hold=1.0) as srv, cometd_client(
-        srv.url, transport, "--backoff", "100",
-    ) as js:
+    async with (
+        live_server(client_timeout=3.0, hold=1.0) as srv,
+        cometd_client(
+            srv.url,
+            transport,
+            "--backoff",
+            "100",
+        ) as js,
+    ):
         events = await js.wait_for(lambda ev: bool(kinds(ev, "subscribe")), what="subscribe")
         client_id = kinds(events, "handshake")[0]["clientId"]
         srv.faults.add(kind="outage", duration=0.5)
@@ -56,7 +64,8 @@ async def test_short_outage_resumes_with_the_same_client_id(transport: str) -> N
         await js.wait_for(connected_again(mark, client_id), what="a connect with the same id")
         js.command(op="publish", data={"after": "outage"})
         events = await js.wait_for(
-            lambda ev: any(e["event"] == "message" for e in ev[mark:]), what="a delivery",
+            lambda ev: any(e["event"] == "message" for e in ev[mark:]),
+            what="a delivery",
         )
     assert len(kinds(events, "handshake")) == 1
 
@@ -66,14 +75,22 @@ async def test_short_outage_resumes_with_the_same_client_id(transport: str) -> N
 async def test_outage_longer_than_the_client_timeout_gets_402_and_rehandshakes(
     transport: str,
 ) -> None:
-    async with live_server(client_timeout=1.0, hold=0.5) as srv, cometd_client(
-        srv.url, transport, "--backoff", "100",
-    ) as js:
+    async with (
+        live_server(client_timeout=1.0, hold=0.5) as srv,
+        cometd_client(
+            srv.url,
+            transport,
+            "--backoff",
+            "100",
+        ) as js,
+    ):
         events = await js.wait_for(lambda ev: bool(kinds(ev, "subscribe")), what="subscribe")
         first_id = kinds(events, "handshake")[0]["clientId"]
         srv.faults.add(kind="outage", duration=1.6)
         events = await js.wait_for(
-            lambda ev: len(kinds(ev, "subscribe")) == 2, timeout=8.0, what="a re-subscribe",
+            lambda ev: len(kinds(ev, "subscribe")) == 2,
+            timeout=8.0,
+            what="a re-subscribe",
         )
         js.command(op="publish", data={"after": "rehandshake"})
         events = await js.wait_for(lambda ev: bool(kinds(ev, "message")), what="a delivery")
@@ -91,9 +108,15 @@ async def test_chat_commands_on_the_service_channel_complete_both_ways(transport
 
     Both complete, and no request timer is left behind: nothing fails once the client's
     maxNetworkDelay (1.5 s here) has passed."""
-    async with live_server() as srv, cometd_client(
-        srv.url, transport, "--max-network-delay", "1500",
-    ) as js:
+    async with (
+        live_server() as srv,
+        cometd_client(
+            srv.url,
+            transport,
+            "--max-network-delay",
+            "1500",
+        ) as js,
+    ):
         await js.wait_for(lambda ev: bool(kinds(ev, "subscribe")), what="subscribe")
         js.command(op="chat", data={"operation": "requestChat", "nickname": "js"})
         events = await js.wait_for(
@@ -104,12 +127,19 @@ async def test_chat_commands_on_the_service_channel_complete_both_ways(transport
         assert ack["successful"] and not ack["hasData"]
         result = kinds(events, "service")[0]["data"]["result"]
         assert result["chatId"] and result["secureKey"]
-        js.command(op="remoteCall", data={
-            "operation": "sendMessage", "chatId": result["chatId"],
-            "secureKey": result["secureKey"], "text": "hi", "clientMessageId": "m1",
-        })
+        js.command(
+            op="remoteCall",
+            data={
+                "operation": "sendMessage",
+                "chatId": result["chatId"],
+                "secureKey": result["secureKey"],
+                "text": "hi",
+                "clientMessageId": "m1",
+            },
+        )
         events = await js.wait_for(
-            lambda ev: bool(kinds(ev, "remote_call")), what="the remote call's answer",
+            lambda ev: bool(kinds(ev, "remote_call")),
+            what="the remote call's answer",
         )
         (call,) = kinds(events, "remote_call")
         assert call["successful"] and call["data"]["result"]["index"] >= 1

@@ -17,15 +17,22 @@ FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3, long_
 @pytest.mark.asyncio
 @pytest.mark.parametrize("transport", list(ConnectionType))
 async def test_handshake_subscribe_publish_receive(transport: ConnectionType) -> None:
-    async with faye_server(timeout=2) as (_, port), await BayeuxSession.connect(
-        f"http://127.0.0.1:{port}/bayeux", ["/demo", "/other"], transport=transport, timers=FAST,
-    ) as bayeux:
+    async with (
+        faye_server(timeout=2) as (_, port),
+        await BayeuxSession.connect(
+            f"http://127.0.0.1:{port}/bayeux",
+            ["/demo", "/other"],
+            transport=transport,
+            timers=FAST,
+        ) as bayeux,
+    ):
         await bayeux.ready()
         await bayeux.publish("/demo", {"n": 1})
         await bayeux.publish("/other", "plain text")
         await bayeux.wait_for(Broadcast, lambda b: b.channel == "/other")
         assert [(b.channel, b.data) for b in bayeux.broadcasts()] == [
-            ("/demo", {"n": 1}), ("/other", "plain text"),
+            ("/demo", {"n": 1}),
+            ("/other", "plain text"),
         ]
         assert bayeux.transport is transport
 
@@ -33,9 +40,15 @@ async def test_handshake_subscribe_publish_receive(transport: ConnectionType) ->
 @pytest.mark.asyncio
 @pytest.mark.parametrize("transport", list(ConnectionType))
 async def test_faye_stopped_interrupts_and_restarted_recovers(transport: ConnectionType) -> None:
-    async with faye_server(timeout=2) as (faye, port), await BayeuxSession.connect(
-        f"http://127.0.0.1:{port}/bayeux", ["/demo"], transport=transport, timers=FAST,
-    ) as bayeux:
+    async with (
+        faye_server(timeout=2) as (faye, port),
+        await BayeuxSession.connect(
+            f"http://127.0.0.1:{port}/bayeux",
+            ["/demo"],
+            transport=transport,
+            timers=FAST,
+        ) as bayeux,
+    ):
         await bayeux.ready()
         await faye.stop()
         stopped = bayeux.now()

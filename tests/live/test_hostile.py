@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Mapping
 
 import aiohttp
 import pytest
@@ -45,7 +46,7 @@ async def test_a_batch_with_a_bad_message_is_refused_whole() -> None:
     """[sendMessage, <connect with a list clientId>] must not apply the sendMessage."""
     async with serve_process() as srv, aiohttp.ClientSession() as http:
 
-        async def post(*messages: dict[str, object]) -> tuple[int, str]:
+        async def post(*messages: Mapping[str, object]) -> tuple[int, str]:
             async with http.post(srv.url, data=json.dumps(list(messages))) as response:
                 return response.status, await response.text()
 

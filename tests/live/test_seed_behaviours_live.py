@@ -147,7 +147,7 @@ async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> N
             fault = {"kind": "redirect", "to": "i9"}
             async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
                 assert reply.status == 400 and "to" in await reply.text()
-            fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}
+            fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}  # type: ignore[dict-item]
             async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
                 assert reply.status == 201
             sockets = [await http.ws_connect(url) for _ in range(10)]

@@ -77,15 +77,26 @@ async def test_serve_refuses_a_remote_host_with_exit_2() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("flags, said", [
-    (["--allow-origin", "example.com"], b"--allow-origin 'example.com': expected scheme://host"),
-    (["--agent-every", "0"], b"--agent-every must be a positive number of seconds"),
-    (["--agent-reply-after", "nan"], b"--agent-reply-after must be a positive number"),
-])
+@pytest.mark.parametrize(
+    "flags, said",
+    [
+        (
+            ["--allow-origin", "example.com"],
+            b"--allow-origin 'example.com': expected scheme://host",
+        ),
+        (["--agent-every", "0"], b"--agent-every must be a positive number of seconds"),
+        (["--agent-reply-after", "nan"], b"--agent-reply-after must be a positive number"),
+    ],
+)
 async def test_serve_refuses_bad_browser_flags_with_exit_2(flags: list[str], said: bytes) -> None:
     proc = await asyncio.create_subprocess_exec(
-        *CHATSIM, "serve", "--port", "0", *flags,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        *CHATSIM,
+        "serve",
+        "--port",
+        "0",
+        *flags,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
     _, err = await asyncio.wait_for(proc.communicate(), 10)
     assert proc.returncode == 2
@@ -96,8 +107,17 @@ async def test_serve_refuses_bad_browser_flags_with_exit_2(flags: list[str], sai
 async def test_serve_allows_the_origins_it_is_given_and_serves_the_agent_endpoint() -> None:
     site = "http://widget.test:3000"
     proc = await asyncio.create_subprocess_exec(
-        *CHATSIM, "serve", "--port", "0", "--allow-origin", site, "--agent-every", "5",
-        "--agent-reply-after", "1", stdout=asyncio.subprocess.PIPE,
+        *CHATSIM,
+        "serve",
+        "--port",
+        "0",
+        "--allow-origin",
+        site,
+        "--agent-every",
+        "5",
+        "--agent-reply-after",
+        "1",
+        stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
     try:

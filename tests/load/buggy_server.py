@@ -18,7 +18,7 @@ from sim.live.server import LiveServer
 from sim.server import Cluster, MemoryStore
 from sim.server.bayeux import BayeuxClient
 from sim.server.chat import ChatService
-from sim.server.store import ChatSession
+from sim.server.store import StoredChat
 
 
 class DropsOnFailover(ChatService):
@@ -26,7 +26,7 @@ class DropsOnFailover(ChatService):
 
     def _request_notifications(
         self,
-        session: ChatSession,
+        session: StoredChat,
         instance: str,
         client: BayeuxClient,
         data: dict[str, Any],

@@ -20,7 +20,7 @@ from transport.core import ClientCore
 
 
 class CrashOnLoss(ClientCore):
-    def connection_closed(self, now: float, reason: str) -> None:
+    def connection_closed(self, now: float, reason: str = "closed") -> None:
         raise IllegalTransition("ready", "connection_lost")
 
 

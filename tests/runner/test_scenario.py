@@ -71,7 +71,12 @@ def _bad(text: str) -> BadInput:
         ("duration: 5\nclient: {colour: red}\n", 2, "colour", "a key of client"),
         ("duration: 5\ncluster: {instances: 0}\n", 2, "cluster.instances", "integer >= 1"),
         ("duration: 5\nfaults:\n  - {at: 1, kind: loss, q: 1}\n", 3, "q", "a key of a loss"),
-        ("duration: 5\nfaults:\n  - {kind: crash, instance: i9, duration: 1}\n", 3, "instance", "i1"),  # noqa: E501
+        (
+            "duration: 5\nfaults:\n  - {kind: crash, instance: i9, duration: 1}\n",
+            3,
+            "instance",
+            "i1",
+        ),
         ("duration: 5\nexpect:\n  - {at: 3}\n", 3, "expect", "kind"),
         ("duration: 5\nexpect:\n  - {kind: error, between: [3]}\n", 3, "between", "two times"),
         ("duration: 5\nexpect:\n  - {kind: error, at: 1, after: 2}\n", 3, "after", "one time"),
