@@ -108,6 +108,12 @@ class Network:
         self._current: dict[str, Connection] = {}  # client id -> its latest connection
         self._wake_at: float | None = None  # the next release of held frames, armed
         self._opened = 0
+        # hash() of each frame a server handed to the fault engine: a frame the engine
+        # delivers to a client that is not among them is foreign (corrupt). Frames on a
+        # clean network never meet the engine, so nothing is kept for them.
+        self._genuine: set[int] = set()
+        # Told (client id, now) before a client receives a foreign frame.
+        self.on_foreign: Callable[[str, float], None] | None = None
 
     @property
     def latency(self) -> float:
@@ -312,10 +318,12 @@ class Network:
             floor[way] = arrival
             kernel.call_at(arrival, self._deliver, conn, way, text)
             return
+        if way is DOWN:
+            self._genuine.add(hash(text))
         deliveries = engine.decide(text, way, self.kernel.now, conn.link)
         self._trace_notes()
-        for delivery in deliveries:
-            self._schedule_at(conn, way, delivery.at, self._deliver, conn, way, delivery.text)
+        for d in deliveries:
+            self._schedule_at(conn, way, d.at, self._deliver, conn, way, d.text, True)
         self._arm_release()
 
     def _arm_release(self) -> None:
@@ -339,19 +347,21 @@ class Network:
                 self._trace_net_link("drop", item.link.conn, item.way, why="closed")
             elif delivery.at <= now:
                 conn.floor[item.way] = max(conn.floor[item.way], now)
-                self._deliver(conn, item.way, delivery.text)
+                self._deliver(conn, item.way, delivery.text, True)
             else:
-                self._schedule_at(
-                    conn, item.way, delivery.at, self._deliver, conn, item.way, delivery.text
-                )
+                deliver, way, text = self._deliver, item.way, delivery.text
+                self._schedule_at(conn, way, delivery.at, deliver, conn, way, text, True)
 
-    def _deliver(self, conn: Connection, way: Direction, text: str) -> None:
+    def _deliver(self, conn: Connection, way: Direction, text: str, faulted: bool = False) -> None:
+        """`faulted`: the frame went through the fault engine (it may be corrupt)."""
         now = self.kernel.now
         if way is UP:
             if conn.server_end:
                 self.servers[conn.instance].receive(conn.id, text, now)
                 return
         elif conn.client_end and conn.made:
+            if faulted and self.on_foreign is not None and hash(text) not in self._genuine:
+                self.on_foreign(conn.client, now)
             self.clients[conn.client].frame_received(text, now)
             return
         self._trace_net("drop", conn, way, why="closed")

@@ -122,6 +122,7 @@ class World:
         self._instance_list = list(self.instances.values())
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
+        self.network.on_foreign = self._foreign_received
         self.clients: dict[str, SimClient] = {}
         for spec in scenario.clients:
             self._add_client(spec)
@@ -166,6 +167,9 @@ class World:
         client = SimClient(self, spec, core)
         self.clients[spec.id] = client
         self.network.attach_client(spec.id, client)
+
+    def _foreign_received(self, client_id: str, now: float) -> None:
+        self.clients[client_id].foreign_received(now)
 
     # -- time ------------------------------------------------------------------------
     @property

@@ -128,10 +128,6 @@ class SimClient:
         self.core = core
         self.view = ClientView()
         self.timer = _Timer(world.kernel, self._tick, self.src)
-        # hash() of every frame a server sent this client: a received frame whose
-        # hash is not here is foreign (corrupt). The hashes, not the texts: a
-        # long run sends hundreds of megabytes.
-        self._texts_from_server: set[int] = set()
         self._sent_count = 0
         # Statistics (the bench's event count): frames handed in, events taken.
         self.frames_received = 0
@@ -176,16 +172,15 @@ class SimClient:
 
     def frame_received(self, text: str, now: float) -> None:
         self.frames_received += 1
-        # An ended core still reads replies while it drains (acks on the way), so it
-        # judges them too: a corrupt one then gives its 151 as well.
-        judged = self.view.alive or self.core.draining
-        if judged and hash(text) not in self._texts_from_server:
-            self.view.foreign_frames.append(now)
         self.core.frame_received(text, now)
         self.pump()
 
-    def server_sent(self, text: str) -> None:
-        self._texts_from_server.add(hash(text))
+    def foreign_received(self, now: float) -> None:
+        """The network is about to hand this client a frame no server sent (corrupt)."""
+        # An ended core still reads replies while it drains (acks on the way), so it
+        # judges them too: a corrupt one then gives its 151 as well.
+        if self.view.alive or self.core.draining:
+            self.view.foreign_frames.append(now)
 
     # -- driving -------------------------------------------------------------------
     def _tick(self) -> None:
@@ -277,9 +272,6 @@ class SimInstance:
         net = self.world.network
         for out in outputs:
             if isinstance(out, Reply):
-                conn = net.connections.get(out.conn_id)
-                if conn is not None:
-                    self.world.clients[conn.client].server_sent(out.text)
                 net.server_send(out.conn_id, out.text)
             elif isinstance(out, Drop):
                 net.server_close(out.conn_id, out.reason)

@@ -37,6 +37,13 @@ ENDING_TRIGGERS = frozenset(
     if all(other.dest in TERMINAL for other in TRANSITIONS if other.trigger == row.trigger)
 )
 
+# The kinds that can change a client's phase (`ClientFacts.phase`, `ever_ready`):
+# the others (message, loss, ack, chat, ...) only move the loss start, the chat or
+# `last_t`, so a replay that asks only for phases may skip them.
+PHASE_KINDS = frozenset(
+    {"state", "interrupted", "continued", "error", "ended", "ready", "restored"}
+)
+
 # Phases an application-only trace (no `state` records) lets the judge tell apart.
 IDLE, READY, INTERRUPTED, ENDED, FAILED = "idle", "ready", "interrupted", "ended", "failed"
 

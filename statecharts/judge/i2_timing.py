@@ -26,7 +26,12 @@ from collections.abc import Mapping, Sequence
 from typing import ClassVar
 
 from statecharts.chart import TERMINAL, State
-from statecharts.judge.facts import WORKS_AGAIN_TRIGGERS, ClientFacts, works_again
+from statecharts.judge.facts import (
+    PHASE_KINDS,
+    WORKS_AGAIN_TRIGGERS,
+    ClientFacts,
+    works_again,
+)
 from statecharts.judge.settings import Settings
 from statecharts.judge.verdict import Report
 from statecharts.judge.windows import FaultWindow, Whereabouts
@@ -219,19 +224,24 @@ class _Phases:
     `at(t)` is the phase after the records before the first one at or past
     `t` (less a microsecond), as a replay from the start would give it; the
     running maximum of the times keeps that exact when a wall-clock trace
-    is not in time order.
+    is not in time order. Only records that can change the phase
+    (`PHASE_KINDS`) are replayed and kept, each with the running maximum up
+    to it: the records before a time are a prefix, so the phase-changing
+    ones among them are a prefix of those kept.
     """
 
     def __init__(self, mine: Sequence[TraceRecord]) -> None:
         facts = ClientFacts("")
-        self.reach: list[float] = []  # running maximum of the records' times
-        self.after: list[str] = [_phase_of(facts)]  # phase after the first n records
+        self.reach: list[float] = []  # running maximum of the times, at each kept record
+        self.after: list[str] = [_phase_of(facts)]  # phase after the first n kept records
         latest = float("-inf")
         for rec in mine:
-            latest = max(latest, rec.t)
-            self.reach.append(latest)
-            facts.apply(rec)
-            self.after.append(_phase_of(facts))
+            t = rec.t
+            latest = max(latest, t)
+            if rec.kind in PHASE_KINDS:
+                self.reach.append(latest)
+                facts.apply(rec)
+                self.after.append(_phase_of(facts))
 
     def at(self, t: float) -> str:
         return self.after[bisect_left(self.reach, t - 1e-6)]
