@@ -8,6 +8,7 @@ every complaint is one line naming the option.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
 
 from statecharts.errors import UsageError
@@ -42,6 +43,23 @@ def writable_folder(name: str, option: str) -> Path:
     if not os.access(probe, os.W_OK):
         raise UsageError(f"{option} {name}: {probe} is not writable")
     return path
+
+
+def write_lines(path: Path, lines: Iterable[str]) -> None:
+    """Write lines (each without its newline) as they come, in batches."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8") as out:
+            batch: list[str] = []
+            for line in lines:
+                batch.append(line)
+                if len(batch) >= 4096:
+                    out.write("\n".join(batch) + "\n")
+                    batch.clear()
+            if batch:
+                out.write("\n".join(batch) + "\n")
+    except OSError as exc:
+        raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def write(path: Path, text: str) -> None:

@@ -21,7 +21,6 @@ import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from sim import expect
 from sim.scenario import Scenario
@@ -76,12 +75,17 @@ class RunResult:
     stats: RunStats = field(default=RunStats())
     header: RunHeader | None = None
 
-    @cached_property
+    @property
     def trace_text(self) -> str:
-        """The trace as JSON Lines, built when asked (`--trace`, a reproduction)."""
+        """The trace as JSON Lines, built when asked (a reproduction, tests)."""
+        return "".join(line + "\n" for line in self.trace_lines())
+
+    def trace_lines(self) -> Iterator[str]:
+        """The trace's lines, one at a time: `--trace` writes a long run's without
+        holding its whole text."""
         writer = TraceWriter(self.header or RunHeader(self.scenario.name, self.seed))
         writer.records = list(self.records)
-        return writer.text()
+        return writer.lines()
 
     @property
     def ok(self) -> bool:

@@ -273,14 +273,22 @@ class World:
 
     def pump_servers(self) -> None:
         # After every server input (a reply can leave from any instance): inlined
-        # drain_outputs, as this runs several times per frame.
+        # drain_outputs, as this runs once per kernel event that reaches a server.
         for inst in self._instance_list:
             core = inst.core
             outputs = core.take_outputs()
             if outputs:
                 inst._carry(outputs)
-            inst.timer.arm(core.next_deadline())
-        self.trace_server_events()
+            deadline = core.next_deadline()
+            if deadline is not None:
+                earliest = inst.timer.earliest  # arm() would ignore a later deadline
+                if earliest is None or deadline < earliest:
+                    inst.timer.arm(deadline)
+        events = self.cluster.take_events()
+        if events:
+            append = self.tracer.writer.append
+            for t, src, kind, data in events:
+                append(t, src, kind, data)  # the cluster's own copy, handed over
 
     # -- faults ----------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:

@@ -101,6 +101,9 @@ class TraceWriter:
         self._reference: list[TraceRecord] | tuple[TraceRecord, ...] | None = None
         self._count = 0
         self.divergence: tuple[int, TraceRecord | None, TraceRecord | None] | None = None
+        # Records come in bursts at one time: round it once and share the float.
+        self._time_in = -1.0
+        self._time_out = -1.0
 
     def follow(self, reference: list[TraceRecord] | tuple[TraceRecord, ...]) -> None:
         """Compare the coming records with `reference` instead of keeping them."""
@@ -108,14 +111,16 @@ class TraceWriter:
         self._count = 0
 
     def append(self, t: float, src: str, kind: str, data: dict[str, Any]) -> None:
+        if t != self._time_in:
+            self._time_in, self._time_out = t, round(t, 6)
         if self._reference is None:
             records = self.records
-            records.append(TraceRecord(round(t, 6), src, kind, data, len(records) + 2))
+            records.append(TraceRecord(self._time_out, src, kind, data, len(records) + 2))
             return
         n = self._count
         self._count = n + 1
         if self.divergence is None:
-            rec = TraceRecord(round(t, 6), src, kind, data, n + 2)
+            rec = TraceRecord(self._time_out, src, kind, data, n + 2)
             ref = self._reference
             expected = ref[n] if n < len(ref) else None
             if expected != rec:

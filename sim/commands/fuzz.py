@@ -146,7 +146,7 @@ def _report_failure(
     print(f"reproduce: chatsim run {repro}")
     if found.result is not None:
         trace = base.with_suffix(".trace.jsonl")
-        outputs.write(trace, found.result.trace_text)
+        outputs.write_lines(trace, found.result.trace_lines())
         duration = to_scenario(program, found.seed).duration
         text = timeline.render_text(found.result.records, duration)
         outputs.write(base.with_suffix(".timeline.txt"), text)

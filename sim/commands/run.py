@@ -39,7 +39,7 @@ def main(args: argparse.Namespace) -> int:
     for failure in result.failures:
         print(failure.describe())
     if trace_path is not None:
-        outputs.write(trace_path, result.trace_text)
+        outputs.write_lines(trace_path, result.trace_lines())
         print(f"trace: {trace_path}")
     if report_path is not None:
         outputs.write(report_path, report.render_html(report_input(result)))
