@@ -15,6 +15,10 @@ from statecharts.trace import TraceRecord
 # Server-side kinds worth a line (the rest is protocol chatter).
 SERVER_KINDS = frozenset({"crash", "recover", "session.expire", "session.move", "session.end"})
 _QUIET_CLIENT_KINDS = frozenset({"ack", "command", "loss"})
+# Kinds with a line of their own whatever their source.
+_OWN_LINE_KINDS = frozenset(
+    {"state", "error", "continued", "restored", "fault.start", "fault.end", "send_failed"}
+)
 
 
 @dataclass
@@ -59,6 +63,8 @@ def describe(rec: TraceRecord) -> str | None:
     """The one-line text of a record, or None when it is not worth a line."""
     d = rec.data
     kind = rec.kind
+    if kind not in _OWN_LINE_KINDS:  # most records: protocol chatter and acks
+        return _other_line(rec)
     if kind == "state":
         return f"state {d.get('from')} -> {d.get('to')} ({d.get('trigger')})"
     if kind == "error":
@@ -72,12 +78,15 @@ def describe(rec: TraceRecord) -> str | None:
         )
     if kind in ("fault.start", "fault.end"):
         return f"{kind} {_fault_text(d.get('fault'))}"
-    if kind == "send_failed":
-        return f"send failed: message {d.get('id')} (error {d.get('code')})"
+    return f"send failed: message {d.get('id')} (error {d.get('code')})"
+
+
+def _other_line(rec: TraceRecord) -> str | None:
+    kind = rec.kind
     if rec.src.startswith("server:"):
         return _server_line(rec)
     if rec.client is not None and kind not in _QUIET_CLIENT_KINDS:
-        extra = " ".join(f"{k}={v}" for k, v in d.items())
+        extra = " ".join(f"{k}={v}" for k, v in rec.data.items())
         return f"{kind} {extra}".rstrip()
     return None
 
@@ -119,9 +128,14 @@ def render(records: Sequence[TraceRecord], end: float | None = None) -> Iterator
             yield from flush()
             yield f"{_stamp(end, width)}  {'':<10}  --- end of scenario; draining ---"
             marked = True
-        if rec.kind == "message" and rec.client is not None:
-            folds.setdefault(rec.client, _Fold()).add(rec)
-            continue
+        if rec.kind == "message":
+            client = rec.client
+            if client is not None:
+                fold = folds.get(client)
+                if fold is None:
+                    fold = folds[client] = _Fold()
+                fold.add(rec)
+                continue
         text = describe(rec)
         if text is None:
             continue

@@ -49,7 +49,9 @@ class Delivery:
         self.books: dict[str, _Books] = {}
 
     def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        books = self.books.setdefault(rec.src, _Books())
+        books = self.books.get(rec.src)
+        if books is None:  # not setdefault: that would build a _Books per record
+            books = self.books[rec.src] = _Books()
         msg_id = rec.data.get("id")
         if rec.kind == "message":
             if rec.data.get("direction") == "in":

@@ -29,6 +29,9 @@ from statecharts.judge.windows import Whereabouts, fault_windows
 from statecharts.trace import Trace, TraceRecord
 
 Feed = Callable[[TraceRecord, ClientFacts, Report], None]
+# The records `finish` reads again besides each client's own: fault windows and
+# where each chat was served. Kept as they are fed, so the end needs no rescan.
+_LANDMARKS = frozenset({"fault.start", "fault.end", "session.start", "session.move"})
 
 
 class Rule(Protocol):
@@ -65,16 +68,24 @@ class Judge:
             for kind in rule.kinds:
                 self._routes.setdefault(kind, []).append(rule.feed)
         self.seen = 0  # records taken by feed_new
+        self.fed = 0  # records taken by feed
+        self._landmarks: list[TraceRecord] = []  # see _LANDMARKS
+        self._mine: dict[str, list[TraceRecord]] = {}  # each client's records
         self._i4_clean: tuple[int, int, int] = (0, 0, 0)
 
     # -- records -------------------------------------------------------------------
     def feed(self, rec: TraceRecord) -> None:
+        self.fed += 1
         self.order.feed(rec, self.report)
+        if rec.kind in _LANDMARKS:
+            self._landmarks.append(rec)
         if not rec.src.startswith("client:"):
             return
         facts = self.clients.get(rec.src)
         if facts is None:
             facts = self.clients[rec.src] = ClientFacts(rec.src)
+            self._mine[rec.src] = []
+        self._mine[rec.src].append(rec)
         for rule in self._routes.get(rec.kind, ()):
             rule(rec, facts, self.report)
         facts.apply(rec)
@@ -112,12 +123,17 @@ class Judge:
         self.i3.finish(self.clients, report)
         if not self.settings.cut:  # what was due after a cut is not known
             self.i2.finish(self.clients, self.order.last_t, report)
-        windows = fault_windows(records)
-        where = Whereabouts.of(records)
-        mine: dict[str, list[TraceRecord]] = {src: [] for src in self.clients}
-        for rec in records:
-            if rec.src in mine:
-                mine[rec.src].append(rec)
+        if self.fed == len(records):  # what was fed: the records kept on the way
+            landmarks: Sequence[TraceRecord] = self._landmarks
+            mine = self._mine
+        else:
+            landmarks = records
+            mine = {src: [] for src in self.clients}
+            for rec in records:
+                if rec.src in mine:
+                    mine[rec.src].append(rec)
+        windows = fault_windows(landmarks)
+        where = Whereabouts.of(landmarks)
         for src, facts in self.clients.items():
             chat = (truth.chats.get(src) if truth else None) or facts.chat_id
             fault_timing(
