@@ -61,14 +61,19 @@ class Handle:
         return f"<Handle t={self.when!r} {name}{state}>"
 
 
+# A queue entry: (time, sequence, handle or None, fn, args).
+_Entry = tuple[float, int, "Handle | None", Callable[..., object], tuple[Any, ...]]
+
+
 class Kernel:
     """Event queue over a virtual clock: ties break by insertion order."""
 
     def __init__(self, clock: VirtualClock | None = None) -> None:
         self.clock = clock if clock is not None else VirtualClock()
-        # Entries are (time, sequence, handle); the sequence number is unique,
-        # so tuple comparison never reaches the handle.
-        self._queue: list[tuple[float, int, Handle]] = []
+        # Entries are (time, sequence, handle, fn, args); the sequence number is
+        # unique, so tuple comparison never reaches the handle. `post` entries
+        # have no handle (None): they cannot be cancelled and cost no object.
+        self._queue: list[_Entry] = []
         self._seq = 0
         self._dead = 0
         self.executed = 0
@@ -82,8 +87,15 @@ class Kernel:
             raise ClockError(f"cannot schedule at {t!r}, before now ({self.clock._now!r})")
         handle = Handle(t, fn, args)
         self._seq += 1
-        heapq.heappush(self._queue, (t, self._seq, handle))
+        heapq.heappush(self._queue, (t, self._seq, handle, fn, args))
         return handle
+
+    def post(self, t: float, fn: Callable[..., object], *args: Any) -> None:
+        """`call_at` for a call that is never cancelled (the hot paths: no Handle)."""
+        if not t >= self.clock._now:
+            raise ClockError(f"cannot schedule at {t!r}, before now ({self.clock._now!r})")
+        self._seq += 1
+        heapq.heappush(self._queue, (t, self._seq, None, fn, args))
 
     def call_later(self, delay: float, fn: Callable[..., object], *args: Any) -> Handle:
         return self.call_at(self.clock.now + delay, fn, *args)
@@ -100,14 +112,14 @@ class Kernel:
     def _compact(self) -> None:
         # Lazy deletion leaves dead entries behind; drop them once they dominate.
         # In place: step()/run_until() hold an alias to the list while callbacks run.
-        self._queue[:] = [entry for entry in self._queue if not entry[2].cancelled]
+        self._queue[:] = [e for e in self._queue if e[2] is None or not e[2].cancelled]
         heapq.heapify(self._queue)
         self._dead = 0
 
     def next_time(self) -> float | None:
         """Time of the next live event, or None when nothing is scheduled."""
         queue = self._queue
-        while queue and queue[0][2].cancelled:
+        while queue and (handle := queue[0][2]) is not None and handle.cancelled:
             heapq.heappop(queue)
             self._dead -= 1
         return queue[0][0] if queue else None
@@ -120,14 +132,15 @@ class Kernel:
         """Run the next live event; False when the queue is empty."""
         queue = self._queue
         while queue:
-            t, _, handle = heapq.heappop(queue)
-            if handle.cancelled:
-                self._dead -= 1
-                continue
-            handle.cancelled = True  # ran: a later cancel() is a no-op
+            t, _, handle, fn, args = heapq.heappop(queue)
+            if handle is not None:
+                if handle.cancelled:
+                    self._dead -= 1
+                    continue
+                handle.cancelled = True  # ran: a later cancel() is a no-op
             self.clock._now = t  # see run_until
             self.executed += 1
-            handle.fn(*handle.args)
+            fn(*args)
             return True
         return False
 
@@ -140,15 +153,16 @@ class Kernel:
         clock = self.clock
         ran = 0
         while queue and queue[0][0] <= t:
-            when, _, handle = pop(queue)
-            if handle.cancelled:
-                self._dead -= 1
-                continue
-            handle.cancelled = True
+            when, _, handle, fn, args = pop(queue)
+            if handle is not None:
+                if handle.cancelled:
+                    self._dead -= 1
+                    continue
+                handle.cancelled = True
             # The heap pops in time order and call_at refuses the past, so the
             # clock only moves forward here: skip advance_to's check.
             clock._now = when
-            handle.fn(*handle.args)
+            fn(*args)
             ran += 1
         self.executed += ran
         clock.advance_to(t)

@@ -316,7 +316,7 @@ class Network:
             last = floor[way]
             arrival = last if last > arrival else arrival  # max(), without the call
             floor[way] = arrival
-            kernel.call_at(arrival, self._deliver, conn, way, text)
+            kernel.post(arrival, self._deliver, conn, way, text)
             return
         if way is DOWN:
             self._genuine.add(hash(text))
@@ -390,7 +390,7 @@ class Network:
         floor = conn.floor[way]
         arrival = floor if floor > arrival else arrival  # max(), without the call
         conn.floor[way] = arrival
-        kernel.call_at(arrival, fn, *args)
+        kernel.post(arrival, fn, *args)
         return arrival
 
     def _path_delay(self, conn: Connection, way: Direction) -> float:

@@ -230,7 +230,7 @@ class World:
             action()
             nxt = first + n * period  # no drift: n-th tick is computed, not summed
             if nxt <= self.traffic_until:
-                self.kernel.call_at(nxt, run, n + 1)
+                self.kernel.post(nxt, run, n + 1)
 
         if first <= self.traffic_until:
             self.kernel.call_at(first, run, 1)

@@ -70,7 +70,7 @@ class _Timer:
         if earliest is not None and earliest <= at:
             return
         self.earliest = at
-        kernel.call_at(at, self._run, at)
+        kernel.post(at, self._run, at)
 
     def _run(self, at: float) -> None:
         if self.earliest == at:
