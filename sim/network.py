@@ -216,7 +216,17 @@ class Network:
         if not can_send:
             self._trace_net("drop", conn, way, why="closed")
             return
-        self._transmit(conn, way, text)
+        engine = self.engine
+        if engine.idle:  # the common case: a clean network (_schedule, inlined)
+            kernel = self.kernel
+            arrival = kernel.clock._now + engine.latency
+            floor = conn.floor
+            last = floor[way]
+            arrival = last if last > arrival else arrival  # max(), without the call
+            floor[way] = arrival
+            kernel.post(arrival, self._deliver, conn, way, text)
+            return
+        self._through_faults(conn, way, text)
 
     def close(self, conn_id: str, by: Side, reason: str) -> None:
         """One end closes; the other hears of it after the frames already on the way."""
@@ -307,17 +317,9 @@ class Network:
             self.engine.forget(conn.id)
 
     # -- frames -------------------------------------------------------------------------
-    def _transmit(self, conn: Connection, way: Direction, text: str) -> None:
+    def _through_faults(self, conn: Connection, way: Direction, text: str) -> None:
+        """A frame sent while faults are active: the fault engine decides its fate."""
         engine = self.engine
-        if engine.idle:  # the common case: a clean network (_schedule, inlined)
-            kernel = self.kernel
-            arrival = kernel.clock._now + engine.latency
-            floor = conn.floor
-            last = floor[way]
-            arrival = last if last > arrival else arrival  # max(), without the call
-            floor[way] = arrival
-            kernel.post(arrival, self._deliver, conn, way, text)
-            return
         if way is DOWN:
             self._genuine.add(hash(text))
         deliveries = engine.decide(text, way, self.kernel.now, conn.link)

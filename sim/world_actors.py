@@ -245,6 +245,8 @@ class SimInstance:
         self.name = name
         self.core = world.cluster.instances[name]
         self.timer = _Timer(world.kernel, self._tick, f"server:{name}")
+        # A command on one instance can answer a held connect on another: drain all.
+        self.pump = world.pump_servers
         self.frames_received = 0  # a statistic (the bench's event count)
 
     def open(self, conn_id: str, now: float) -> bool:
@@ -264,10 +266,6 @@ class SimInstance:
     def _tick(self) -> None:
         self.core.tick(self.world.now)
         self.pump()
-
-    def pump(self) -> None:
-        # A command on one instance can answer a held connect on another: drain all.
-        self.world.pump_servers()
 
     def drain_outputs(self) -> None:
         outputs = self.core.take_outputs()

@@ -92,7 +92,10 @@ class ClientFacts:
         """Take one record of this client into the facts (after the rules judged it)."""
         self.last_t = rec.t
         kind = rec.kind
-        if kind == "loss":
+        if kind == "message":  # the commonest kind first (the branches are disjoint)
+            if rec.data.get("direction") == "in":
+                self._works()
+        elif kind == "loss":
             # A transport writes `loss` once per outage, so a second one while no
             # interruption is open means the previous outage ended unseen.
             if self.lost_since is None or self.told is None:
@@ -113,13 +116,11 @@ class ClientFacts:
                 self.ended_at = rec.t
         elif kind == "chat" and isinstance(rec.data.get("chatId"), str):
             self.chat_id = rec.data["chatId"]
-        elif kind in ("ready", "restored") or (
-            kind == "message" and rec.data.get("direction") == "in"
-        ):
+        elif kind in ("ready", "restored"):
             self._works()
             if kind == "ready" and isinstance(rec.data.get("chatId"), str):
                 self.chat_id = rec.data["chatId"]
-            if kind != "message" and self.app_phase not in (ENDED, FAILED):
+            if self.app_phase not in (ENDED, FAILED):
                 self.app_phase = READY if self.told is None else INTERRUPTED
                 self.ever_ready = True
 

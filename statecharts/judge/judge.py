@@ -9,7 +9,7 @@ rules that need it. It judges a whole trace (`check`) or a growing one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from typing import Protocol
 
@@ -75,28 +75,39 @@ class Judge:
 
     # -- records -------------------------------------------------------------------
     def feed(self, rec: TraceRecord) -> None:
-        self.fed += 1
-        self.order.feed(rec, self.report)
-        if rec.kind in _LANDMARKS:
-            self._landmarks.append(rec)
-        if not rec.src.startswith("client:"):
-            return
-        facts = self.clients.get(rec.src)
-        if facts is None:
-            facts = self.clients[rec.src] = ClientFacts(rec.src)
-            self._mine[rec.src] = []
-        self._mine[rec.src].append(rec)
-        for rule in self._routes.get(rec.kind, ()):
-            rule(rec, facts, self.report)
-        facts.apply(rec)
+        self.feed_all((rec,))
+
+    def feed_all(self, records: Iterable[TraceRecord]) -> None:
+        """Judge records in order (`feed` of each, without a call per record)."""
+        order, report, clients, mine = self.order, self.report, self.clients, self._mine
+        routes, landmarks, no_rules = self._routes, self._landmarks, ()
+        fed = 0
+        for rec in records:
+            fed += 1
+            order.feed(rec, report)
+            kind, src = rec.kind, rec.src
+            if kind in _LANDMARKS:
+                landmarks.append(rec)
+            if not src.startswith("client:"):
+                continue
+            facts = clients.get(src)
+            if facts is None:
+                facts = clients[src] = ClientFacts(src)
+                mine[src] = []
+            mine[src].append(rec)
+            for rule in routes.get(kind, no_rules):
+                rule(rec, facts, report)
+            facts.apply(rec)
+        self.fed += fed
 
     def feed_new(self, records: Sequence[TraceRecord]) -> list[Violation]:
         """Judge the records added since the last call; the violations they broke."""
         before = len(self.report.found)
-        for number in range(self.seen, len(records)):
-            rec = records[number]
-            # Line numbers as in the written file: the header is line 1.
-            self.feed(replace(rec, line=number + 2) if rec.line == 0 else rec)
+        # Line numbers as in the written file: the header is line 1.
+        self.feed_all(
+            replace(rec, line=number + 2) if rec.line == 0 else rec
+            for number, rec in enumerate(records[self.seen :], start=self.seen)
+        )
         self.seen = len(records)
         return self.report.found[before:]
 
@@ -157,8 +168,7 @@ class Judge:
     def check(self, trace: Trace, truth: Truth | None = None) -> Verdict:
         """Judge a whole trace at once."""
         self.i3.prescan(trace.records)
-        for rec in trace.records:
-            self.feed(rec)
+        self.feed_all(trace.records)
         verdict = self.finish(trace.records, truth)
         warnings = trace.warnings
         if self.settings.cut:
