@@ -119,7 +119,8 @@ class World:
             max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
-        self._instance_list = list(self.instances.values())
+        # What pump_servers needs of each instance, looked up once (the cores stay).
+        self._pumped = [(i.core, i.timer, i._carry) for i in self.instances.values()]
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
         self.network.on_foreign = self._foreign_received
@@ -274,16 +275,15 @@ class World:
     def pump_servers(self) -> None:
         # After every server input (a reply can leave from any instance): inlined
         # drain_outputs, as this runs once per kernel event that reaches a server.
-        for inst in self._instance_list:
-            core = inst.core
+        for core, timer, carry in self._pumped:
             outputs = core.take_outputs()
             if outputs:
-                inst._carry(outputs)
+                carry(outputs)
             deadline = core.next_deadline()
             if deadline is not None:
-                earliest = inst.timer.earliest  # arm() would ignore a later deadline
+                earliest = timer.earliest  # arm() would ignore a later deadline
                 if earliest is None or deadline < earliest:
-                    inst.timer.arm(deadline)
+                    timer.arm(deadline)
         events = self.cluster.take_events()
         if events:
             append = self.tracer.writer.append
