@@ -96,6 +96,22 @@ def test_cancel_skips_the_call_and_is_idempotent() -> None:
     assert kernel.next_time() is None
 
 
+def test_posted_calls_keep_time_and_insertion_order_with_cancellable_ones() -> None:
+    kernel = Kernel()
+    seen: list[str] = []
+    kernel.post(1.0, seen.append, "post-a")
+    drop = kernel.call_at(1.0, seen.append, "dropped")
+    kernel.call_at(1.0, seen.append, "call")
+    kernel.post(0.5, seen.append, "early")
+    kernel.post(1.0, seen.append, "post-b")
+    kernel.cancel(drop)
+    assert kernel.pending == 4
+    kernel.run_until(1.0)
+    assert seen == ["early", "post-a", "call", "post-b"]
+    with pytest.raises(ClockError, match="before now"):
+        kernel.post(0.5, seen.append, "late")
+
+
 def test_many_cancellations_keep_the_queue_consistent() -> None:
     kernel = Kernel()
     seen: list[int] = []

@@ -485,6 +485,30 @@ def test_corrupt_truncated_cuts_the_text() -> None:
     assert frames[2] == FRAME
 
 
+def test_the_network_names_each_foreign_frame_it_delivers() -> None:
+    # Corrupt frames are foreign (no server sent them); those the fault spared are not.
+    foreign: list[tuple[str, float]] = []
+    world = World([Corrupt(at=0.0, count=2, mode=CorruptMode.TRUNCATED)])
+    world.net.on_foreign = lambda client, now: foreign.append((client, now))
+    world.open()
+    for i in range(4):
+        world.send(1.0 + i * 0.1, FRAME)
+    world.run()
+    arrivals = [entry[1] for entry in world.client.log if entry[0] == "frame"]
+    assert foreign == [("c1", arrivals[0]), ("c1", arrivals[1])]
+
+
+def test_a_clean_network_delivers_nothing_foreign() -> None:
+    foreign: list[tuple[str, float]] = []
+    world = World([Duplicate(at=0.0, duration=10.0, p=1.0)])  # through the engine, unchanged
+    world.net.on_foreign = lambda client, now: foreign.append((client, now))
+    world.open()
+    world.send(1.0, FRAME)
+    world.send(20.0, FRAME)  # after the fault: the clean path
+    world.run(30.0)
+    assert len(world.client.frames()) >= 3 and foreign == []
+
+
 def test_corrupt_up_reaches_the_server_spoiled() -> None:
     world = World([Corrupt(at=0.0, count=1, direction=Direction.UP)])
     world.open()
