@@ -81,6 +81,26 @@ class RunHeader:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+# A frozen dataclass's __init__ sets each field through object.__setattr__ (and
+# checks the data's default factory): over twice the cost of filling the slots.
+# The writer makes one record per trace line, so it fills them directly.
+_new_object = object.__new__
+_set_t, _set_src, _set_kind, _set_data, _set_line = (
+    TraceRecord.__dict__[name].__set__ for name in ("t", "src", "kind", "data", "line")
+)
+
+
+def _new_record(t: float, src: str, kind: str, data: dict[str, Any], line: int) -> TraceRecord:
+    """`TraceRecord(t, src, kind, data, line)`, without the frozen __init__."""
+    rec: TraceRecord = _new_object(TraceRecord)
+    _set_t(rec, t)
+    _set_src(rec, src)
+    _set_kind(rec, kind)
+    _set_data(rec, data)
+    _set_line(rec, line)
+    return rec
+
+
 def record(t: float, src: str, event: AppEvent) -> TraceRecord:
     return TraceRecord(t, src, event.kind, event.fields())
 
@@ -115,12 +135,12 @@ class TraceWriter:
             self._time_in, self._time_out = t, round(t, 6)
         if self._reference is None:
             records = self.records
-            records.append(TraceRecord(self._time_out, src, kind, data, len(records) + 2))
+            records.append(_new_record(self._time_out, src, kind, data, len(records) + 2))
             return
         n = self._count
         self._count = n + 1
         if self.divergence is None:
-            rec = TraceRecord(self._time_out, src, kind, data, n + 2)
+            rec = _new_record(self._time_out, src, kind, data, n + 2)
             ref = self._reference
             expected = ref[n] if n < len(ref) else None
             if expected != rec:
