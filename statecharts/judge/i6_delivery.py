@@ -33,8 +33,8 @@ class _Books:
 
     last_index: int | None = None
     delivered: list[int] = field(default_factory=list)
-    seen: set[int] = field(default_factory=set)
-    shown: dict[int, TraceRecord] = field(default_factory=dict)  # index -> message in
+    # index -> its first message in (the keys: every index seen)
+    shown: dict[int, TraceRecord] = field(default_factory=dict)
     sent: dict[str, TraceRecord] = field(default_factory=dict)  # id -> message out
     acks: dict[str, list[TraceRecord]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
@@ -70,7 +70,7 @@ class Delivery:
     def _inbound(self, rec: TraceRecord, books: _Books, report: Report) -> None:
         index = int(rec.data["index"])
         last = books.last_index
-        if index in books.seen:
+        if index in books.shown:
             report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
         elif last is not None and index < last:
             report.fail(rec, "I6", f"index {last + 1}; index {index} arrives out of order")
@@ -78,7 +78,6 @@ class Delivery:
             report.fail(rec, "I6", f"index {last + 1}; indexes {last + 1}..{index - 1} missed")
         books.last_index = index if last is None else max(last, index)
         books.delivered.append(index)
-        books.seen.add(index)
         books.shown.setdefault(index, rec)
 
     def _ack(self, rec: TraceRecord, msg_id: str, books: _Books, report: Report) -> None:
@@ -199,7 +198,7 @@ class _Against:
         missing = sorted(
             a.index
             for a in accepted
-            if a.index not in books.seen and (a.t <= horizon if a.t is not None else ready)
+            if a.index not in books.shown and (a.t <= horizon if a.t is not None else ready)
         )
         if missing:
             self.report.add(
