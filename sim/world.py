@@ -206,9 +206,11 @@ class World:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:
-        append = self.tracer.writer.append
-        for t, src, kind, data in self.cluster.take_events():
-            append(t, src, kind, data)  # the cluster's own copy, handed over
+        events = self.cluster.take_events()
+        if events:
+            append = self.tracer.writer.append
+            for t, src, kind, data in events:
+                append(t, src, kind, data)  # the cluster's own copy, handed over
 
     # -- traffic ---------------------------------------------------------------------
     def _schedule_traffic(self, client: SimClient) -> None:
@@ -284,11 +286,7 @@ class World:
                 earliest = timer.earliest  # arm() would ignore a later deadline
                 if earliest is None or deadline < earliest:
                     timer.arm(deadline)
-        events = self.cluster.take_events()
-        if events:
-            append = self.tracer.writer.append
-            for t, src, kind, data in events:
-                append(t, src, kind, data)  # the cluster's own copy, handed over
+        self.trace_server_events()
 
     # -- faults ----------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:
