@@ -93,6 +93,10 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.retry_at: float | None = None
         self.connect_at: float | None = None
         self.drain_until: float | None = None
+        # A subclass moves the interruption deadline (a planted bug): always ask it.
+        self.interrupt_hooked = (
+            type(self).interrupt_deadline is not ClientConnection.interrupt_deadline
+        )
         self._outputs: list[Output] = []
         self._events: list[tuple[float, AppEvent]] = []
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)

@@ -27,6 +27,33 @@ def test_armed_timers_follow_the_session() -> None:
     assert Wake.OPEN in armed  # the first retry went out at once
 
 
+def test_the_inline_timer_scan_agrees_with_the_table() -> None:
+    script = Script.new()
+    core = script.core
+    seen: list[dict[Wake, float]] = []
+
+    def agree() -> None:
+        armed = core.deadlines()
+        seen.append(armed)
+        row, when = core.earliest_timer()
+        if not armed:
+            assert row < 0 and core.next_deadline() is None
+            return
+        first = min(armed.values())
+        assert when == first == core.next_deadline()
+        assert TIMER_TABLE[row][0] == next(w for w in Wake if armed.get(w) == first)
+
+    agree()
+    script.open_chat(0.0)
+    agree()
+    core.connection_closed(1.0, "outage")
+    agree()
+    for now in (1.5, 2.0, 4.0, 9.0):
+        core.tick(now)
+        agree()
+    assert any(Wake.INTERRUPT in armed for armed in seen)
+
+
 def test_failures_count_towards_failover_only_for_attempts_that_never_worked() -> None:
     outage = recovery.NO_OUTAGE
     first = recovery.after_failure(outage, 1.0, attempting=False, failover_after=2, instances=2)
