@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from transport import wire
-from transport.replies import AdviceUpdate
+from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
 
 
