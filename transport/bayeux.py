@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from statecharts.values import quick_init
 from transport import wire
 from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
@@ -36,6 +37,7 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Pending:
     """One request waiting for its reply."""

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
+from statecharts.values import quick_init
 from transport.wire import Reconnect
 
 MS = 1000.0
@@ -21,11 +22,13 @@ MAX_DEPTH = 32  # nesting of a frame's JSON (ours is at most 5 deep)
 RECONNECT_VALUES = frozenset(r.value for r in Reconnect)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Invalid:
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class AdviceUpdate:
     """What a reply's `advice` changes (None: not given)."""

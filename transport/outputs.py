@@ -6,19 +6,23 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from statecharts.chart import Timers
+from statecharts.values import quick_init
 from transport.wire import ConnectionType
 
 
+@quick_init
 @dataclass(frozen=True)
 class OpenConnection:
     instance: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendFrame:
     text: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class CloseConnection:
     reason: str

@@ -18,6 +18,7 @@ from typing import Any
 
 from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
+from statecharts.values import quick_init
 from transport import wire
 from transport.checks import (
     MAX_DEPTH,
@@ -39,6 +40,7 @@ _CHAT_PREFIX = wire.CHAT_PREFIX
 _INDEXED_TYPES = wire.INDEXED_TYPES
 
 
+@quick_init
 @dataclass(frozen=True)
 class MetaReply:
     """A reply on a /meta/ channel."""
@@ -58,6 +60,7 @@ class MetaReply:
         return bayeux_error_code(self.error)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CommandError:
     code: int
@@ -65,6 +68,7 @@ class CommandError:
     data: Mapping[str, Any]
 
 
+@quick_init
 @dataclass(frozen=True)
 class LoginResult:
     chat_id: str
@@ -73,6 +77,7 @@ class LoginResult:
     position: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReplayResult:
     instance: str | None
@@ -80,6 +85,7 @@ class ReplayResult:
     replayed: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
@@ -99,6 +105,7 @@ class ServiceReply:
         return bayeux_error_code(self.error)
 
 
+@quick_init
 @dataclass(frozen=True)
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
@@ -110,6 +117,7 @@ class TranscriptItem:
     client_message_id: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Delivery:
     channel: str
@@ -117,6 +125,7 @@ class Delivery:
     data: dict[str, Any]  # as delivered (a broadcast service hands it on)
 
 
+@quick_init
 @dataclass(frozen=True)
 class OtherMessage:
     """A message on any other channel (broadcast deliveries, publish replies)."""
