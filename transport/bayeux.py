@@ -121,7 +121,7 @@ class BayeuxLayer:
         msg: Message = {
             "channel": wire.META_CONNECT,
             "clientId": self.client_id,
-            "connectionType": self.connection_type.value,
+            "connectionType": self.connection_type._value_,  # not .value: a descriptor call
             "id": self.new_id(),
             "ext": {"ack": self.ack},
         }

@@ -229,7 +229,7 @@ class ChatService:
                 return  # a second answer for the same message
             assert reply.index is not None
             self.conn.emit(now, Acked(command_id, reply.index))
-        self.conn.emit(now, CommandDone(command_id, operation.value, True, reply.result))
+        self.conn.emit(now, CommandDone(command_id, operation._value_, True, reply.result))
         if self.conn.draining:
             return
         if reply.login is not None:
@@ -353,7 +353,7 @@ class ChatService:
         if command_id is None:
             self._commands += 1
             command_id = f"{self.client_id}-c{self._commands}"
-        data = {"operation": operation.value, **params}
+        data = {"operation": operation._value_, **params}  # _value_: no descriptor call
         return self.conn.bayeux.publish_to(
             wire.SERVICE_CHAT,
             data,
