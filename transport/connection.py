@@ -88,15 +88,8 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.attempting = False  # the current link has not worked yet
         self.draining = False
         self.outage = recovery.NO_OUTAGE
-        # timers (see transport.timers.TimerTable)
-        self.open_deadline: float | None = None
-        self.retry_at: float | None = None
-        self.connect_at: float | None = None
-        self.drain_until: float | None = None
-        # A subclass moves the interruption deadline (a planted bug): always ask it.
-        self.interrupt_hooked = (
-            type(self).interrupt_deadline is not ClientConnection.interrupt_deadline
-        )
+        hooked = type(self).interrupt_deadline is not ClientConnection.interrupt_deadline
+        self.init_timers(interrupt_hooked=hooked)
         self._outputs: list[Output] = []
         self._events: list[tuple[float, AppEvent]] = []
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
@@ -197,12 +190,19 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.advance(now)
 
     def frame_received(self, text: str, now: float) -> None:
+        self._frame_in(text, now)
+
+    def frame_values_received(self, messages: list[wire.Message], now: float) -> None:
+        """A frame as values (`decode_frame`): from a peer in this process that built it."""
+        self._frame_in(messages, now)
+
+    def _frame_in(self, frame: str | list[wire.Message], now: float) -> None:
         self.advance(now)
         if self.listening():
-            self.take_frame(text, now)
+            self.take_frame(frame, now)
             self.service.after_frame(now)
         elif self.state in LIVE:
-            self.judge_late_frame(text, now)
+            self.judge_late_frame(frame, now)
         self.advance(now)
 
     def tick(self, now: float) -> None:

@@ -55,7 +55,7 @@ class FrameReader:
 
     connect_at: float | None  # the connection's CONNECT timer (a resent connect replaces it)
 
-    def take_frame(self: Reader, text: str, now: float) -> None:
+    def take_frame(self: Reader, text: str | list[wire.Message], now: float) -> None:
         try:
             messages = decode_frame(text)
         except ProtocolViolation as exc:
@@ -98,7 +98,7 @@ class FrameReader:
                 self.recover_all(now)  # cannot tell which request it answered
                 return
 
-    def judge_late_frame(self: Reader, text: str, now: float) -> None:
+    def judge_late_frame(self: Reader, text: str | list[wire.Message], now: float) -> None:
         """A frame on a connection given up a moment ago: ignored, but an invalid one is told."""
         try:
             messages = decode_frame(text)

@@ -148,8 +148,15 @@ def bayeux_error_code(error: str | None) -> int | None:
     return int(head) if head.isdigit() and len(head) < 6 else None
 
 
-def decode_frame(text: str) -> list[wire.Message]:
-    """Bayeux messages of a frame; ProtocolViolation (never anything else) if it is none."""
+def decode_frame(text: str | list[wire.Message]) -> list[wire.Message]:
+    """Bayeux messages of a frame; ProtocolViolation (never anything else) if it is none.
+
+    A frame may come as values (a list of messages) from a peer in the same process
+    that built it (the simulator's server core): checked as a decoded frame is, less
+    the nesting walk (such a peer nests at most five deep).
+    """
+    if not isinstance(text, str):
+        return wire.messages_of(text)
     try:
         messages = wire.decode(text)
     except RecursionError:
@@ -254,7 +261,6 @@ def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | I
 def _result(
     ident: str | None, operation: Operation | None, result: dict[str, Any]
 ) -> ServiceReply | Invalid:
-    reply = ServiceReply(ident, True, None, result=result)
     if operation is Operation.REQUEST_CHAT:
         for key in ("chatId", "secureKey"):
             if not isinstance(result.get(key), str) or not result[key]:
@@ -279,7 +285,7 @@ def _result(
             opt_str(result.get("instance")), result.get("position"), result.get("replayed", 0)
         )
         return ServiceReply(ident, True, None, result=result, replay=replay)
-    return reply
+    return ServiceReply(ident, True, None, result=result)
 
 
 def command_error(payload: object) -> CommandError | None:

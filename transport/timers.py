@@ -76,6 +76,21 @@ _NONE = LinkState.NONE
 class TimerTable:
     """Mixin of the connection: its deadlines come from `TIMER_TABLE`."""
 
+    open_deadline: float | None
+    retry_at: float | None
+    connect_at: float | None
+    drain_until: float | None
+    interrupt_hooked: bool
+
+    def init_timers(self, *, interrupt_hooked: bool) -> None:
+        """No timer armed; `interrupt_hooked`: a subclass moves the interruption deadline
+        (a planted bug), so it is asked even without an outage."""
+        self.open_deadline = None
+        self.retry_at = None
+        self.connect_at = None
+        self.drain_until = None
+        self.interrupt_hooked = interrupt_hooked
+
     def deadlines(self: Timed) -> dict[Wake, float]:
         """Every armed timer and its deadline (for tests and diagnostics)."""
         out: dict[Wake, float] = {}
