@@ -111,24 +111,24 @@ class TimerTable:
         if when is not None:
             first, earliest = 0, when
         for pending in self.bayeux.pending.values():
-            if pending.deadline < earliest:
+            if first < 0 or pending.deadline < earliest:
                 first, earliest = 1, pending.deadline
         # Not armed without an outage, unless a subclass moved the deadline (a planted bug).
         if self.outage.since is not None or self.interrupt_hooked:
             when = self.interrupt_deadline()
-            if when is not None and when < earliest:
+            if when is not None and (first < 0 or when < earliest):
                 first, earliest = 2, when
         when = self.drain_until
-        if when is not None and when < earliest:
+        if when is not None and (first < 0 or when < earliest):
             first, earliest = 3, when
         when = self.retry_at
-        if when is not None and when < earliest and self.link is _NONE:
+        if when is not None and (first < 0 or when < earliest) and self.link is _NONE:
             first, earliest = 4, when
         when = self.connect_at
-        if when is not None and when < earliest:
+        if when is not None and (first < 0 or when < earliest):
             first, earliest = 5, when
         when = self.service.retry_at
-        if when is not None and when < earliest:
+        if when is not None and (first < 0 or when < earliest):
             first, earliest = 6, when
         return first, earliest
 
@@ -139,11 +139,11 @@ class TimerTable:
     def advance(self: Timed, now: float) -> None:
         """Run every timer due at `now`, earliest first (ties in table order)."""
         first, earliest = self.earliest_timer()
-        if first < 0 or earliest > now:
+        if first < 0 or not earliest <= now:
             return  # the common case: nothing due
         for _ in range(10_000):
             _ACTIONS[first](self, now)
             first, earliest = self.earliest_timer()
-            if first < 0 or earliest > now:
+            if first < 0 or not earliest <= now:
                 return
         raise RuntimeError("client core timers do not settle")  # a bug, never input
