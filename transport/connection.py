@@ -173,13 +173,13 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.send([self.bayeux.handshake(now)])
         else:
             self.send([self.bayeux.connect(now, immediate=True)])
-        self.advance(now)
+        self.settle(now)
 
     def connection_failed(self, now: float, reason: str = "refused") -> None:
         self.advance(now)
         if self.link is not LinkState.NONE:
             self.failure(now, f"connection refused: {reason}", close=False)
-        self.advance(now)
+        self.settle(now)
 
     def connection_closed(self, now: float, reason: str = "closed") -> None:
         self.advance(now)
@@ -187,7 +187,7 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.finish_drain(now, close=False)
         elif self.link is not LinkState.NONE:
             self.failure(now, f"connection closed: {reason}", close=False)
-        self.advance(now)
+        self.settle(now)
 
     def frame_received(self, text: str, now: float) -> None:
         self._frame_in(text, now)
@@ -203,10 +203,10 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.service.after_frame(now)
         elif self.state in LIVE:
             self.judge_late_frame(frame, now)
-        self.advance(now)
+        self.settle(now)
 
     def tick(self, now: float) -> None:
-        self.advance(now)
+        self.settle(now)
 
     # == hooks (override in subclasses to plant bugs) ==================================
     def emit(self, now: float, event: AppEvent) -> None:

@@ -39,12 +39,15 @@ class Timed(Protocol):
     service: Service
     outage: Outage
     interrupt_hooked: bool  # interrupt_deadline is overridden
+    settled: bool
+    settled_timer: tuple[int, float]
 
     @property
     def link(self) -> LinkState: ...
 
     def interrupt_deadline(self) -> float | None: ...
     def earliest_timer(self) -> tuple[int, float]: ...
+    def advance(self, now: float) -> None: ...
     def open_timed_out(self, now: float) -> None: ...
     def request_timed_out(self, now: float) -> None: ...
     def interrupt_due(self, now: float) -> None: ...
@@ -81,6 +84,9 @@ class TimerTable:
     connect_at: float | None
     drain_until: float | None
     interrupt_hooked: bool
+    # The earliest timer as the last `advance` left it; `settled`: nothing changed since.
+    settled: bool
+    settled_timer: tuple[int, float]
 
     def init_timers(self, *, interrupt_hooked: bool) -> None:
         """No timer armed; `interrupt_hooked`: a subclass moves the interruption deadline
@@ -90,6 +96,8 @@ class TimerTable:
         self.connect_at = None
         self.drain_until = None
         self.interrupt_hooked = interrupt_hooked
+        self.settled = False
+        self.settled_timer = (-1, _INF)
 
     def deadlines(self: Timed) -> dict[Wake, float]:
         """Every armed timer and its deadline (for tests and diagnostics)."""
@@ -133,17 +141,25 @@ class TimerTable:
         return first, earliest
 
     def next_deadline(self: Timed) -> float | None:
-        first, earliest = self.earliest_timer()
+        first, earliest = self.settled_timer if self.settled else self.earliest_timer()
         return earliest if first >= 0 else None
+
+    def settle(self: Timed, now: float) -> None:
+        """`advance` as the last step of an input: the driver's `next_deadline()` that
+        follows reads what it found instead of scanning again. Every input and command
+        starts with `advance`, which forgets it."""
+        self.advance(now)
+        self.settled = True
 
     def advance(self: Timed, now: float) -> None:
         """Run every timer due at `now`, earliest first (ties in table order)."""
-        first, earliest = self.earliest_timer()
+        self.settled = False
+        first, earliest = self.settled_timer = self.earliest_timer()
         if first < 0 or not earliest <= now:
             return  # the common case: nothing due
         for _ in range(10_000):
             _ACTIONS[first](self, now)
-            first, earliest = self.earliest_timer()
+            first, earliest = self.settled_timer = self.earliest_timer()
             if first < 0 or not earliest <= now:
                 return
         raise RuntimeError("client core timers do not settle")  # a bug, never input
