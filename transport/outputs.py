@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from statecharts.chart import Timers
 from statecharts.values import quick_init
-from transport.wire import ConnectionType
+from transport.wire import ConnectionType, Message
 
 
 @quick_init
@@ -19,7 +19,11 @@ class OpenConnection:
 @quick_init
 @dataclass(frozen=True)
 class SendFrame:
+    """A frame to send: its `text`, and the `messages` it encodes for a peer in this
+    process that takes values (read-only: the client keeps them for a resend)."""
+
     text: str
+    messages: tuple[Message, ...] = field(default=(), compare=False, repr=False)
 
 
 @quick_init

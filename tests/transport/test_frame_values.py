@@ -10,7 +10,7 @@ from sim.runner import run_scenario
 from sim.scenario import parse_scenario
 from statecharts.errors import ProtocolViolation
 from transport import wire
-from transport.core import ClientCore
+from transport.core import ClientCore, Output, SendFrame
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
@@ -49,3 +49,23 @@ def test_a_frame_of_values_is_checked_like_a_decoded_one() -> None:
     core.frame_values_received([{"channel": 5}], 0.1)
     [(_, error)] = [(t, e) for t, e in core.take_events() if e.kind == "error"]
     assert error.fields()["code"] == 151
+
+
+class CheckedSends(ClientCore):
+    """Checks that every frame sent carries the very messages its text encodes."""
+
+    frames = 0
+
+    def take_outputs(self) -> list[Output]:
+        outputs = super().take_outputs()
+        for out in outputs:
+            if isinstance(out, SendFrame):
+                assert list(out.messages) == wire.decode(out.text)
+                CheckedSends.frames += 1
+        return outputs
+
+
+def test_a_frame_sent_carries_its_messages_as_values() -> None:
+    scenario = parse_scenario((EXAMPLES / "chaos.yaml").read_text())
+    assert run_scenario(scenario, core_class=CheckedSends).ok
+    assert CheckedSends.frames > 10
