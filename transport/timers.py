@@ -145,16 +145,20 @@ class TimerTable:
         return earliest if first >= 0 else None
 
     def settle(self: Timed, now: float) -> None:
-        """`advance` as the last step of an input: the driver's `next_deadline()` that
-        follows reads what it found instead of scanning again. Every input and command
-        starts with `advance`, which forgets it."""
+        """`advance` as the last step of an input: what it found stays known until the
+        next input (the driver's `next_deadline()` reads it, the next input's first
+        `advance` starts from it). Every input and command starts with `advance`, which
+        forgets it, as the input may change any timer after that."""
         self.advance(now)
         self.settled = True
 
     def advance(self: Timed, now: float) -> None:
         """Run every timer due at `now`, earliest first (ties in table order)."""
-        self.settled = False
-        first, earliest = self.settled_timer = self.earliest_timer()
+        if self.settled:
+            first, earliest = self.settled_timer
+            self.settled = False
+        else:
+            first, earliest = self.settled_timer = self.earliest_timer()
         if first < 0 or not earliest <= now:
             return  # the common case: nothing due
         for _ in range(10_000):

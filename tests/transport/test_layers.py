@@ -151,9 +151,14 @@ def test_transport_modules_stay_small() -> None:
 
 
 class _CheckedDeadline(ClientCore):
-    """Checks every `next_deadline()` the driver asks against a fresh scan of the table."""
+    """Checks every remembered earliest timer against a fresh scan of the table."""
 
     remembered = 0
+
+    def advance(self, now: float) -> None:
+        if self.settled:
+            assert self.settled_timer == self.earliest_timer()
+        super().advance(now)
 
     def next_deadline(self) -> float | None:
         if self.settled:
