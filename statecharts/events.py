@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from statecharts.catalog import describe
+from statecharts.values import quick_init
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ def _layout(cls: type[AppEvent]) -> tuple[tuple[str, str, bool], ...]:
     )
 
 
+@quick_init
 @dataclass(frozen=True)
 class StateChanged(AppEvent):
     kind: ClassVar[str] = "state"
@@ -53,6 +55,7 @@ class StateChanged(AppEvent):
     trigger: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Ready(AppEvent):
     kind: ClassVar[str] = "ready"
@@ -64,12 +67,14 @@ class Interrupted(AppEvent):
     kind: ClassVar[str] = "interrupted"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Continued(AppEvent):
     kind: ClassVar[str] = "continued"
     duration: float
 
 
+@quick_init
 @dataclass(frozen=True)
 class EventError(AppEvent):
     """The EventError of the chat API: {code, description, data}."""
@@ -84,6 +89,7 @@ class EventError(AppEvent):
         return cls(int(code), describe(code), data)
 
 
+@quick_init
 @dataclass(frozen=True)
 class Restored(AppEvent):
     kind: ClassVar[str] = "restored"
@@ -97,6 +103,7 @@ class MessageDirection(StrEnum):
     OUT = "out"  # the application sent a message
 
 
+@quick_init
 @dataclass(frozen=True)
 class Message(AppEvent):
     """A transcript event: `in` reached the application, `out` was sent by it."""
@@ -109,6 +116,7 @@ class Message(AppEvent):
     text: str | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Ended(AppEvent):
     kind: ClassVar[str] = "ended"
@@ -136,6 +144,7 @@ def event_from_fields(kind: str, data: dict[str, Any]) -> AppEvent:
 
 
 # -- diagnostic events: in traces, not shown to the application -------------
+@quick_init
 @dataclass(frozen=True)
 class Loss(AppEvent):
     """The transport observed a failure (starts an outage if none is running)."""
@@ -144,6 +153,7 @@ class Loss(AppEvent):
     reason: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class Acked(AppEvent):
     """The server acknowledged a client message: it sits at `index`."""
@@ -153,6 +163,7 @@ class Acked(AppEvent):
     index: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendFailed(AppEvent):
     """A client message that will not be delivered, reported to the application."""
@@ -162,6 +173,7 @@ class SendFailed(AppEvent):
     code: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class CommandDone(AppEvent):
     """The outcome of a chat command: `result` on success, `error` (code) on failure."""

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from statecharts.values import quick_init
 from transport import wire
-from transport.replies import AdviceUpdate
+from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
 
 
@@ -36,6 +37,7 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
+@quick_init
 @dataclass(frozen=True)
 class Pending:
     """One request waiting for its reply."""
@@ -119,7 +121,7 @@ class BayeuxLayer:
         msg: Message = {
             "channel": wire.META_CONNECT,
             "clientId": self.client_id,
-            "connectionType": self.connection_type.value,
+            "connectionType": self.connection_type._value_,  # not .value: a descriptor call
             "id": self.new_id(),
             "ext": {"ack": self.ack},
         }

@@ -31,20 +31,19 @@ from statecharts.events import (
 )
 from transport import wire
 from transport.bayeux import Pending, Purpose
+from transport.checks import Invalid, retry_after
 from transport.connection import ClientConnection
 from transport.outputs import LinkState
 from transport.reactions import MoveTo, WaitThenRetry, reaction_to
 from transport.replies import (
     CommandError,
     Delivery,
-    Invalid,
     LoginResult,
     MetaReply,
     OtherMessage,
     ReplayResult,
     ServiceReply,
     TranscriptItem,
-    retry_after,
 )
 from transport.session import Chat, Outbox, Transcript
 from transport.wire import Operation
@@ -230,7 +229,7 @@ class ChatService:
                 return  # a second answer for the same message
             assert reply.index is not None
             self.conn.emit(now, Acked(command_id, reply.index))
-        self.conn.emit(now, CommandDone(command_id, operation.value, True, reply.result))
+        self.conn.emit(now, CommandDone(command_id, operation._value_, True, reply.result))
         if self.conn.draining:
             return
         if reply.login is not None:
@@ -333,7 +332,7 @@ class ChatService:
             if logging_in and len(self.early_deliveries) < MAX_EARLY:
                 self.early_deliveries.append(delivery)
             return
-        if delivery.channel != wire.chat_channel(self.chat.chat_id):
+        if delivery.channel != self.chat.channel:
             return
         index = delivery.item.index
         if index is None:
@@ -354,8 +353,15 @@ class ChatService:
         if command_id is None:
             self._commands += 1
             command_id = f"{self.client_id}-c{self._commands}"
-        data = {"operation": operation.value, **params}
-        return self.conn.bayeux.publish(data, now, command_id=command_id, purpose=purpose)
+        data = {"operation": operation._value_, **params}  # _value_: no descriptor call
+        return self.conn.bayeux.publish_to(
+            wire.SERVICE_CHAT,
+            data,
+            now,
+            command_id=command_id,
+            purpose=purpose,
+            operation=operation,
+        )
 
     def _login_key(self) -> str:
         """One id for this login and all its retries: the server opens one chat, not two."""

@@ -88,11 +88,8 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.attempting = False  # the current link has not worked yet
         self.draining = False
         self.outage = recovery.NO_OUTAGE
-        # timers (see transport.timers.TimerTable)
-        self.open_deadline: float | None = None
-        self.retry_at: float | None = None
-        self.connect_at: float | None = None
-        self.drain_until: float | None = None
+        hooked = type(self).interrupt_deadline is not ClientConnection.interrupt_deadline
+        self.init_timers(interrupt_hooked=hooked)
         self._outputs: list[Output] = []
         self._events: list[tuple[float, AppEvent]] = []
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
@@ -176,13 +173,13 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.send([self.bayeux.handshake(now)])
         else:
             self.send([self.bayeux.connect(now, immediate=True)])
-        self.advance(now)
+        self.settle(now)
 
     def connection_failed(self, now: float, reason: str = "refused") -> None:
         self.advance(now)
         if self.link is not LinkState.NONE:
             self.failure(now, f"connection refused: {reason}", close=False)
-        self.advance(now)
+        self.settle(now)
 
     def connection_closed(self, now: float, reason: str = "closed") -> None:
         self.advance(now)
@@ -190,19 +187,26 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.finish_drain(now, close=False)
         elif self.link is not LinkState.NONE:
             self.failure(now, f"connection closed: {reason}", close=False)
-        self.advance(now)
+        self.settle(now)
 
     def frame_received(self, text: str, now: float) -> None:
+        self._frame_in(text, now)
+
+    def frame_values_received(self, messages: list[wire.Message], now: float) -> None:
+        """A frame as values (`decode_frame`): from a peer in this process that built it."""
+        self._frame_in(messages, now)
+
+    def _frame_in(self, frame: str | list[wire.Message], now: float) -> None:
         self.advance(now)
         if self.listening():
-            self.take_frame(text, now)
+            self.take_frame(frame, now)
             self.service.after_frame(now)
         elif self.state in LIVE:
-            self.judge_late_frame(text, now)
-        self.advance(now)
+            self.judge_late_frame(frame, now)
+        self.settle(now)
 
     def tick(self, now: float) -> None:
-        self.advance(now)
+        self.settle(now)
 
     # == hooks (override in subclasses to plant bugs) ==================================
     def emit(self, now: float, event: AppEvent) -> None:
@@ -380,7 +384,7 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
 
     def send(self, messages: list[wire.Message]) -> None:
         if messages:
-            self._output(SendFrame(wire.encode(messages)))
+            self._outputs.append(SendFrame(wire.encode(messages), tuple(messages)))
 
     def require(self, state: State, command: str) -> None:
         if self.state is not state:

@@ -68,13 +68,7 @@ class ClientCore(ClientConnection):
     def deliver_transcript(self, now: float, item: TranscriptItem) -> None:
         self.emit(
             now,
-            Message(
-                MessageDirection.IN,
-                index=item.index,
-                id=item.client_message_id,
-                party=item.party,
-                text=item.text,
-            ),
+            Message(MessageDirection.IN, item.index, item.client_message_id, item.party, item.text),
         )
 
     # -- chat commands -----------------------------------------------------------------

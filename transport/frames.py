@@ -13,10 +13,10 @@ from typing import Protocol
 from statecharts.errors import ProtocolViolation
 from transport import wire
 from transport.bayeux import BayeuxLayer, Pending, RequestKind
+from transport.checks import Invalid
 from transport.replies import (
-    Invalid,
+    Delivery,
     MetaReply,
-    OtherMessage,
     Reply,
     ServiceReply,
     decode_frame,
@@ -55,7 +55,7 @@ class FrameReader:
 
     connect_at: float | None  # the connection's CONNECT timer (a resent connect replaces it)
 
-    def take_frame(self: Reader, text: str, now: float) -> None:
+    def take_frame(self: Reader, text: str | list[wire.Message], now: float) -> None:
         try:
             messages = decode_frame(text)
         except ProtocolViolation as exc:
@@ -63,13 +63,31 @@ class FrameReader:
             self.recover_all(now)
             return
         self.messages_received += len(messages)
-        verdicts = [(msg, *_parse(self.bayeux, msg)) for msg in messages]
-        problems = [parsed.reason for _, _, parsed in verdicts if isinstance(parsed, Invalid)]
-        if problems:
-            self.emit_invalid_reply(now, problems[0])
+        pending_of = self.bayeux.pending.get
+        verdicts: list[tuple[wire.Message, Pending | None, Reply | Invalid]] = []
+        problem: str | None = None
+        for msg in messages:
+            ident = msg.get("id")
+            pending = pending_of(ident) if isinstance(ident, str) else None
+            parsed = parse_message(msg, pending.operation if pending is not None else None)
+            if problem is None and isinstance(parsed, Invalid):
+                problem = parsed.reason
+            verdicts.append((msg, pending, parsed))
+        if problem is not None:
+            self.emit_invalid_reply(now, problem)
+        batch_ok = problem is None
         for _msg, _pending, parsed in verdicts:
             if not isinstance(parsed, Invalid) and self.listening():
-                self.handle(parsed, now, batch_ok=not problems)
+                self.handle(parsed, now, batch_ok=batch_ok)
+        if problem is not None:
+            FrameReader._recover_invalid(self, verdicts, now)
+
+    def _recover_invalid(
+        self: Reader,
+        verdicts: list[tuple[wire.Message, Pending | None, Reply | Invalid]],
+        now: float,
+    ) -> None:
+        """Ask again what the invalid replies of a frame answered."""
         for msg, pending, parsed in verdicts:
             if not isinstance(parsed, Invalid) or not self.listening():
                 continue
@@ -80,7 +98,7 @@ class FrameReader:
                 self.recover_all(now)  # cannot tell which request it answered
                 return
 
-    def judge_late_frame(self: Reader, text: str, now: float) -> None:
+    def judge_late_frame(self: Reader, text: str | list[wire.Message], now: float) -> None:
         """A frame on a connection given up a moment ago: ignored, but an invalid one is told."""
         try:
             messages = decode_frame(text)
@@ -116,20 +134,21 @@ class FrameReader:
             self.send([self.bayeux.resend(pending, now)])
 
     def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
-        ack_only = isinstance(reply, ServiceReply) and reply.ack_only  # the result follows
         if self.draining:
-            if isinstance(reply, ServiceReply) and not ack_only:
+            if isinstance(reply, ServiceReply) and not reply.ack_only:
                 self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
             if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
                 self.finish_drain(now)
             return
-        if ack_only:
-            return
+        # The common kinds first: a connect reply, a delivery, a command's result.
         if isinstance(reply, MetaReply):
             self.on_meta(reply, batch_ok, now)
-        elif isinstance(reply, ServiceReply) or (
-            isinstance(reply, OtherMessage) and reply.successful is not None
-        ):
+        elif isinstance(reply, Delivery):
+            self.service.on_reply(reply, None, now)
+        elif isinstance(reply, ServiceReply):
+            if not reply.ack_only:  # the publish ack beside a result: the result follows
+                self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
+        elif reply.successful is not None:
             self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
         else:
             self.service.on_reply(reply, None, now)

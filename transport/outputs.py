@@ -6,19 +6,27 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from statecharts.chart import Timers
-from transport.wire import ConnectionType
+from statecharts.values import quick_init
+from transport.wire import ConnectionType, Message
 
 
+@quick_init
 @dataclass(frozen=True)
 class OpenConnection:
     instance: str
 
 
+@quick_init
 @dataclass(frozen=True)
 class SendFrame:
+    """A frame to send: its `text`, and the `messages` it encodes for a peer in this
+    process that takes values (read-only: the client keeps them for a resend)."""
+
     text: str
+    messages: tuple[Message, ...] = field(default=(), compare=False, repr=False)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CloseConnection:
     reason: str

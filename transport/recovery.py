@@ -13,8 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from statecharts.chart import INTERRUPT_ARMED_IN, State
+from statecharts.values import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class Outage:
     since: float | None = None  # the first failure of the outage going on
@@ -26,6 +28,7 @@ class Outage:
 NO_OUTAGE = Outage()
 
 
+@quick_init
 @dataclass(frozen=True)
 class AfterFailure:
     outage: Outage

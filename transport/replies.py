@@ -12,38 +12,35 @@ ARCHITECTURE.md's "Client-side validation".
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, TypeGuard
+from typing import Any
 
 from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
+from statecharts.values import quick_init
 from transport import wire
-from transport.wire import Operation, Reconnect
+from transport.checks import (
+    MAX_DEPTH,
+    AdviceUpdate,
+    Invalid,
+    is_code,
+    is_int,
+    opt_str,
+    parse_advice,
+    retry_after,
+    shallow,
+)
+from transport.wire import Operation
 
-MS = 1000.0
-# Bounds on what a server may tell us: beyond them a value is hostile, not advice.
-MAX_ADVICE_MS = 86_400_000  # a day
-MAX_RETRY_AFTER = 86_400.0  # a day, in seconds
-MAX_DEPTH = 32  # nesting of a frame's JSON (ours is at most 5 deep)
-_RECONNECT_VALUES = frozenset(r.value for r in Reconnect)
-
-
-@dataclass(frozen=True)
-class Invalid:
-    reason: str
-
-
-@dataclass(frozen=True)
-class AdviceUpdate:
-    """What a reply's `advice` changes (None: not given)."""
-
-    reconnect: Reconnect | None = None
-    interval: float | None = None  # seconds
-    hold: float | None = None  # seconds (advice.timeout)
+_META_HANDSHAKE = wire.META_HANDSHAKE
+_META_CONNECT = wire.META_CONNECT
+_SERVICE_CHAT = wire.SERVICE_CHAT
+_CHAT_PREFIX = wire.CHAT_PREFIX
+_INDEXED_TYPES = wire.INDEXED_TYPES
 
 
+@quick_init
 @dataclass(frozen=True)
 class MetaReply:
     """A reply on a /meta/ channel."""
@@ -63,6 +60,7 @@ class MetaReply:
         return bayeux_error_code(self.error)
 
 
+@quick_init
 @dataclass(frozen=True)
 class CommandError:
     code: int
@@ -70,6 +68,7 @@ class CommandError:
     data: Mapping[str, Any]
 
 
+@quick_init
 @dataclass(frozen=True)
 class LoginResult:
     chat_id: str
@@ -78,6 +77,7 @@ class LoginResult:
     position: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class ReplayResult:
     instance: str | None
@@ -85,6 +85,7 @@ class ReplayResult:
     replayed: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
@@ -104,6 +105,7 @@ class ServiceReply:
         return bayeux_error_code(self.error)
 
 
+@quick_init
 @dataclass(frozen=True)
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
@@ -115,6 +117,7 @@ class TranscriptItem:
     client_message_id: str | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class Delivery:
     channel: str
@@ -122,6 +125,7 @@ class Delivery:
     data: dict[str, Any]  # as delivered (a broadcast service hands it on)
 
 
+@quick_init
 @dataclass(frozen=True)
 class OtherMessage:
     """A message on any other channel (broadcast deliveries, publish replies)."""
@@ -144,8 +148,15 @@ def bayeux_error_code(error: str | None) -> int | None:
     return int(head) if head.isdigit() and len(head) < 6 else None
 
 
-def decode_frame(text: str) -> list[wire.Message]:
-    """Bayeux messages of a frame; ProtocolViolation (never anything else) if it is none."""
+def decode_frame(text: str | list[wire.Message]) -> list[wire.Message]:
+    """Bayeux messages of a frame; ProtocolViolation (never anything else) if it is none.
+
+    A frame may come as values (a list of messages) from a peer in the same process
+    that built it (the simulator's server core): checked as a decoded frame is, less
+    the nesting walk (such a peer nests at most five deep).
+    """
+    if not isinstance(text, str):
+        return wire.messages_of(text)
     try:
         messages = wire.decode(text)
     except RecursionError:
@@ -153,7 +164,7 @@ def decode_frame(text: str) -> list[wire.Message]:
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise ProtocolViolation(f"frame is not JSON: {exc}") from None
     # Nesting needs brackets: a frame with fewer than MAX_DEPTH of them needs no walk.
-    if text.count("[") + text.count("{") > MAX_DEPTH and not _shallow(messages):
+    if text.count("[") + text.count("{") > MAX_DEPTH and not shallow(messages):
         raise ProtocolViolation(f"frame nests deeper than {MAX_DEPTH}")
     return messages
 
@@ -162,89 +173,59 @@ def parse_message(msg: wire.Message, operation: Operation | None) -> Reply | Inv
     """A typed reply, or why `msg` fails validation (`operation`: what it answers)."""
     channel: str = msg["channel"]
     if channel.startswith("/meta/"):
-        return _meta(msg)
-    if channel == wire.SERVICE_CHAT:
+        return _meta(msg, channel)
+    if channel == _SERVICE_CHAT:
         return _service(msg, operation)
-    if channel.startswith(wire.CHAT_PREFIX):
+    if channel.startswith(_CHAT_PREFIX):
         return _delivery(msg)
     successful = msg.get("successful")
     return OtherMessage(
         channel,
-        _opt_str(msg.get("id")),
+        opt_str(msg.get("id")),
         None if "successful" not in msg else successful is True,
         msg.get("data"),
         "data" in msg,
     )
 
 
-def parse_advice(advice: object) -> AdviceUpdate | Invalid | None:
-    if advice is None:
-        return None
-    if not isinstance(advice, dict):
-        return Invalid("'advice' is not an object")
-    reconnect = advice.get("reconnect")
-    if reconnect is not None and (
-        not isinstance(reconnect, str) or reconnect not in _RECONNECT_VALUES
-    ):
-        return Invalid("advice.reconnect is not retry, handshake or none")
-    times: list[float | None] = []
-    for key in ("interval", "timeout"):
-        value = advice.get(key)
-        if value is None:
-            times.append(None)
-        elif _is_number(value) and 0 <= value <= MAX_ADVICE_MS:
-            times.append(value / MS)
-        else:
-            return Invalid(f"advice.{key} is not a number of ms in [0, {MAX_ADVICE_MS}]")
-    return AdviceUpdate(Reconnect(reconnect) if reconnect is not None else None, times[0], times[1])
-
-
-def retry_after(data: Mapping[str, Any]) -> float | Invalid | None:
-    """`data.retryAfter` of a 'not ready' error, in seconds (None: not given)."""
-    value = data.get("retryAfter")
-    if value is None:
-        return None
-    if _is_number(value) and 0 <= value <= MAX_RETRY_AFTER:
-        return float(value)
-    if _is_number(value) and value < 0:
-        return None  # a negative wait means "no advice"
-    return Invalid(f"retryAfter is not a number of seconds in [0, {MAX_RETRY_AFTER:g}]")
-
-
 # -- /meta/ ----------------------------------------------------------------------
-def _meta(msg: wire.Message) -> MetaReply | Invalid:
-    channel: str = msg["channel"]
+def _meta(msg: wire.Message, channel: str) -> MetaReply | Invalid:
     successful = msg.get("successful")
-    if not isinstance(successful, bool):
+    if successful is not True and successful is not False:
         return Invalid(f"{channel} reply: 'successful' is not a boolean")
-    advice = parse_advice(msg.get("advice"))
-    if isinstance(advice, Invalid):
-        return Invalid(f"{channel} reply: {advice.reason}")
+    advice = msg.get("advice")
+    if advice is not None:
+        advice = parse_advice(advice)
+        if isinstance(advice, Invalid):
+            return Invalid(f"{channel} reply: {advice.reason}")
     client_id = msg.get("clientId")
     types: tuple[str, ...] | None = None
-    if channel == wire.META_HANDSHAKE and successful:
+    if channel == _META_HANDSHAKE and successful:
         if not isinstance(client_id, str) or not client_id:
             return Invalid("handshake reply without 'clientId'")
         listed = msg.get("supportedConnectionTypes")
         if isinstance(listed, list):
             types = tuple(t for t in listed if isinstance(t, str))
     ack: int | None = None
-    ext = msg.get("ext")
-    if channel == wire.META_CONNECT and isinstance(ext, dict):
-        value = ext.get("ack")
-        if value is not None and not _is_int(value):
-            return Invalid("connect reply: 'ext.ack' is not an integer")
-        ack = value
+    if channel == _META_CONNECT:
+        ext = msg.get("ext")
+        if isinstance(ext, dict):
+            ack = ext.get("ack")
+            if ack is not None and not is_int(ack):
+                return Invalid("connect reply: 'ext.ack' is not an integer")
+    ident = msg.get("id")
+    error = msg.get("error")
+    subscription = msg.get("subscription")
     return MetaReply(
         channel,
-        _opt_str(msg.get("id")),
+        ident if isinstance(ident, str) else None,
         successful,
-        _opt_str(msg.get("error")),
+        error if isinstance(error, str) else None,
         advice,
         client_id if isinstance(client_id, str) else None,
         types,
         ack,
-        _opt_str(msg.get("subscription")),
+        subscription if isinstance(subscription, str) else None,
     )
 
 
@@ -253,9 +234,9 @@ def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | I
     successful = msg.get("successful")
     if not isinstance(successful, bool):
         return Invalid("service reply: 'successful' is not a boolean")
-    ident = _opt_str(msg.get("id"))
+    ident = opt_str(msg.get("id"))
     if not successful:
-        return ServiceReply(ident, False, _opt_str(msg.get("error")))
+        return ServiceReply(ident, False, opt_str(msg.get("error")))
     if "data" not in msg:
         # The publish ack CometD servers send beside the result (same id, no data).
         return ServiceReply(ident, True, None, ack_only=True)
@@ -280,7 +261,6 @@ def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | I
 def _result(
     ident: str | None, operation: Operation | None, result: dict[str, Any]
 ) -> ServiceReply | Invalid:
-    reply = ServiceReply(ident, True, None, result=result)
     if operation is Operation.REQUEST_CHAT:
         for key in ("chatId", "secureKey"):
             if not isinstance(result.get(key), str) or not result[key]:
@@ -289,23 +269,23 @@ def _result(
         login = LoginResult(
             result["chatId"],
             result["secureKey"],
-            _opt_str(result.get("instance")),
-            position if _is_int(position) else 0,
+            opt_str(result.get("instance")),
+            position if is_int(position) else 0,
         )
         return ServiceReply(ident, True, None, result=result, login=login)
     if operation is Operation.SEND_MESSAGE:
-        if not _is_int(result.get("index")):
+        if not is_int(result.get("index")):
             return Invalid("sendMessage result without an integer 'index'")
         return ServiceReply(ident, True, None, result=result, index=result["index"])
     if operation is Operation.REQUEST_NOTIFICATIONS:
         for key in ("position", "replayed"):
-            if key in result and not _is_int(result[key]):
+            if key in result and not is_int(result[key]):
                 return Invalid(f"requestNotifications result: '{key}' is not an integer")
         replay = ReplayResult(
-            _opt_str(result.get("instance")), result.get("position"), result.get("replayed", 0)
+            opt_str(result.get("instance")), result.get("position"), result.get("replayed", 0)
         )
         return ServiceReply(ident, True, None, result=result, replay=replay)
-    return reply
+    return ServiceReply(ident, True, None, result=result)
 
 
 def command_error(payload: object) -> CommandError | None:
@@ -316,8 +296,8 @@ def command_error(payload: object) -> CommandError | None:
         found = None
     if found is not None:
         code, text, payload_data = found
-        return CommandError(code, text, payload_data) if _is_code(code) else None
-    if isinstance(payload, dict) and _is_code(payload.get("code")):
+        return CommandError(code, text, payload_data) if is_code(code) else None
+    if isinstance(payload, dict) and is_code(payload.get("code")):
         description = payload.get("description")
         data = payload.get("data")
         return CommandError(
@@ -331,54 +311,24 @@ def command_error(payload: object) -> CommandError | None:
 # -- /chat/<chatId> --------------------------------------------------------------
 def _delivery(msg: wire.Message) -> Delivery | Invalid:
     data = msg.get("data")
-    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+    if not isinstance(data, dict):
+        return Invalid("chat delivery without a 'data.type'")
+    kind = data.get("type")
+    if not isinstance(kind, str):
         return Invalid("chat delivery without a 'data.type'")
     index = data.get("index")
-    if data["type"] in wire.INDEXED_TYPES and (not _is_int(index) or index < 1):
-        return Invalid(f"{data['type']} delivery without an integer 'index'")
+    if not is_int(index):
+        index = None
+    if kind in _INDEXED_TYPES and (index is None or index < 1):
+        return Invalid(f"{kind} delivery without an integer 'index'")
+    party = data.get("party")
+    text = data.get("text")
+    message_id = data.get("clientMessageId")
     item = TranscriptItem(
-        index if _is_int(index) else None,
-        data["type"],
-        _opt_str(data.get("party")),
-        _opt_str(data.get("text")),
-        _opt_str(data.get("clientMessageId")),
+        index,
+        kind,
+        party if isinstance(party, str) else None,
+        text if isinstance(text, str) else None,
+        message_id if isinstance(message_id, str) else None,
     )
     return Delivery(msg["channel"], item, data)
-
-
-# -- values ----------------------------------------------------------------------
-def _shallow(value: object) -> bool:
-    """True if `value` nests at most MAX_DEPTH containers deep (iterative: no recursion)."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > MAX_DEPTH:
-            return False
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return True
-
-
-def _opt_str(value: object) -> str | None:
-    return value if isinstance(value, str) else None
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_code(value: object) -> TypeGuard[int]:
-    return _is_int(value) and 0 <= value < 1_000_000
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and (isinstance(value, int) or math.isfinite(value))
-    )

@@ -16,12 +16,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from transport.replies import TranscriptItem
+from transport.wire import chat_channel
 
 
 @dataclass
 class Chat:
     chat_id: str
     secure_key: str
+    channel: str = field(init=False)  # where its transcript is delivered
+
+    def __post_init__(self) -> None:
+        self.channel = chat_channel(self.chat_id)
 
     def params(self) -> dict[str, Any]:
         return {"chatId": self.chat_id, "secureKey": self.secure_key}

@@ -108,6 +108,11 @@ def decode(text: str) -> list[Message]:
         value = _fast_decode(text)
     except (TypeError, ValueError, UnicodeError, msgspec.MsgspecError):
         value = _slow_decode(text)
+    return messages_of(value)
+
+
+def messages_of(value: Any) -> list[Message]:
+    """The Bayeux messages of a decoded frame; ProtocolViolation says what is wrong."""
     if isinstance(value, dict):
         value = [value]
     if not isinstance(value, list) or not value:

@@ -5,12 +5,18 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from sim.runner import run_scenario
+from sim.scenario import parse_scenario
 from statecharts.chart import State
 from tests.transport.client_script import Script
 from transport import recovery
+from transport.core import ClientCore
 from transport.timers import TIMER_TABLE, Wake
 
 TRANSPORT = Path(__file__).resolve().parents[2] / "transport"
+EXAMPLES = TRANSPORT.parent / "examples"
 
 
 def test_the_timer_table_names_each_timer_once_in_tie_order() -> None:
@@ -25,6 +31,33 @@ def test_armed_timers_follow_the_session() -> None:
     armed = script.core.deadlines()
     assert armed[Wake.INTERRUPT] == 4.0  # loss + interrupt_after
     assert Wake.OPEN in armed  # the first retry went out at once
+
+
+def test_the_inline_timer_scan_agrees_with_the_table() -> None:
+    script = Script.new()
+    core = script.core
+    seen: list[dict[Wake, float]] = []
+
+    def agree() -> None:
+        armed = core.deadlines()
+        seen.append(armed)
+        row, when = core.earliest_timer()
+        if not armed:
+            assert row < 0 and core.next_deadline() is None
+            return
+        first = min(armed.values())
+        assert when == first == core.next_deadline()
+        assert TIMER_TABLE[row][0] == next(w for w in Wake if armed.get(w) == first)
+
+    agree()
+    script.open_chat(0.0)
+    agree()
+    core.connection_closed(1.0, "outage")
+    agree()
+    for now in (1.5, 2.0, 4.0, 9.0):
+        core.tick(now)
+        agree()
+    assert any(Wake.INTERRUPT in armed for armed in seen)
 
 
 def test_failures_count_towards_failover_only_for_attempts_that_never_worked() -> None:
@@ -115,3 +148,41 @@ def test_no_class_overrides_a_private_method_of_a_class_in_another_module() -> N
 def test_transport_modules_stay_small() -> None:
     sizes = {path.name: len(path.read_text().splitlines()) for path in TRANSPORT.glob("*.py")}
     assert max(sizes.values()) <= 400, sizes
+
+
+class _CheckedDeadline(ClientCore):
+    """Checks every remembered earliest timer against a fresh scan of the table."""
+
+    remembered = 0
+
+    def advance(self, now: float) -> None:
+        if self.settled:
+            assert self.settled_timer == self.earliest_timer()
+        super().advance(now)
+
+    def next_deadline(self) -> float | None:
+        if self.settled:
+            _CheckedDeadline.remembered += 1
+        found = super().next_deadline()
+        row, when = self.earliest_timer()
+        assert found == (when if row >= 0 else None)
+        return found
+
+
+@pytest.mark.parametrize(
+    "example",
+    [
+        "chaos.yaml",
+        "reload_restore.yaml",
+        "failover_crash.yaml",
+        "lifecycle_end.yaml",
+        "seed_no_reply_request_timeout.yaml",
+        "corrupt_truncated.yaml",
+        "three_clients_crash.yaml",
+    ],
+)
+def test_the_remembered_next_deadline_is_the_one_a_scan_finds(example: str) -> None:
+    scenario = parse_scenario((EXAMPLES / example).read_text())
+    before = _CheckedDeadline.remembered
+    assert run_scenario(scenario, core_class=_CheckedDeadline).ok
+    assert _CheckedDeadline.remembered > before
