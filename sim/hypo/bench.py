@@ -49,7 +49,7 @@ class BenchStats:
 
 def _bench_machine(stats: BenchStats, check_determinism: bool) -> type[ChatFlowMachine]:
     class BenchMachine(ChatFlowMachine):
-        def _raise(self, broken: list[Broken]) -> None:
+        def report_broken(self, broken: list[Broken]) -> None:
             if broken and not self.failed:
                 stats.failures += 1
                 self.failed = True
