@@ -55,7 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from sim import timeline
 from sim.faults import Fault
-from sim.hypo.oracles import Broken, InvariantError, broken_of
+from sim.hypo.oracles import Broken, InvariantError, broken_of, replay_difference
 from sim.hypo.program import (
     FlowConfig,
     Inject,
@@ -242,15 +242,9 @@ class ChatFlowMachine(RuleBasedStateMachine):
             text = world.trace.text()
             program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
-            if again != text:
-                self.report_broken([Broken("I8", _first_difference(text, again), world.now)])
-
-
-def _first_difference(a: str, b: str) -> str:
-    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
-        if x != y:
-            return f"a replay with the same seed differs at trace line {n}: {x!r} vs {y!r}"
-    return f"a replay with the same seed differs in length ({len(a)} vs {len(b)} bytes)"
+            why = replay_difference(text, again)
+            if why is not None:
+                self.report_broken([Broken("I8", why, world.now)])
 
 
 def flow_machine(
