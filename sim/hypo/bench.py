@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from sim.hypo.fault_strategies import _fault_table, _seconds_table, fault_templates
+from sim.hypo.fault_strategies import fault_table, fault_templates, seconds_table
 from sim.hypo.machine import ChatFlowMachine, apply_step, build_world, drain_world
 from sim.hypo.oracles import Broken
 from sim.hypo.program import (
@@ -49,7 +49,7 @@ class BenchStats:
 
 def _bench_machine(stats: BenchStats, check_determinism: bool) -> type[ChatFlowMachine]:
     class BenchMachine(ChatFlowMachine):
-        def _raise(self, broken: list[Broken]) -> None:
+        def report_broken(self, broken: list[Broken]) -> None:
             if broken and not self.failed:
                 stats.failures += 1
                 self.failed = True
@@ -93,8 +93,8 @@ def examples_per_second(n_examples: int = 200, steps: int = 50) -> float:
 def random_programs(n: int, steps: int, seed: int = 0) -> list[Program]:
     """Programs drawn like `machine_steps` draws them, from a seeded random (no Hypothesis)."""
     rng = random.Random(seed)
-    waits: list[Step] = [Wait(v) for v in _seconds_table(0.1, 10.0)]
-    faults: list[Step] = [Inject(f) for f in _fault_table(fault_templates(), 10.0)]
+    waits: list[Step] = [Wait(v) for v in seconds_table(0.1, 10.0)]
+    faults: list[Step] = [Inject(f) for f in fault_table(fault_templates(), 10.0)]
     actions: list[Step] = [Send(), AgentSay(), Typing(), ReloadPage(), End()]
     tables = [waits, faults, waits, faults, *([a] for a in actions)]
     return [

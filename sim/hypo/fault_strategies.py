@@ -73,7 +73,7 @@ TELLING_SECONDS = (5.0, 1.0, 3.0, 0.5, 10.0, 2.0)
 
 def seconds(low: float, high: float) -> st.SearchStrategy[float]:
     """Telling values first (shrink target 5 s), then any tenth in [low, high]."""
-    values = _seconds_table(low, high)
+    values = seconds_table(low, high)
     # One integer draw over an ordered table rather than a one_of (see `optional`).
     return st.integers(0, len(values) - 1).map(values.__getitem__)
 
@@ -244,7 +244,7 @@ def rule_faults(
     (shrinking to a 5 s outage) rather than from the free-form `faults()`.
     """
     templates = fault_templates(kinds, instances)
-    table = _seconds_table(0.1, max_duration)
+    table = seconds_table(0.1, max_duration)
 
     def build(pair: tuple[int, int]) -> Fault:
         template = templates[pair[0]]
@@ -255,18 +255,18 @@ def rule_faults(
     return st.tuples(st.integers(0, len(templates) - 1), st.integers(0, len(table) - 1)).map(build)
 
 
-def _seconds_table(low: float, high: float) -> list[float]:
+def seconds_table(low: float, high: float) -> list[float]:
     telling = [s for s in TELLING_SECONDS if low <= s <= high]
     lo, hi = round(low * 10), round(high * 10)
     return telling + [n / 10 for n in range(lo, hi + 1) if n / 10 not in telling]
 
 
-def _fault_table(templates: list[Fault], max_seconds: float) -> list[Fault]:
+def fault_table(templates: list[Fault], max_seconds: float) -> list[Fault]:
     """Every template with every duration, ordered duration-major (5 s first)."""
     untimed = [t for t in templates if t.kind in UNTIMED]
     timed = [t for t in templates if t.kind not in UNTIMED]
     out: list[Fault] = []
-    for duration in _seconds_table(0.1, max_seconds):
+    for duration in seconds_table(0.1, max_seconds):
         out += [replace(t, duration=duration) for t in timed]
         if untimed:  # after the first row, so that a 5 s outage comes first
             out += untimed

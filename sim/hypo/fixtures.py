@@ -32,6 +32,7 @@ import pytest
 from sim import timeline
 from sim.faults import Fault
 from sim.hypo.machine import HORIZON, apply_step, drain_world
+from sim.hypo.oracles import replay_difference
 from sim.hypo.program import (
     AgentSay,
     End,
@@ -169,8 +170,9 @@ def run_client_flow(
     failures = judge_invariants(world, parse_trace(text.splitlines()))
     if check_determinism:
         again, _, _ = play_flow(flow, faults, seed, config=config, core_class=core_class)
-        if again.trace.text() != text:
-            failures.append(Failure("I8", "the same flow, faults and seed gave another trace"))
+        why = replay_difference(text, again.trace.text())
+        if why is not None:
+            failures.append(Failure("I8", why))
     return FlowResult(world, text, failures, steps)
 
 

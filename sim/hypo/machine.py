@@ -55,7 +55,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from sim import timeline
 from sim.faults import Fault
-from sim.hypo.oracles import Broken, InvariantError, broken_of
+from sim.hypo.oracles import Broken, InvariantError, broken_of, replay_difference
 from sim.hypo.program import (
     FlowConfig,
     Inject,
@@ -200,7 +200,7 @@ class ChatFlowMachine(RuleBasedStateMachine):
             action()
         except Exception as exc:  # a user's core may raise anything
             now = self.world.now if self.world is not None else 0.0
-            self._raise([Broken(CRASH, f"at t={now:g}: {crash_text(exc)}", now)])
+            self.report_broken([Broken(CRASH, f"at t={now:g}: {crash_text(exc)}", now)])
 
     # -- the rule ------------------------------------------------------------------------
     @rule(step=machine_steps(instances=INSTANCES))
@@ -215,9 +215,12 @@ class ChatFlowMachine(RuleBasedStateMachine):
             return
         found = self.judge.feed_new(self.world.records)
         found += self.judge.invalid_replies_so_far(truth_of(self.world, transcripts=False))
-        self._raise([broken_of(v) for v in found])
+        self.report_broken([broken_of(v) for v in found])
 
-    def _raise(self, broken: list[Broken]) -> None:
+    def report_broken(self, broken: list[Broken]) -> None:
+        """What a broken rule does: raise InvariantError with the program and the timeline.
+
+        A hook: `sim.hypo.bench` counts failures here instead of raising."""
         if broken:
             self.failed = True
             program = Program(self.flow_config, tuple(self.steps))
@@ -234,20 +237,14 @@ class ChatFlowMachine(RuleBasedStateMachine):
         assert self.judge is not None
         failures = judge_world(world, self.judge)
         if failures:
-            self._raise([Broken(f.rule, f.describe(), world.now) for f in failures])
+            self.report_broken([Broken(f.rule, f.describe(), world.now) for f in failures])
         if self.check_determinism:
             text = world.trace.text()
             program = Program(self.flow_config, tuple(self.steps))
             again = replay(program, self.seed, self.core_class).trace.text()
-            if again != text:
-                self._raise([Broken("I8", _first_difference(text, again), world.now)])
-
-
-def _first_difference(a: str, b: str) -> str:
-    for n, (x, y) in enumerate(zip(a.splitlines(), b.splitlines(), strict=False), start=1):
-        if x != y:
-            return f"a replay with the same seed differs at trace line {n}: {x!r} vs {y!r}"
-    return f"a replay with the same seed differs in length ({len(a)} vs {len(b)} bytes)"
+            why = replay_difference(text, again)
+            if why is not None:
+                self.report_broken([Broken("I8", why, world.now)])
 
 
 def flow_machine(

@@ -3,7 +3,8 @@
 The invariants themselves are judged by the one judge (`statecharts.judge`):
 the machine feeds it each new record after every step (and the world's truth
 for I4), then judges the drained run with `sim.runner.judge_invariants`.
-I8 (same program + seed -> same bytes) is a replay.
+I8 (same program + seed -> same bytes) is a replay; `replay_difference` says
+where the two traces part (the machine and `run_client_flow` both use it).
 """
 
 from __future__ import annotations
@@ -45,3 +46,13 @@ class InvariantError(AssertionError):
 
 def broken_of(violation: Violation) -> Broken:
     return Broken(violation.rule, violation.describe(), violation.t)
+
+
+def replay_difference(first: str, again: str) -> str | None:
+    """Where a replay's trace text parts from the first run's; None when they are equal."""
+    if first == again:
+        return None
+    for n, (x, y) in enumerate(zip(first.splitlines(), again.splitlines(), strict=False), 1):
+        if x != y:
+            return f"a replay with the same seed differs at trace line {n}: {x!r} vs {y!r}"
+    return f"a replay with the same seed differs in length ({len(first)} vs {len(again)} bytes)"

@@ -35,17 +35,17 @@ from sim.hypo.fault_strategies import (
     SERVER_CODES,
     TELLING_SECONDS,
     UNTIMED,
-    _fault_table,
-    _seconds_table,
     directions,
     durations,
     fault_schedules,
+    fault_table,
     fault_templates,
     faults,
     optional,
     probabilities,
     rule_faults,
     seconds,
+    seconds_table,
     tenths,
 )
 from sim.hypo.program import (
@@ -118,9 +118,9 @@ def machine_steps(
     unknown = [a for a in actions if a not in STEP_ACTIONS]
     if unknown:
         raise ValueError(f"unknown actions: {', '.join(unknown)}")
-    waits_table: list[Step] = [Wait(v) for v in _seconds_table(0.1, max_seconds)]
+    waits_table: list[Step] = [Wait(v) for v in seconds_table(0.1, max_seconds)]
     faults_table: list[Step] = [
-        Inject(f) for f in _fault_table(fault_templates(kinds, instances), max_seconds)
+        Inject(f) for f in fault_table(fault_templates(kinds, instances), max_seconds)
     ]
     made: dict[str, Step] = {
         "send": Send(client, "hi"),

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import aiohttp
 
 from sim.load.netfaults import split
-from sim.load.tally import SessionRecord, Totals, Truth, find, judge_session
+from sim.load.tally import ServerTranscript, SessionRecord, Totals, find, judge_session
 from statecharts.chart import Timers
 from statecharts.checker import check_trace
 from statecharts.errors import ServerError, UsageError
@@ -130,7 +130,7 @@ class Shared:
         """Seconds since the run started (browser-side faults' `at` counts from then)."""
         return time.monotonic() - self.run_started
 
-    async def truth(self, chat_id: str) -> Truth | None:
+    async def truth(self, chat_id: str) -> ServerTranscript | None:
         if self.truth_missing or self.target.truth_url is None:
             return None
         if self._http is None:
@@ -144,7 +144,7 @@ class Shared:
                     return None
                 if response.status != 200:
                     return None
-                return Truth.from_json(await response.json())
+                return ServerTranscript.from_json(await response.json())
         except (aiohttp.ClientError, TimeoutError, ValueError, KeyError):
             return None
 
@@ -262,7 +262,7 @@ class LoadSession:
     async def settle(self, timeout: float) -> Totals:
         """Wait until every message is resolved and the transcript caught up; judge."""
         self._stop_agent()
-        truth: Truth | None = None
+        truth: ServerTranscript | None = None
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while loop.time() < deadline and self.record.alive and self.record.ever_ready:

@@ -40,7 +40,7 @@ SETTLE = 45.0
 
 
 @dataclass(frozen=True)
-class TruthEvent:
+class TranscriptEntry:
     """One transcript entry as the server has it."""
 
     index: int
@@ -49,16 +49,16 @@ class TruthEvent:
 
 
 @dataclass(frozen=True)
-class Truth:
+class ServerTranscript:
     """The server's transcript of one chat."""
 
     chat_id: str
-    events: tuple[TruthEvent, ...]
+    events: tuple[TranscriptEntry, ...]
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Truth:
+    def from_json(cls, data: Mapping[str, Any]) -> ServerTranscript:
         events = tuple(
-            TruthEvent(int(e["index"]), str(e.get("party", "")), e.get("id"))
+            TranscriptEntry(int(e["index"]), str(e.get("party", "")), e.get("id"))
             for e in data.get("events", [])
         )
         return cls(str(data["chatId"]), events)
@@ -210,7 +210,7 @@ class Findings:
         return f"{name}: " + "; ".join(parts) if parts else None
 
 
-def find(record: SessionRecord, truth: Truth | None) -> Findings:
+def find(record: SessionRecord, truth: ServerTranscript | None) -> Findings:
     """The I6 rule, per session: see the module docstring for the definitions."""
     seen = Counter(record.delivered)
     twice = tuple(sorted(i for i, n in seen.items() if n > 1))
@@ -248,7 +248,7 @@ def find(record: SessionRecord, truth: Truth | None) -> Findings:
     )
 
 
-def judge_session(record: SessionRecord, truth: Truth | None) -> Totals:
+def judge_session(record: SessionRecord, truth: ServerTranscript | None) -> Totals:
     """Count the record against the server's truth (or the client-only bound)."""
     findings = find(record, truth)
     out = live_counts(record)

@@ -7,7 +7,6 @@ chromium or `tests/interop/node_modules/cometd` is missing; under CI
 
 from __future__ import annotations
 
-import os
 import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,19 +18,15 @@ import pytest_asyncio
 from aiohttp import web
 from playwright.async_api import Browser, async_playwright
 
+from sim.live.browser import CHROMIUM_ARGS as QUIET_CHROMIUM
 from sim.live.runner import LOOPBACK, Faults, RunningServer, build_server, instance_names
+from tests.unavailable import unavailable
 
 HERE = Path(__file__).parent
 COMETD_JS = HERE.parent / "interop" / "node_modules" / "cometd"
 PAGE = HERE / "page.html"
 CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
+    *QUIET_CHROMIUM,
     # Many pages at once: keep each one's timers running as in a visible tab.
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
@@ -51,10 +46,7 @@ def _require() -> str:
     if not (COMETD_JS / "cometd.js").is_file():
         missing.append("tests/interop/node_modules/cometd (npm ci --prefix tests/interop)")
     if missing:
-        reason = f"missing {', '.join(missing)}"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"browser tests cannot run under CI: {reason}")
-        pytest.skip(reason)
+        unavailable(f"missing {', '.join(missing)}", what="browser tests")
     assert chromium is not None
     return chromium
 

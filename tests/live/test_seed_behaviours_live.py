@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import signal
-import sys
 from typing import Any
 
 import aiohttp
 import pytest
 
 from sim.live.runner import live_server
+from sim.live.serve_process import serve_process
 from statecharts.chart import Timers
 from statecharts.errors import ServerError
 from statecharts.events import EventError, Message, Restored, SendFailed, StateChanged
@@ -133,35 +132,21 @@ async def test_an_expired_credential_is_renewed_through_its_nonce() -> None:
 
 @pytest.mark.asyncio
 async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> None:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sim.cli", "serve", "--port", "0", "--dialect", "polyai",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        assert proc.stdout is not None
-        line = (await asyncio.wait_for(proc.stdout.readline(), 10)).decode()
-        found = re.search(r"listening on (\S+)", line)
-        assert found, line
-        url = found.group(1)
-        async with aiohttp.ClientSession() as http:
-            fault = {"kind": "redirect", "to": "i9"}
-            async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
-                assert reply.status == 400 and "to" in await reply.text()
-            fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}  # type: ignore[dict-item]
-            async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
-                assert reply.status == 201
-            sockets = [await http.ws_connect(url) for _ in range(10)]
-            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
-                await http.ws_connect(url)
-            assert refused.value.status == 429
-            for ws in sockets:
-                await ws.close()
-        proc.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(proc.wait(), 10) == 0
-    finally:
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
+    async with serve_process("--dialect", "polyai") as srv, aiohttp.ClientSession() as http:
+        fault = {"kind": "redirect", "to": "i9"}
+        async with http.post(srv.base + "/faults", json=fault) as reply:
+            assert reply.status == 400 and "to" in await reply.text()
+        fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}  # type: ignore[dict-item]
+        async with http.post(srv.base + "/faults", json=fault) as reply:
+            assert reply.status == 201
+        sockets = [await http.ws_connect(srv.url) for _ in range(10)]
+        with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+            await http.ws_connect(srv.url)
+        assert refused.value.status == 429
+        for ws in sockets:
+            await ws.close()
+        srv.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(srv.process.wait(), 10) == 0
 
 
 @pytest.mark.asyncio

@@ -18,27 +18,25 @@ from sim.live.server import LiveServer
 from sim.server import Cluster, MemoryStore
 from sim.server.bayeux import BayeuxClient
 from sim.server.chat import ChatService
-from sim.server.store import StoredChat
+from transport.wire import Message
 
 
 class DropsOnFailover(ChatService):
     """The new instance's copy of a moved session lacks its last client message."""
 
-    def _request_notifications(
-        self,
-        session: StoredChat,
-        instance: str,
-        client: BayeuxClient,
-        data: dict[str, Any],
-        now: float,
-    ) -> dict[str, Any]:
-        last = session.transcript[-1] if session.transcript else None
-        if session.instance != instance and last is not None and last.type == "Message":
-            session.transcript.pop()
-            session.message_ids.pop(last.client_message_id or "", None)
-            self.cluster.store.put(session)
-            data = {**data, "transcriptPosition": min(data["transcriptPosition"], session.position)}
-        return super()._request_notifications(session, instance, client, data, now)
+    def handle(
+        self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
+    ) -> Message | None:
+        session = self.cluster.store.get(str(data.get("chatId")))
+        if data.get("operation") == "requestNotifications" and session is not None:
+            last = session.transcript[-1] if session.transcript else None
+            if session.instance != instance and last is not None and last.type == "Message":
+                session.transcript.pop()
+                session.message_ids.pop(last.client_message_id or "", None)
+                self.cluster.store.put(session)
+                position = min(data["transcriptPosition"], session.position)
+                data = {**data, "transcriptPosition": position}
+        return super().handle(instance, client, data, now)
 
 
 async def serve(instances: int) -> None:

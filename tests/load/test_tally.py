@@ -6,10 +6,10 @@ from collections import Counter
 
 from sim.load.netfaults import chosen, faults_for
 from sim.load.tally import (
+    ServerTranscript,
     SessionRecord,
     Totals,
-    Truth,
-    TruthEvent,
+    TranscriptEntry,
     find,
     judge_session,
     live_counts,
@@ -23,8 +23,10 @@ def record(**fields: object) -> SessionRecord:
     return rec
 
 
-def truth(*events: tuple[int, str, str | None]) -> Truth:
-    return Truth("chat-1", tuple(TruthEvent(i, party, mid) for i, party, mid in events))
+def truth(*events: tuple[int, str, str | None]) -> ServerTranscript:
+    return ServerTranscript(
+        "chat-1", tuple(TranscriptEntry(i, party, mid) for i, party, mid in events)
+    )
 
 
 SERVER = truth((1, "client", None), (2, "agent", None), (3, "client", "m1"), (4, "client", "m2"))

@@ -5,7 +5,6 @@ The screenshots are kept in the test's temporary folder for a human to look at.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,16 +12,13 @@ from typing import Any
 import pytest
 
 from sim.commands.run import report_input
+from sim.live.browser import chromium_path, launch_chromium
 from sim.report import render_html
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 
 pytestmark = pytest.mark.browser
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
 _BOXES = """() => Array.from(document.querySelectorAll('text.evl')).map(t => {
   const b = t.getBBox(); return {text: t.textContent, x: b.x, y: b.y, w: b.width, h: b.height};
 })"""
@@ -30,12 +26,11 @@ _BOXES = """() => Array.from(document.querySelectorAll('text.evl')).map(t => {
 
 @pytest.fixture(scope="module")
 def page() -> Iterator[Any]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
+    if chromium_path() is None:
         pytest.skip("Debian chromium is not installed")
     sync_api = pytest.importorskip("playwright.sync_api")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, headless=True, args=ARGS)
+        browser = launch_chromium(p)
         yield browser.new_page(viewport={"width": 1300, "height": 900})
         browser.close()
 

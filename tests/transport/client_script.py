@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from statecharts.events import AppEvent, StateChanged
+from statecharts.events import AppEvent, EventError, StateChanged
 from transport import wire
 from transport.core import ClientConfig, ClientCore, OpenConnection, Output, SendFrame
 
@@ -125,3 +125,13 @@ def service_reply(request: Msg, **data: Any) -> Msg:
 def delivery(chat_id: str, index: int, text: str = "hi", party: str = "agent", **extra: Any) -> Msg:
     data = {"index": index, "type": "Message", "party": party, "text": text, **extra}
     return {"channel": wire.chat_channel(chat_id), "data": data}
+
+
+def ready_script(**config: object) -> Script:
+    script = Script.new(ClientConfig(**config) if config else None)  # type: ignore[arg-type]
+    script.open_chat(0.0)
+    return script
+
+
+def errors(script: Script) -> list[tuple[float, int]]:
+    return [(t, e.code) for t, e in script.of("error") if isinstance(e, EventError)]

@@ -85,3 +85,86 @@ def test_the_chat_core_against_the_server_core() -> None:
     pair.run_until(8.0)
     assert chat.state is State.READY
     assert [e.kind for e in pair.of(chat, "interrupted")] == ["interrupted"]
+
+
+def test_a_short_outage_resumes_on_the_same_client_id_without_subscribing_again() -> None:
+    alice = BroadcastCore("a", ["/demo"], CONFIG)
+    pair = Pair.new(alice)
+    pair.start()
+    pair.run_until(1.0)
+    pair.outage(until=1.5)  # shorter than interrupt_after and the server's max_interval
+    pair.run_until(4.0)
+    states = [e.to for e in pair.of(alice, "state") if isinstance(e, StateChanged)]
+    assert states == ["connecting", "opening", "ready", "reconnecting", "ready"]
+    assert [e.trigger for e in pair.of(alice, "state")][-1] == "reconnected"  # type: ignore[attr-defined]
+    assert not pair.of(alice, "interrupted")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="known bug: the publish reply on a /chat/ channel is parsed as a chat delivery "
+    "(transport.replies.parse_message), judged invalid (151) and the publish is asked "
+    "again, for ever",
+)
+def test_chat_channels_other_than_a_live_session_carry_broadcasts() -> None:
+    alice = BroadcastCore("a", ["/demo"], CONFIG)
+    bob = BroadcastCore("b", ["/chat/demo"], CONFIG)
+    pair = Pair.new(alice, bob)
+    pair.start()
+    notice = {"type": "Notice", "index": 1, "text": "hi"}
+    alice.publish("/chat/demo", notice, pair.now)
+    pair.pump()
+    got = [(b.channel, b.data) for b in pair.of(bob, "broadcast") if isinstance(b, Broadcast)]
+    assert got == [("/chat/demo", notice)]
+
+
+def test_a_refused_subscription_is_a_failure_and_retried() -> None:
+    chat = ClientCore("c1", CONFIG)
+    bob = BroadcastCore("b", ["/chat/chat-1"], CONFIG)  # the live chat's channel: not bob's
+    pair = Pair.new(chat, bob)
+    chat.start(pair.now)
+    pair.pump()
+    assert chat.state is State.READY
+    bob.start(pair.now)
+    pair.pump()
+    pair.run_until(2.0)
+    losses = [e.reason for e in pair.of(bob, "loss")]  # type: ignore[attr-defined]
+    assert losses and all(r.startswith("subscribe refused: 403") for r in losses)
+    assert bob.state in (State.RECONNECTING, State.INTERRUPTED)
+
+
+def test_no_channels_is_ready_at_once_and_meta_channels_are_not_published_on() -> None:
+    alice = BroadcastCore("a", [], CONFIG)
+    pair = Pair.new(alice)
+    pair.start()
+    assert alice.state is State.READY and alice.channels == []
+    with pytest.raises(UsageError):
+        alice.publish("/meta/connect", {}, pair.now)
+
+
+def test_a_reload_handshakes_and_subscribes_again() -> None:
+    alice = BroadcastCore("a", ["/demo"], CONFIG)
+    bob = BroadcastCore("b", ["/demo"], CONFIG)
+    pair = Pair.new(alice, bob)
+    pair.start()
+    alice.reload(pair.now)
+    pair.pump()
+    states = [e.to for e in pair.of(alice, "state") if isinstance(e, StateChanged)]
+    assert states[-2:] == ["restoring", "ready"]
+    bob.publish("/demo", "after the reload", pair.now)
+    pair.pump()
+    assert [b.data for b in pair.of(alice, "broadcast") if isinstance(b, Broadcast)] == [
+        "after the reload"
+    ]
+
+
+def test_a_lost_instance_fails_over_to_the_next_and_subscribes_there() -> None:
+    alice = BroadcastCore("a", ["/demo"], CONFIG, servers=("i1", "i2"))
+    pair = Pair.new(alice, instances=("i1", "i2"))
+    pair.start()
+    assert alice.instance == "i1"
+    pair.cluster.crash("i1", pair.now)
+    pair.pump()
+    pair.run_until(5.0)
+    assert alice.state is State.READY and alice.instance == "i2"
