@@ -176,8 +176,8 @@ def parse_message(msg: wire.Message, operation: Operation | None) -> Reply | Inv
         return _meta(msg, channel)
     if channel == _SERVICE_CHAT:
         return _service(msg, operation)
-    if channel.startswith(_CHAT_PREFIX):
-        return _delivery(msg)
+    if channel.startswith(_CHAT_PREFIX) and "successful" not in msg:
+        return _delivery(msg)  # a reply to a publish there says "successful"
     successful = msg.get("successful")
     return OtherMessage(
         channel,

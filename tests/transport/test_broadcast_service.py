@@ -100,13 +100,6 @@ def test_a_short_outage_resumes_on_the_same_client_id_without_subscribing_again(
     assert not pair.of(alice, "interrupted")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="known bug: the publish reply on a /chat/ channel is parsed as a chat delivery "
-    "(transport.replies.parse_message), judged invalid (151) and the publish is asked "
-    "again, for ever",
-)
 def test_chat_channels_other_than_a_live_session_carry_broadcasts() -> None:
     alice = BroadcastCore("a", ["/demo"], CONFIG)
     bob = BroadcastCore("b", ["/chat/demo"], CONFIG)
