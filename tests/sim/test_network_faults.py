@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from sim.faults import (
@@ -264,12 +264,17 @@ def _fault_sets() -> st.SearchStrategy[list[Fault]]:
     seed=st.integers(0, 2**32),
     gaps=st.lists(st.integers(0, 50), max_size=30),
 )
+@example(  # the slowest handshake: the first frame must still find the connection open
+    faults=[Latency(at=0.0, duration=2.0, direction=Direction.BOTH, ms=300.0, jitter=300.0)],
+    seed=0,
+    gaps=[0],
+)
 def test_without_reorder_frames_never_overtake(
     faults: list[Fault], seed: int, gaps: list[int]
 ) -> None:
     world = World(faults, seed)
     world.open()
-    t = 0.5
+    t = 1.25  # after the handshake: latency + jitter are at most 0.6 s each way
     for i, gap in enumerate(gaps):
         t += gap / 1000
         world.send(t, str(i))
