@@ -19,7 +19,6 @@ async def test_the_load_driver_counts_deliveries_frames_cpu_and_held_sessions() 
     async with live_server() as srv:
         await throughput(srv.url, plan, figures, os.getpid())
         await hold_sessions([srv.url], plan.sessions, os.getpid(), figures)
-        assert srv.server.cluster.instances["i1"].clients  # sessions were real Bayeux clients
     assert figures.published > 0
     assert figures.delivered == figures.published * plan.subscribers
     assert len(figures.latencies) == figures.delivered
