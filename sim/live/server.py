@@ -198,7 +198,7 @@ class LiveServer(TransportRoutes, FaultControl):
         if conn.reply is not None and not conn.reply.done():
             conn.reply.set_result(None)
         if conn.outbox is not None:
-            conn.outbox.put_nowait(None)
+            conn.outbox.close()
         if conn.ws is not None:
             task = asyncio.create_task(shut(conn.ws, conn.transport, code, reason))
             conn.tasks.add(task)

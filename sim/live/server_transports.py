@@ -74,14 +74,13 @@ class TransportRoutes:
         self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
         conn.transport = request.transport
-        conn.outbox = SendQueue(self.limits.send_queue)
-        writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
+        conn.outbox = SendQueue(self.limits.send_queue, ws.send_str)
         log.info("conn %s %s: websocket open from %s", conn.id, instance, conn.peer)
         try:
             await self._ws_reader(conn, ws)
         finally:
-            conn.outbox.put_nowait(None)
-            await writer
+            conn.outbox.close()
+            await conn.outbox.flushed()
             self.browsers.websocket_closed(conn.id)
             self._close(conn)
             log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
@@ -135,18 +134,6 @@ class TransportRoutes:
 
     def _ws_idle(self) -> float:
         return self.limits.idle_timeout + self.cluster.hold
-
-    async def _ws_writer(
-        self,
-        conn: Conn,
-        ws: web.WebSocketResponse,
-        outbox: SendQueue,
-    ) -> None:
-        while (text := await outbox.get()) is not None:
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
 
     async def _long_poll(self, request: web.Request, instance: str) -> web.StreamResponse:
         """One long-poll request (POST, or a callback-polling GET), with the browser cookie."""
