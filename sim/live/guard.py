@@ -258,18 +258,26 @@ def loopback_host_middleware() -> Middleware:
     to the browser; its Host header still names the attacker's domain."""
 
     @web.middleware
-    async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def check_host(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+        # A tail call: no frame of this middleware stays alive as long as a WebSocket.
         name = _host_name(request.host)
         if name not in LOOPBACK_NAMES and not name.endswith(".localhost"):
             log.info("refused a request for Host %r: not a loopback name", request.host[:80])
-            return web.Response(
-                status=421,
-                text=f"Host {request.host[:80]!r} is not served here "
-                "(a loopback server answers localhost and 127.0.0.1)\n",
+            return answered(
+                web.Response(
+                    status=421,
+                    text=f"Host {request.host[:80]!r} is not served here "
+                    "(a loopback server answers localhost and 127.0.0.1)\n",
+                )
             )
-        return await handler(request)
+        return handler(request)
 
     return check_host
+
+
+async def answered(response: web.StreamResponse) -> web.StreamResponse:
+    """A middleware's own answer, as the awaitable a handler would give."""
+    return response
 
 
 def _host_name(host: str) -> str:

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -47,14 +48,14 @@ class TransportRoutes:
         self,
         instance: str,
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            if request.method == "GET" and not jsonp.is_jsonp(request):
-                return await self._websocket(request, instance)
-            return await self._long_poll(request, instance)
-
-        return handle
+        # The coroutine method itself, not a closure awaiting it: one frame less kept
+        # alive for as long as each WebSocket lasts.
+        return functools.partial(self._websocket, instance=instance)
 
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
+        """A WebSocket upgrade; a POST or callback-polling GET of the URL is a long poll."""
+        if request.method != "GET" or jsonp.is_jsonp(request):
+            return await self._long_poll(request, instance)
         # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
         ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
         if not self._ws_enabled:
