@@ -224,6 +224,11 @@ class FaultEngine:
 
     def decide(self, text: str, way: Direction, now: float, link: Link) -> tuple[Delivery, ...]:
         """What becomes of one frame sent now; see the module's rules."""
+        if not self._faults and (link.conn, way) not in self._pipes:
+            # Nothing held and nothing to hold: no pipe for it (idle live connections are
+            # many). Its frames so far all took the base latency, so a pipe made later
+            # (floor 0) orders them the same: faults only add delay.
+            return (Delivery(now + self.latency, text),)
         pipe = self._pipe(link, way)
         out = self._release(pipe, now)
         delay, copies, reorder = self.latency, 1, False
