@@ -21,6 +21,7 @@ import os
 import resource
 import struct
 import sys
+from collections import Counter
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -145,8 +146,12 @@ class Session:
             self._writer.transport.abort()
 
 
-async def hold(url: str, count: int, source: str) -> list[Session]:
-    """Open `count` sessions (at most CONCURRENT handshakes at once); those that came up."""
+async def hold(
+    url: str, count: int, source: str, failures: Counter[str] | None = None
+) -> list[Session]:
+    """Open `count` sessions (at most CONCURRENT handshakes at once); those that came up.
+
+    `failures` counts why the others did not."""
     gate = asyncio.Semaphore(CONCURRENT)
     sessions = [Session(url, source) for _ in range(count)]
 
@@ -162,8 +167,10 @@ async def hold(url: str, count: int, source: str) -> list[Session]:
                 KeyError,
                 IndexError,
                 asyncio.IncompleteReadError,
-            ):
+            ) as exc:
                 session.close()
+                if failures is not None:
+                    failures[repr(exc)[:120]] += 1
                 return False
             return True
 
@@ -172,8 +179,11 @@ async def hold(url: str, count: int, source: str) -> list[Session]:
 
 
 async def _worker(url: str, count: int, source: str) -> None:
-    sessions = await hold(url, count, source)
+    failures: Counter[str] = Counter()
+    sessions = await hold(url, count, source, failures)
     print(f"held {len(sessions)}", flush=True)
+    for reason, times in failures.most_common(3):
+        print(f"bench worker {source}: {times} sessions failed: {reason}", file=sys.stderr)
     loop = asyncio.get_running_loop()
     await loop.run_in_executor(None, sys.stdin.read)  # until the bench closes our stdin
     for session in sessions:

@@ -7,7 +7,7 @@ import os
 import pytest
 
 from sim.cli import main as cli_main
-from sim.live.bench import Figures, Plan, hold_sessions, report, throughput
+from sim.live.bench import Figures, Plan, fit_to_fd_limit, hold_sessions, report, throughput
 from sim.live.bench_sessions import _frame
 from sim.live.runner import live_server
 
@@ -42,3 +42,10 @@ def test_client_frames_are_masked_text_frames_of_every_length_class() -> None:
 def test_sessions_without_live_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli_main(["bench", "--sessions", "10"]) == 2
     assert "--sessions goes with --live" in capsys.readouterr().err
+
+
+def test_a_plan_past_the_open_file_limit_is_trimmed_and_says_why() -> None:
+    plan, note = fit_to_fd_limit(Plan(subscribers=1, seconds=0.1, sessions=10**7))
+    assert 0 < plan.sessions < 10**7 and "open-file limit" in note
+    same, silent = fit_to_fd_limit(Plan(subscribers=1, seconds=0.1, sessions=10))
+    assert same.sessions == 10 and silent == ""
