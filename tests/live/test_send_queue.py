@@ -6,7 +6,9 @@ import asyncio
 
 import pytest
 
+from sim.live.bench_sessions import hold
 from sim.live.guard import SendQueue
+from sim.live.runner import live_server
 
 
 @pytest.mark.asyncio
@@ -55,3 +57,17 @@ async def test_a_broken_connection_stops_the_writer() -> None:
     assert queue.put("a") and queue.put("b")
     await queue.flushed()
     assert queue.put("c") and queue._writer is None  # closed: nothing more is written
+
+
+@pytest.mark.asyncio
+async def test_an_idle_websocket_session_costs_the_server_no_task_of_ours() -> None:
+    async with live_server() as srv:
+        before = len(asyncio.all_tasks())
+        sessions = await hold(srv.url, 10, "127.0.0.1")
+        await asyncio.sleep(0.1)
+        added = len(asyncio.all_tasks()) - before
+        for session in sessions:
+            session.close()
+    assert len(sessions) == 10
+    # Per session: the driver's reader, and aiohttp's connection and request tasks.
+    assert added <= 3 * len(sessions)
