@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import resource
+import socket
 import struct
 import sys
 from collections import Counter
@@ -178,7 +179,18 @@ async def hold(
     return [s for s, ok in zip(sessions, up, strict=True) if ok]
 
 
+def usable_source(source: str) -> str:
+    """`source` when this machine can bind it (Linux: all of 127/8), else 127.0.0.1."""
+    try:
+        with socket.socket() as probe:
+            probe.bind((source, 0))
+    except OSError:
+        return "127.0.0.1"
+    return source
+
+
 async def _worker(url: str, count: int, source: str) -> None:
+    source = usable_source(source)
     failures: Counter[str] = Counter()
     sessions = await hold(url, count, source, failures)
     print(f"held {len(sessions)}", flush=True)
@@ -194,7 +206,9 @@ async def _worker(url: str, count: int, source: str) -> None:
 async def workers(urls: Sequence[str], count: int) -> AsyncIterator[int]:
     """Worker processes holding `count` sessions spread over `urls`; yields how many came up."""
     procs: list[asyncio.subprocess.Process] = []
-    shares = [min(PER_WORKER, count - start) for start in range(0, count, PER_WORKER)]
+    # Each worker needs a descriptor per session, under the same limit as this process.
+    per = max(1, min(PER_WORKER, raise_fd_limit(PER_WORKER) - _SPARE_FDS))
+    shares = [min(per, count - start) for start in range(0, count, per)]
     try:
         for n, share in enumerate(shares):
             argv = [sys.executable, "-m", "sim.live.bench_sessions", urls[n % len(urls)]]

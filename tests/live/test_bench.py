@@ -8,7 +8,7 @@ import pytest
 
 from sim.cli import main as cli_main
 from sim.live.bench import Figures, Plan, fit_to_fd_limit, hold_sessions, report, throughput
-from sim.live.bench_sessions import _frame
+from sim.live.bench_sessions import _frame, usable_source
 from sim.live.runner import live_server
 
 
@@ -49,3 +49,8 @@ def test_a_plan_past_the_open_file_limit_is_trimmed_and_says_why() -> None:
     assert 0 < plan.sessions < 10**7 and "open-file limit" in note
     same, silent = fit_to_fd_limit(Plan(subscribers=1, seconds=0.1, sessions=10))
     assert same.sessions == 10 and silent == ""
+
+
+def test_a_source_address_the_machine_lacks_falls_back_to_127_0_0_1() -> None:
+    assert usable_source("127.0.0.1") == "127.0.0.1"
+    assert usable_source("192.0.2.1") == "127.0.0.1"  # TEST-NET-1: never a local address
