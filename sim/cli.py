@@ -141,9 +141,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_arguments(load)
 
-    bench = sub.add_parser("bench", help="measure the performance targets")
+    _add_bench(sub.add_parser("bench", help="measure the performance targets"))
+    return parser
+
+
+def _add_bench(bench: argparse.ArgumentParser) -> None:
     bench.add_argument("--live", action="store_true", help="live throughput vs a Faye server")
     bench.add_argument("--quick", action="store_true", help="shorter runs")
+    bench.add_argument(
+        "--sessions",
+        type=int,
+        metavar="N",
+        help="with --live: WebSocket sessions to hold for the memory figure (default 20000)",
+    )
     bench.add_argument(
         "--hostile",
         type=int,
@@ -153,7 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--load-only", action="store_true", help="only the standard load and its baseline"
     )
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

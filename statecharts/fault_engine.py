@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from statecharts.faults import (
@@ -109,14 +109,17 @@ class _Held:
     blackhole: int | None = None  # the id of the blackhole holding it
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Pipe:
-    """One link in one direction: its FIFO floor and what is held on it."""
+    """One link in one direction: its FIFO floor and what is held on it.
+
+    The live server keeps two per open connection: the blackhole queue is made
+    only when a frame is first held (an empty deque costs ~0.7 KiB)."""
 
     link: Link
     way: Direction
     floor: float = 0.0
-    blackholed: deque[_Held] = field(default_factory=deque)
+    blackholed: deque[_Held] | None = None
     reordered: _Held | None = None
     forgotten: bool = False
 
@@ -161,7 +164,7 @@ class FaultEngine:
         fault = self._faults.pop(fault_id, None)
         if isinstance(fault, Blackhole):
             for pipe in self._holding:
-                for held in pipe.blackholed:
+                for held in pipe.blackholed or ():
                     if held.blackhole == fault_id:
                         held.release = _AT_ONCE
         return fault
@@ -221,6 +224,11 @@ class FaultEngine:
 
     def decide(self, text: str, way: Direction, now: float, link: Link) -> tuple[Delivery, ...]:
         """What becomes of one frame sent now; see the module's rules."""
+        if not self._faults and (link.conn, way) not in self._pipes:
+            # Nothing held and nothing to hold: no pipe for it (idle live connections are
+            # many). Its frames so far all took the base latency, so a pipe made later
+            # (floor 0) orders them the same: faults only add delay.
+            return (Delivery(now + self.latency, text),)
         pipe = self._pipe(link, way)
         out = self._release(pipe, now)
         delay, copies, reorder = self.latency, 1, False
@@ -307,16 +315,18 @@ class FaultEngine:
         return text
 
     def _hold_blackholed(self, pipe: _Pipe, held: _Held) -> None:
+        queue = pipe.blackholed if pipe.blackholed is not None else deque()
         if held.blackhole is None:  # behind frames still held: waits with the last of them
-            last = pipe.blackholed[-1]
+            last = queue[-1]
             held.blackhole, held.release = last.blackhole, last.release
         else:
             fault = self._faults[held.blackhole]
             held.release = math.inf if fault.end is None else fault.end
-            if pipe.blackholed:  # never before the frames ahead of it
-                held.release = max(held.release, pipe.blackholed[-1].release)
+            if queue:  # never before the frames ahead of it
+                held.release = max(held.release, queue[-1].release)
         self._note("hold", pipe.link, pipe.way, why="blackhole")
-        pipe.blackholed.append(held)
+        queue.append(held)
+        pipe.blackholed = queue
         self._holding[pipe] = None
 
     def _releases(self, pipe: _Pipe) -> list[float]:

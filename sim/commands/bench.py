@@ -213,6 +213,8 @@ def main(args: argparse.Namespace) -> int:
         return _hostile(args.hostile)
     if args.live:
         return _live(args)
+    if getattr(args, "sessions", None) is not None:
+        raise UsageError("--sessions goes with --live")
     sections = [
         *bench_load.report(args.quick),
         "",
@@ -241,7 +243,13 @@ def _hostile(frames: int) -> int:
     return asyncio.run(bench(frames))
 
 
+MAX_LIVE_SESSIONS = 100_000
+
+
 def _live(args: argparse.Namespace) -> int:
+    sessions = getattr(args, "sessions", None)
+    if sessions is not None and not 0 <= sessions <= MAX_LIVE_SESSIONS:
+        raise UsageError(f"--sessions must be between 0 and {MAX_LIVE_SESSIONS}, got {sessions}")
     try:
         live = importlib.import_module("sim.live.bench")
     except ImportError:

@@ -6,9 +6,15 @@ process) measures both the same way:
 
 1. throughput: S subscribers on `/bench`, one publisher sending as fast as a
    window of unconfirmed publishes allows for a few seconds; deliveries per
-   second and publish→deliver latency (p50, p99);
-2. sessions: C WebSocket sessions handshaken and holding a `/meta/connect`,
-   then the server's RSS.
+   second, publish→deliver latency (p50, p99), the server process's CPU
+   (user+sys from /proc/<pid>/stat) per delivery — the fair figure, since the
+   driver's work differs with how many deliveries share a frame — and the
+   WebSocket frames the subscribers received per delivery;
+2. sessions, on a fresh server: C WebSocket sessions handshaken and holding a
+   `/meta/connect` (`sim.live.bench_sessions` worker processes), then the
+   server's RSS growth per session.
+
+The figures, the targets and the report are in `sim.live.bench_report`.
 
 This module reads the wall clock: it times runs, nothing it measures does.
 """
@@ -20,54 +26,29 @@ import asyncio
 import contextlib
 import itertools
 import json
+import os
 import re
 import shutil
 import sys
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
+from sim.live.bench_report import WINDOW, Figures, Plan, report
+from sim.live.bench_sessions import Session, hold, raise_fd_limit, workers
+
+__all__ = ["FULL", "QUICK", "Figures", "Plan", "hold_sessions", "main", "report", "throughput"]
+
 CHANNEL = "/bench"
-WINDOW = 64  # unconfirmed publishes in flight
 INTEROP = Path(__file__).resolve().parents[2] / "tests" / "interop"
 
 
-@dataclass(frozen=True)
-class Plan:
-    subscribers: int
-    seconds: float
-    sessions: int
-
-
 QUICK = Plan(subscribers=20, seconds=2.0, sessions=500)
-FULL = Plan(subscribers=50, seconds=5.0, sessions=5000)
-
-
-@dataclass
-class Figures:
-    server: str
-    published: int = 0
-    delivered: int = 0
-    seconds: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    sessions: int = 0
-    rss_idle: float = 0.0
-    rss_sessions: float = 0.0
-    note: str = ""
-
-    def rate(self) -> float:
-        return self.delivered / self.seconds if self.seconds else 0.0
-
-    def percentile(self, q: float) -> float:
-        if not self.latencies:
-            return float("nan")
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000.0
+FULL = Plan(subscribers=50, seconds=5.0, sessions=20_000)
 
 
 # -- a raw Bayeux WebSocket client -----------------------------------------------------
@@ -83,6 +64,7 @@ class RawClient:
         self.on_reply: Callable[[dict[str, Any]], None] = lambda _msg: None
         self._ids = itertools.count(1)
         self._reader: asyncio.Task[None] | None = None
+        self.frames = 0  # frames received from the server
 
     async def start(self, subscribe: bool) -> None:
         self.ws = await self.http.ws_connect(self.url, max_msg_size=0, autoping=True)
@@ -131,6 +113,7 @@ class RawClient:
         async for frame in ws:
             if frame.type is not aiohttp.WSMsgType.TEXT:
                 break
+            self.frames += 1
             for msg in json.loads(frame.data):
                 channel = msg.get("channel")
                 if channel == "/meta/connect":
@@ -158,7 +141,8 @@ class RawClient:
 
 
 # -- measurements -------------------------------------------------------------------------
-async def throughput(url: str, plan: Plan, figures: Figures) -> None:
+async def throughput(url: str, plan: Plan, figures: Figures, pid: int | None = None) -> None:
+    """Publish through a window for `plan.seconds`; `pid`: the server process whose CPU to read."""
     loop = asyncio.get_running_loop()
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
@@ -177,6 +161,8 @@ async def throughput(url: str, plan: Plan, figures: Figures) -> None:
         await asyncio.sleep(0.3)  # let subscriptions settle
         window = asyncio.Semaphore(WINDOW)
         publisher.on_reply = lambda _msg: window.release()
+        frames_before = sum(s.frames for s in subscribers)
+        cpu_before = cpu_seconds(pid)
         start = loop.time()
         end = start + plan.seconds
         while loop.time() < end:
@@ -188,27 +174,48 @@ async def throughput(url: str, plan: Plan, figures: Figures) -> None:
         while figures.delivered < expected and loop.time() < drain_until:
             await asyncio.sleep(0.05)
         figures.seconds = loop.time() - start
+        figures.cpu = cpu_seconds(pid) - cpu_before
+        figures.frames = sum(s.frames for s in subscribers) - frames_before
         if figures.delivered < expected:
             figures.note = f"{expected - figures.delivered} deliveries missing after the drain"
         for client in [*subscribers, publisher]:
             await client.close()
 
 
-async def hold_sessions(url: str, count: int, pid: int, figures: Figures) -> None:
-    connector = aiohttp.TCPConnector(limit=0)
-    async with aiohttp.ClientSession(connector=connector) as http:
-        clients = [RawClient(http, url) for _ in range(count)]
-        held = 0
-        for batch in range(0, count, 200):
-            results = await asyncio.gather(
-                *(c.start(subscribe=False) for c in clients[batch : batch + 200]),
-                return_exceptions=True,
-            )
-            held += sum(1 for r in results if not isinstance(r, BaseException))
-        await asyncio.sleep(0.5)
+async def hold_sessions(urls: list[str], count: int, pid: int, figures: Figures) -> None:
+    """RSS of a fresh server before and while `count` sessions are held (worker processes)."""
+    warm = await _warm_up(urls[0])
+    await asyncio.sleep(0.3)
+    figures.rss_idle = rss_mib(pid)
+    async with workers(urls, count) as held:
+        await asyncio.sleep(1.0)  # let the last connects settle
         figures.sessions = held
         figures.rss_sessions = rss_mib(pid)
-        await asyncio.gather(*(c.close() for c in clients))
+    for session in warm:
+        session.close()
+    if held < count:
+        figures.note = f"{count - held} of {count} sessions did not come up"
+
+
+async def _warm_up(url: str) -> list[Session]:
+    """A few sessions first, so that one-time costs (imports, first buffers) are not per session."""
+    return await hold(url, 20, "127.0.0.1")
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User+sys CPU seconds of process `pid` so far (0 when unknown)."""
+    if pid is None:
+        return 0.0
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = stat.rsplit(")", 1)[1].split()
+    # fields[0] is the state (field 3); utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / _CLOCK_TICKS
+
+
+_CLOCK_TICKS = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
 
 
 def rss_mib(pid: int) -> float:
@@ -247,28 +254,41 @@ async def process(
                 await proc.wait()
 
 
+ServerFactory = Callable[[int], contextlib.AbstractAsyncContextManager[tuple[int, list[str]]]]
+
+
 @asynccontextmanager
-async def our_server() -> AsyncIterator[tuple[int, str]]:
+async def our_server(sessions: int) -> AsyncIterator[tuple[int, list[str]]]:
+    """`chatsim serve`; for many sessions, two instances (each under its client bound)."""
+    instances = 2 if sessions > 1000 else 1
     argv = [sys.executable, "-m", "sim.cli", "serve", "--port", "0"]
+    argv += ["--instances", str(instances), "--max-connections", str(max(1000, sessions + 100))]
     async with process(argv, "chatsim serve: listening on") as (proc, line):
         url = line.split("listening on ", 1)[1].split()[0]
-        yield proc.pid, url
+        base = url.rsplit("/cometd", 1)[0]
+        yield proc.pid, [f"{base}/i{n}/cometd" for n in range(1, instances + 1)]
 
 
-@asynccontextmanager
-async def faye_server(node: str) -> AsyncIterator[tuple[int, str]]:
-    argv = [node, str(INTEROP / "faye_server.mjs"), "--port", "0"]
-    async with process(argv, "ready", cwd=INTEROP) as (proc, line):
-        yield proc.pid, f"http://127.0.0.1:{int(line.split()[1])}/bayeux"
+def faye_server(node: str) -> ServerFactory:
+    @asynccontextmanager
+    async def start(_sessions: int) -> AsyncIterator[tuple[int, list[str]]]:
+        argv = [node, str(INTEROP / "faye_server.mjs"), "--port", "0"]
+        async with process(argv, "ready", cwd=INTEROP) as (proc, line):
+            yield proc.pid, [f"http://127.0.0.1:{int(line.split()[1])}/bayeux"]
+
+    return start
 
 
-async def measure(name: str, server: Any, plan: Plan) -> Figures:
+async def measure(name: str, server: ServerFactory, plan: Plan) -> Figures:
+    """Throughput on one server process, then the sessions on a fresh one."""
     figures = Figures(name)
-    async with server as (pid, url):
+    async with server(0) as (pid, urls):
         await asyncio.sleep(0.2)
-        figures.rss_idle = rss_mib(pid)
-        await throughput(url, plan, figures)
-        await hold_sessions(url, plan.sessions, pid, figures)
+        await throughput(urls[0], plan, figures, pid)
+    if plan.sessions:
+        async with server(plan.sessions) as (pid, urls):
+            await asyncio.sleep(0.2)
+            await hold_sessions(urls, plan.sessions, pid, figures)
     return figures
 
 
@@ -279,26 +299,25 @@ def faye_available() -> str | None:
     return None
 
 
-def report(rows: list[Figures], plan: Plan) -> str:
-    lines = [
-        f"live bench on 127.0.0.1: {plan.subscribers} subscribers, "
-        f"{plan.seconds:g} s of publishing (window {WINDOW}), {plan.sessions} sessions held",
-        f"{'server':<8} {'published':>9} {'delivered':>9} {'deliv/s':>9} {'p50 ms':>7} "
-        f"{'p99 ms':>7} {'sessions':>8} {'RSS idle':>9} {'RSS held':>9}",
-    ]
-    for f in rows:
-        lines.append(
-            f"{f.server:<8} {f.published:>9} {f.delivered:>9} {f.rate():>9,.0f} "
-            f"{f.percentile(0.5):>7.1f} {f.percentile(0.99):>7.1f} {f.sessions:>8} "
-            f"{f.rss_idle:>7.0f}Mi {f.rss_sessions:>7.0f}Mi" + (f"  ({f.note})" if f.note else "")
-        )
-    if len(rows) == 2 and rows[1].rate():
-        lines.append(f"chatsim/faye delivery rate: {rows[0].rate() / rows[1].rate():.2f}x")
-    return "\n".join(lines)
+FD_SPARE = 100  # open files a server needs besides its sessions' sockets
+
+
+def fit_to_fd_limit(plan: Plan) -> tuple[Plan, str]:
+    """Raise the open-file limit for the sessions (servers and workers inherit it); the
+    plan trimmed to what the limit leaves room for, and a note saying so."""
+    limit = raise_fd_limit(plan.sessions + FD_SPARE)
+    if plan.sessions <= limit - FD_SPARE:
+        return plan, ""
+    fitted = Plan(plan.subscribers, plan.seconds, max(0, limit - FD_SPARE))
+    note = (
+        f"sessions: {fitted.sessions}, not {plan.sessions}: the open-file limit here is "
+        f"{limit} per process (ulimit -Hn) and a server needs one per session"
+    )
+    return fitted, note
 
 
 async def run(plan: Plan) -> list[Figures]:
-    rows = [await measure("chatsim", our_server(), plan)]
+    rows = [await measure("chatsim", our_server, plan)]
     node = faye_available()
     if node is not None:
         rows.append(await measure("faye", faye_server(node), plan))
@@ -307,9 +326,15 @@ async def run(plan: Plan) -> list[Figures]:
 
 def main(args: argparse.Namespace) -> int:
     plan = QUICK if getattr(args, "quick", False) else FULL
+    sessions = getattr(args, "sessions", None)
+    if sessions is not None:
+        plan = Plan(plan.subscribers, plan.seconds, sessions)
     started = time.perf_counter()
+    plan, note = fit_to_fd_limit(plan)
     rows = asyncio.run(run(plan))
     print(report(rows, plan))
+    if note:
+        print(note)
     if faye_available() is None:
         print("faye: not measured (run: npm ci --prefix tests/interop)")
     print(f"({time.perf_counter() - started:.1f} s)")

@@ -13,6 +13,7 @@ their own answers.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
@@ -29,23 +30,29 @@ _METHODS = frozenset({"GET", "POST", "OPTIONS", "HEAD"})
 
 def dialect_error_middleware(dialect: Dialect) -> Middleware:
     @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+        # A tail call without http_errors: no frame stays alive as long as a WebSocket.
         if not dialect.http_errors or request.path.startswith(_OWN_ROUTES):
-            return await handler(request)
-        if request.method not in _METHODS:
-            return _render(dialect, 405) or await handler(request)
-        try:
-            response = await handler(request)
-        except web.HTTPException as exc:
-            return _render(dialect, exc.status) or exc
-        except Exception:  # a bug of ours: logged, and answered as the dialect's 500
-            log.exception("%s %s failed", request.method, request.path)
-            return _render(dialect, 500) or web.Response(status=500, text="server error\n")
-        if response.status >= 400 and not isinstance(response, web.WebSocketResponse):
-            return _render(dialect, response.status) or response
-        return response
+            return handler(request)
+        return _rendered(dialect, request, handler)
 
     return middleware
+
+
+async def _rendered(dialect: Dialect, request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The handler's answer, its errors rewritten in the dialect."""
+    if request.method not in _METHODS:
+        return _render(dialect, 405) or await handler(request)
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        return _render(dialect, exc.status) or exc
+    except Exception:  # a bug of ours: logged, and answered as the dialect's 500
+        log.exception("%s %s failed", request.method, request.path)
+        return _render(dialect, 500) or web.Response(status=500, text="server error\n")
+    if response.status >= 400 and not isinstance(response, web.WebSocketResponse):
+        return _render(dialect, response.status) or response
+    return response
 
 
 def _render(dialect: Dialect, status: int) -> web.Response | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -34,29 +36,55 @@ class SendQueue:
     """Frames waiting to be written to one WebSocket client, bounded in characters.
 
     `put` says False instead of growing past the bound: the client does not
-    read, and the caller disconnects it."""
+    read, and the caller disconnects it. An idle queue holds no buffer, task or
+    future (tens of thousands of sessions sit idle): a writer task runs only
+    while frames wait, and writes them in order through `send`."""
 
-    def __init__(self, limit: int) -> None:
+    __slots__ = ("_closed", "_frames", "_send", "_size", "_writer", "limit")
+
+    def __init__(self, limit: int, send: Callable[[str], Awaitable[None]]) -> None:
         self.limit = limit
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue()
+        self._send = send
+        self._frames: deque[str] | None = None
         self._size = 0
+        self._writer: asyncio.Task[None] | None = None
+        self._closed = False
 
     def put(self, text: str) -> bool:
+        if self._closed:
+            return True  # closing: nothing more goes out, and that is no fault of the client
         if self._size + len(text) > self.limit:
             return False
         self._size += len(text)
-        self._queue.put_nowait(text)
+        if self._frames is None:
+            self._frames = deque()
+        self._frames.append(text)
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write(self._frames))
         return True
 
-    def put_nowait(self, text: None) -> None:
-        """Wake the writer with the end marker (never refused)."""
-        self._queue.put_nowait(text)
+    def close(self) -> None:
+        """No more frames; those already queued are still written."""
+        self._closed = True
 
-    async def get(self) -> str | None:
-        text = await self._queue.get()
-        if text is not None:
-            self._size -= len(text)
-        return text
+    async def flushed(self) -> None:
+        """Until the writer has written (or given up on) what was queued."""
+        if self._writer is not None:
+            await asyncio.shield(self._writer)
+
+    async def _write(self, frames: deque[str]) -> None:
+        try:
+            while frames:
+                text = frames.popleft()
+                self._size -= len(text)
+                await self._send(text)
+        except (ConnectionError, RuntimeError):
+            self._closed = True  # the connection is going: the rest cannot be written
+            frames.clear()
+            self._size = 0
+        finally:
+            self._frames = None
+            self._writer = None
 
 
 # Reasons for the closes aiohttp makes itself (protocol errors), which it sends without one.
@@ -230,18 +258,26 @@ def loopback_host_middleware() -> Middleware:
     to the browser; its Host header still names the attacker's domain."""
 
     @web.middleware
-    async def check_host(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def check_host(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
+        # A tail call: no frame of this middleware stays alive as long as a WebSocket.
         name = _host_name(request.host)
         if name not in LOOPBACK_NAMES and not name.endswith(".localhost"):
             log.info("refused a request for Host %r: not a loopback name", request.host[:80])
-            return web.Response(
-                status=421,
-                text=f"Host {request.host[:80]!r} is not served here "
-                "(a loopback server answers localhost and 127.0.0.1)\n",
+            return answered(
+                web.Response(
+                    status=421,
+                    text=f"Host {request.host[:80]!r} is not served here "
+                    "(a loopback server answers localhost and 127.0.0.1)\n",
+                )
             )
-        return await handler(request)
+        return handler(request)
 
     return check_host
+
+
+async def answered(response: web.StreamResponse) -> web.StreamResponse:
+    """A middleware's own answer, as the awaitable a handler would give."""
+    return response
 
 
 def _host_name(host: str) -> str:

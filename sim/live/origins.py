@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import hmac
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+
+from sim.live.guard import answered
 
 log = logging.getLogger("chatsim.live")
 ANY = "*"
@@ -123,27 +125,46 @@ def _control_refusal(request: web.Request, origin: str | None, token: str | None
 
 
 def origin_middleware(policy: OriginPolicy, token: str | None) -> Middleware:
-    """Preflights, CORS headers, and refusals of foreign pages, for every route."""
+    """Preflights, CORS headers, and refusals of foreign pages, for every route.
+
+    A tail call where nothing is left to do after the handler: no frame of this
+    middleware stays alive for the hours a WebSocket may last."""
 
     @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def middleware(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         if _under(request.path, OWN_RULES_PREFIXES):
-            return await handler(request)
+            return handler(request)
         origin = foreign_origin(request)
-        if request.method == "OPTIONS":
-            if origin is None:
-                return web.Response(status=204, headers={"Allow": ALLOWED_METHODS})
-            return _preflight(request, origin, policy)
-        if origin is not None and not policy.allows(origin):
-            return _refusal(403, _not_allowed(origin))
-        if _under(request.path, CONTROL_PREFIXES):
-            reason = _control_refusal(request, origin, token)
-            if reason is not None:
-                status = 415 if reason.endswith("application/json") else 403
-                return _refusal(status, reason)
-        response = await handler(request)
-        if origin is not None and not response.prepared:
-            response.headers.update(_cors_headers(origin))
-        return response
+        refusal = _refusal_of(request, origin, policy, token)
+        if refusal is not None:
+            return answered(refusal)
+        if origin is None:
+            return handler(request)
+        return _with_cors(request, handler, origin)
 
     return middleware
+
+
+def _refusal_of(
+    request: web.Request, origin: str | None, policy: OriginPolicy, token: str | None
+) -> web.Response | None:
+    """The answer that stops a request here (a preflight is answered here too), or None."""
+    if request.method == "OPTIONS":
+        if origin is None:
+            return web.Response(status=204, headers={"Allow": ALLOWED_METHODS})
+        return _preflight(request, origin, policy)
+    if origin is not None and not policy.allows(origin):
+        return _refusal(403, _not_allowed(origin))
+    if _under(request.path, CONTROL_PREFIXES):
+        reason = _control_refusal(request, origin, token)
+        if reason is not None:
+            status = 415 if reason.endswith("application/json") else 403
+            return _refusal(status, reason)
+    return None
+
+
+async def _with_cors(request: web.Request, handler: Handler, origin: str) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.update(_cors_headers(origin))
+    return response

@@ -198,11 +198,9 @@ class LiveServer(TransportRoutes, FaultControl):
         if conn.reply is not None and not conn.reply.done():
             conn.reply.set_result(None)
         if conn.outbox is not None:
-            conn.outbox.put_nowait(None)
+            conn.outbox.close()
         if conn.ws is not None:
-            task = asyncio.create_task(shut(conn.ws, conn.transport, code, reason))
-            conn.tasks.add(task)
-            task.add_done_callback(conn.tasks.discard)
+            conn.closer = asyncio.create_task(shut(conn.ws, conn.transport, code, reason))
 
     # -- frames from clients ----------------------------------------------------
     def _open(self, instance: str, peer: str, ws: web.WebSocketResponse | None) -> Conn | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from aiohttp import web
@@ -40,9 +40,9 @@ class LiveListener(Protocol):
     def fault_ended(self, fault_id: int, now: float) -> None: ...
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Conn:
-    """One core connection: a WebSocket, or one long-poll request."""
+    """One core connection: a WebSocket, or one long-poll request (slots: thousands live)."""
 
     id: str
     instance: str
@@ -56,7 +56,7 @@ class Conn:
     closing: bool = False
     browser: bx.BrowserId | None = None
     multi: bool = False  # a long-poll connect from a browser whose other tab holds one
-    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    closer: asyncio.Task[None] | None = None  # the close handshake under way
 
     @property
     def names(self) -> tuple[str, ...]:

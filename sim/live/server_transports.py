@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -47,14 +48,14 @@ class TransportRoutes:
         self,
         instance: str,
     ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-        async def handle(request: web.Request) -> web.StreamResponse:
-            if request.method == "GET" and not jsonp.is_jsonp(request):
-                return await self._websocket(request, instance)
-            return await self._long_poll(request, instance)
-
-        return handle
+        # The coroutine method itself, not a closure awaiting it: one frame less kept
+        # alive for as long as each WebSocket lasts.
+        return functools.partial(self._websocket, instance=instance)
 
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
+        """A WebSocket upgrade; a POST or callback-polling GET of the URL is a long poll."""
+        if request.method != "GET" or jsonp.is_jsonp(request):
+            return await self._long_poll(request, instance)
         # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
         ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
         if not self._ws_enabled:
@@ -74,14 +75,13 @@ class TransportRoutes:
         self.browsers.websocket_opened(conn.id)
         await ws.prepare(request)
         conn.transport = request.transport
-        conn.outbox = SendQueue(self.limits.send_queue)
-        writer = asyncio.create_task(self._ws_writer(conn, ws, conn.outbox))
+        conn.outbox = SendQueue(self.limits.send_queue, ws.send_str)
         log.info("conn %s %s: websocket open from %s", conn.id, instance, conn.peer)
         try:
             await self._ws_reader(conn, ws)
         finally:
-            conn.outbox.put_nowait(None)
-            await writer
+            conn.outbox.close()
+            await conn.outbox.flushed()
             self.browsers.websocket_closed(conn.id)
             self._close(conn)
             log.info("conn %s %s: websocket closed (%s)", conn.id, instance, ws.close_code)
@@ -135,18 +135,6 @@ class TransportRoutes:
 
     def _ws_idle(self) -> float:
         return self.limits.idle_timeout + self.cluster.hold
-
-    async def _ws_writer(
-        self,
-        conn: Conn,
-        ws: web.WebSocketResponse,
-        outbox: SendQueue,
-    ) -> None:
-        while (text := await outbox.get()) is not None:
-            try:
-                await ws.send_str(text)
-            except (ConnectionError, RuntimeError):
-                return
 
     async def _long_poll(self, request: web.Request, instance: str) -> web.StreamResponse:
         """One long-poll request (POST, or a callback-polling GET), with the browser cookie."""
