@@ -363,3 +363,8 @@ POLYAI_ROWS = (
         surface=_HANDOFF,
     ),
 )
+
+# Every row key of every dialect (Genesys: its codes), for a `reject` fault's `row`.
+ALL_ROWS = frozenset(
+    r.key for rows in (LIVECHAT_ROWS, LAYER_ROWS, APIVIDEO_ROWS, POLYAI_ROWS) for r in rows
+) | frozenset(str(int(code)) for code in E)

@@ -18,6 +18,7 @@ from typing import Any
 
 from statecharts.catalog import ErrorCode, describe
 from statecharts.chart import LOST, State, Trigger, works_again_trigger
+from statecharts.dialects import SESSION_END_TYPES, read_session_end
 from statecharts.events import (
     Acked,
     CommandDone,
@@ -327,6 +328,17 @@ class ChatService:
         self.conn.emit(now, Ended("restore_failed"))
         self.conn.shutdown(now, "restore failed")
 
+    def _ended_by_server(self, event: dict[str, Any], now: float) -> None:
+        """The server ended the chat itself (PolyAI SESSION_END after an error): the
+        application gets error 50 with the server's event in `data.native`, then `ended`."""
+        assert self.chat is not None
+        read = read_session_end(event)
+        assert read is not None  # the caller checked its type
+        code, description, data = read
+        data["chatId"] = self.chat.chat_id
+        self.conn.emit(now, EventError(code, description, data))
+        self.conn.ended_by_server(now)
+
     def _on_delivery(self, delivery: Delivery, now: float) -> None:
         if self.chat is None:
             logging_in = self.conn.bayeux.has_pending(Purpose.LOGIN)
@@ -337,6 +349,8 @@ class ChatService:
             return
         index = delivery.item.index
         if index is None:
+            if delivery.item.type in SESSION_END_TYPES:  # the server ended the chat
+                self._ended_by_server(delivery.data, now)
             return  # typing notices and other unindexed news
         for item in self.transcript.accept(delivery.item, index):
             self.deliver(now, item)

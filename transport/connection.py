@@ -348,6 +348,15 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
         self.emit(now, Ended(reason))
         self.shutdown(now, reason)
 
+    def ended_by_server(self, now: float) -> None:
+        """The server ended the chat: what it never answered is reported failed, then `ended`."""
+        if self.state in TERMINAL:
+            return
+        self.service.settle_all(now, ErrorCode.UNKNOWN_SESSION)
+        self.fire(Trigger.END, now)
+        self.emit(now, Ended("server"))
+        self.shutdown(now, "chat ended by the server")
+
     def finish_drain(self, now: float, *, close: bool = True) -> None:
         self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)
         self.shutdown(now, "end" if close else "")

@@ -4,7 +4,8 @@ Each command's outcome is `{"operation", "result": {...}}` or
 `{"operation", "error": {"code", "description", "data"}}` (descriptions from
 the catalog). Order of checks: operation name (1), a pending `command_error`
 fault, the other seeds' behaviours (`Behaviours`: redirect, rate limit,
-expired credential, no reply), parameters (2 missing, 3 wrong type/value),
+expired credential, no reply, a rejection by row, an error that ends the
+session), parameters (2 missing, 3 wrong type/value),
 decorators (51, or 52 when a decorator raises), then the operation itself
 (50, 100, 101, 3).
 """
@@ -20,7 +21,14 @@ from sim.server.bayeux import BayeuxClient
 from sim.server.bounds import MAX_TRANSCRIPT_CHARS
 from sim.server.store import StoredChat
 from statecharts.catalog import ErrorCode
-from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
+from statecharts.dialects import (
+    EXPIRED_CREDENTIAL,
+    RATE_LIMIT,
+    REDIRECT,
+    REJECT,
+    SESSION_END,
+    TOO_LARGE,
+)
 from transport.wire import Message, Operation
 
 if TYPE_CHECKING:
@@ -61,6 +69,7 @@ class Refused(Exception):
     code: ErrorCode
     data: dict[str, Any] = field(default_factory=dict)
     behaviour: str | None = None
+    row: str | None = None  # one row of the dialect's table (the `reject` fault)
 
 
 class Unanswered(Exception):
@@ -77,6 +86,10 @@ class Behaviours:
     unanswered: int = 0
     cursor_resets: int = 0
     redirect_to: str | None = None
+    rejections: int = 0
+    reject_row: str = ""
+    session_ends: int = 0
+    session_end_code: int = int(ErrorCode.EXECUTION_ERROR)
 
 
 def parse_operation(data: dict[str, Any]) -> Operation:
@@ -150,7 +163,9 @@ class ChatService:
             self.cluster.emit(now, instance, "command", fields)
             # Errors speak the cluster's dialect (genesys: {code, description, data}).
             dialect = self.cluster.dialect
-            error = dialect.render(refused.code, refused.data, refused.behaviour)
+            error = dialect.render(refused.code, refused.data, refused.behaviour, refused.row)
+            if refused.behaviour == SESSION_END:
+                self._end_after_error(data, instance, now)
             return {"operation": name, "error": error}
         if "chatId" in result:
             fields["chatId"] = result["chatId"]
@@ -181,6 +196,22 @@ class ChatService:
             nonce = {"nonce": self.cluster.issue_nonce()}
             code = dialect.behaviour_code(EXPIRED_CREDENTIAL)
             raise Refused(code, nonce, EXPIRED_CREDENTIAL)
+        if pending.rejections > 0:
+            pending.rejections -= 1
+            row = dialect.row(pending.reject_row)
+            raise Refused(row.maps_to, {}, REJECT, row.key)
+        if pending.session_ends > 0:
+            pending.session_ends -= 1
+            raise Refused(ErrorCode(pending.session_end_code), {}, SESSION_END)
+
+    def _end_after_error(self, data: dict[str, Any], instance: str, now: float) -> None:
+        """A `session_end` error: the server then ends the command's chat itself."""
+        chat_id, key = data.get("chatId"), data.get("secureKey")
+        if not isinstance(chat_id, str) or not isinstance(key, str):
+            return  # no chat yet (a login): only the error
+        session = self.cluster.store.get(chat_id)
+        if session is not None and _same_secret(session.secure_key, key):
+            self.cluster.end_by_server(chat_id, instance, now)
 
     def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
         for decorator in self.decorators:

@@ -1,0 +1,77 @@
+"""The other seeds' rows and PolyAI's SESSION_END on the live server, with our aio client."""
+
+from __future__ import annotations
+
+import aiohttp
+import pytest
+
+from sim.live.runner import live_server
+from statecharts.chart import Timers
+from statecharts.errors import ServerError
+from statecharts.events import Ended, EventError, SendFailed
+from transport.aio.session import ChatSession
+from transport.wire import ConnectionType
+
+FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3)
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", list(ConnectionType))
+async def test_a_session_end_after_an_error_ends_the_chat(transport: ConnectionType) -> None:
+    async with (
+        live_server(dialect="polyai") as srv,
+        await ChatSession.connect(srv.url, timers=FAST, transport=transport) as chat,
+    ):
+        await chat.ready()
+        await chat.send_message("before")
+        async with aiohttp.ClientSession() as http:  # the fault API, as a user would
+            fault = {"kind": "session_end", "code": 52}
+            async with http.post(srv.faults_url, json=fault) as reply:
+                assert reply.status == 201, await reply.text()
+        with pytest.raises(ServerError):
+            await chat.send_message("the last one", timeout=5.0)
+        _, ended = await chat.wait_for(Ended, timeout=5.0)
+        assert ended.reason == "server"
+        errors = [e for _, e in chat.history if isinstance(e, EventError)]
+        assert [e.code for e in errors] == [52, 50]
+        assert errors[0].data is not None
+        assert errors[0].data["native"]["message"].startswith("Sorry, I encountered an error")
+        assert errors[1].data is not None
+        assert errors[1].data["native"]["type"] == "EVENT_TYPE_SESSION_END"
+        assert len([e for _, e in chat.history if isinstance(e, SendFailed)]) == 1
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("dialect", "row", "code"),
+    [
+        ("layer", "conflict", 52),
+        ("layer", "invalid_header", 3),
+        ("layer", "invalid_request_id", 3),
+        ("livechat", "license_expired", 101),
+        ("livechat", "requester_offline", 51),
+        ("livechat", "unsupported_version", 101),
+    ],
+)
+async def test_a_rejected_row_reaches_the_client_as_its_code(
+    dialect: str, row: str, code: int
+) -> None:
+    async with (
+        live_server(dialect=dialect) as srv,
+        await ChatSession.connect(srv.url, timers=FAST) as chat,
+    ):
+        await chat.ready()
+        async with aiohttp.ClientSession() as http:
+            bad = {"kind": "reject", "row": "no such row"}
+            async with http.post(srv.faults_url, json=bad) as reply:
+                assert reply.status == 400 and "row" in await reply.text()
+            async with http.post(srv.faults_url, json={"kind": "reject", "row": row}) as reply:
+                assert reply.status == 201, await reply.text()
+        with pytest.raises(ServerError) as refused:
+            await chat.send_message("refused", timeout=5.0)
+        assert refused.value.code == code
+        _, error = await chat.wait_for(EventError, lambda e: e.code == code)
+        assert error.data is not None
+        native = error.data["native"]
+        assert (native["id"] if dialect == "layer" else native["error"]["type"]) == row
+        assert (await chat.send_message("and on")).index > 0  # the session goes on
