@@ -55,8 +55,8 @@ class TransportRoutes:
         return handle
 
     async def _websocket(self, request: web.Request, instance: str) -> web.StreamResponse:
-        # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
-        ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
+        # aiohttp cuts frames past its buffer without a reason; we say why for the rest.
+        ws = ExplainingWebSocket(max_msg_size=self.limits.ws_buffer, autoping=True)
         if not self._ws_enabled:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:

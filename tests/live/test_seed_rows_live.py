@@ -7,6 +7,7 @@ import pytest
 
 from sim.live.runner import live_server
 from statecharts.chart import Timers
+from statecharts.dialects import LIVECHAT
 from statecharts.errors import ServerError
 from statecharts.events import Ended, EventError, SendFailed
 from transport.aio.session import ChatSession
@@ -75,3 +76,24 @@ async def test_a_rejected_row_reaches_the_client_as_its_code(
         native = error.data["native"]
         assert (native["id"] if dialect == "layer" else native["error"]["type"]) == row
         assert (await chat.send_message("and on")).index > 0  # the session goes on
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("transport", list(ConnectionType))
+async def test_livechat_frames_hold_its_10_mb_messages(transport: ConnectionType) -> None:
+    limit = LIVECHAT.max_message_bytes
+    assert limit is not None
+    async with (
+        live_server(dialect="livechat") as srv,
+        await ChatSession.connect(srv.url, timers=FAST, transport=transport) as chat,
+    ):
+        await chat.ready()
+        big = await chat.send_message("x" * 100_000)  # over the 64 KiB of other profiles
+        assert big.index > 0
+        with pytest.raises(ServerError) as refused:
+            await chat.send_message("y" * (limit + 1), timeout=20.0)
+        assert refused.value.code == 3
+        _, error = await chat.wait_for(EventError, lambda e: e.code == 3)
+        assert error.data is not None
+        assert error.data["native"]["error"]["type"] == "entity_too_large"
+        assert (await chat.send_message("and on")).index > big.index

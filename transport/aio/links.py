@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from typing import Protocol
 
@@ -161,8 +162,11 @@ class LongPollLink:
 
     async def _post(self, http: aiohttp.ClientSession, text: str) -> None:
         headers = {"Content-Type": "application/json;charset=UTF-8"}
+        body_bytes = text.encode()
+        # aiohttp warns on large raw bodies (a LiveChat 10 MB message): stream those.
+        data = io.BytesIO(body_bytes) if len(body_bytes) > _LARGE_BODY else body_bytes
         try:
-            async with http.post(self.url, data=text.encode(), headers=headers) as response:
+            async with http.post(self.url, data=data, headers=headers) as response:
                 body = await response.text()
                 if response.status != 200:
                     self._finish(f"HTTP {response.status}")
@@ -187,6 +191,9 @@ class LongPollLink:
                 await task
         if self._http is not None:
             await self._http.close()
+
+
+_LARGE_BODY = 1024 * 1024
 
 
 def _consume(task: asyncio.Task[None]) -> None:
