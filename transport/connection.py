@@ -178,10 +178,16 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.send([self.bayeux.connect(now, immediate=True)])
         self.advance(now)
 
-    def connection_failed(self, now: float, reason: str = "refused") -> None:
+    def connection_failed(
+        self, now: float, reason: str = "refused", *, retry_after: float | None = None
+    ) -> None:
+        """`retry_after`: the refusal said when to try again (HTTP 429 + Retry-After):
+        the next attempt waits at least that long, whatever the backoff says."""
         self.advance(now)
         if self.link is not LinkState.NONE:
             self.failure(now, f"connection refused: {reason}", close=False)
+            if retry_after is not None and self.retry_at is not None:
+                self.retry_at = max(self.retry_at, now + retry_after)
         self.advance(now)
 
     def connection_closed(self, now: float, reason: str = "closed") -> None:

@@ -152,6 +152,8 @@ class LiveServer(TransportRoutes, FaultControl):
             if conn is None:
                 continue
             if isinstance(out, Reply):
+                if out.retry_after is not None:
+                    conn.retry_after = out.retry_after
                 self._send_down(conn, out.text)
             elif isinstance(out, Drop):
                 self._drop(conn, out.reason)

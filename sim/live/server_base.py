@@ -56,6 +56,7 @@ class Conn:
     closing: bool = False
     browser: bx.BrowserId | None = None
     multi: bool = False  # a long-poll connect from a browser whose other tab holds one
+    retry_after: float | None = None  # its reply refuses a rate-limited command (HTTP 429)
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     @property

@@ -128,6 +128,7 @@ class ChatService:
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
         self.behaviours = Behaviours()
+        self._retry_after: float | None = None  # a rate limit told since take_retry_after
         self._chat_counter = 0
         # clientRequestId -> Login: a retried requestChat finds its chat again;
         # pruned with the chat (`forget`).
@@ -172,6 +173,11 @@ class ChatService:
         self.cluster.emit(now, instance, "command", fields)
         return {"operation": name, "result": result}
 
+    def take_retry_after(self) -> float | None:
+        """The Retry-After of a rate limit refused since the last call (None: none)."""
+        told, self._retry_after = self._retry_after, None
+        return told
+
     def _take_forced_error(self) -> None:
         if self._forced_count > 0:
             self._forced_count -= 1
@@ -189,6 +195,7 @@ class ChatService:
         if pending.rate_limited > 0:
             pending.rate_limited -= 1
             wait = {"retryAfter": pending.retry_after}
+            self._retry_after = pending.retry_after
             raise Refused(dialect.behaviour_code(RATE_LIMIT), wait, RATE_LIMIT)
         if pending.expired_credentials > 0:
             pending.expired_credentials -= 1

@@ -24,6 +24,7 @@ class CommandHandler(Protocol):
     def handle(
         self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
     ) -> Message | None: ...
+    def take_retry_after(self) -> float | None: ...
 
 
 class InstancePort(Events, Protocol):
