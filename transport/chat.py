@@ -328,16 +328,11 @@ class ChatService:
         self.conn.emit(now, Ended("restore_failed"))
         self.conn.shutdown(now, "restore failed")
 
-    def _ended_by_server(self, event: dict[str, Any], now: float) -> None:
-        """The server ended the chat itself (PolyAI SESSION_END after an error): the
-        application gets error 50 with the server's event in `data.native`, then `ended`."""
-        assert self.chat is not None
-        read = read_session_end(event)
-        assert read is not None  # the caller checked its type
-        code, description, data = read
-        data["chatId"] = self.chat.chat_id
-        self.conn.emit(now, EventError(code, description, data))
-        self.conn.ended_by_server(now)
+    def _ended_by_server(self, event: dict[str, Any], chat_id: str, now: float) -> None:
+        """PolyAI's SESSION_END: error 50 with the event in `data.native`, then `ended`."""
+        code, description, data = read_session_end(event) or (ErrorCode.UNKNOWN_SESSION, "", {})
+        self.conn.emit(now, EventError(code, description, {**data, "chatId": chat_id}))
+        self.conn.fail(now, "server", trigger=Trigger.END, code=ErrorCode.UNKNOWN_SESSION)
 
     def _on_delivery(self, delivery: Delivery, now: float) -> None:
         if self.chat is None:
@@ -349,8 +344,8 @@ class ChatService:
             return
         index = delivery.item.index
         if index is None:
-            if delivery.item.type in SESSION_END_TYPES:  # the server ended the chat
-                self._ended_by_server(delivery.data, now)
+            if delivery.item.type in SESSION_END_TYPES and not self.conn.draining:
+                self._ended_by_server(delivery.data, self.chat.chat_id, now)
             return  # typing notices and other unindexed news
         for item in self.transcript.accept(delivery.item, index):
             self.deliver(now, item)

@@ -178,16 +178,12 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.send([self.bayeux.connect(now, immediate=True)])
         self.advance(now)
 
-    def connection_failed(
-        self, now: float, reason: str = "refused", *, retry_after: float | None = None
-    ) -> None:
-        """`retry_after`: the refusal said when to try again (HTTP 429 + Retry-After):
-        the next attempt waits at least that long, whatever the backoff says."""
+    def connection_failed(self, now: float, reason: str = "refused", wait: float = 0.0) -> None:
         self.advance(now)
         if self.link is not LinkState.NONE:
             self.failure(now, f"connection refused: {reason}", close=False)
-            if retry_after is not None and self.retry_at is not None:
-                self.retry_at = max(self.retry_at, now + retry_after)
+            if self.retry_at is not None:  # a 429's Retry-After (`wait`) outweighs the backoff
+                self.retry_at = max(self.retry_at, now + wait)
         self.advance(now)
 
     def connection_closed(self, now: float, reason: str = "closed") -> None:
@@ -348,20 +344,14 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.emit(now, event)
         self.service.flush(now)
 
-    def fail(self, now: float, reason: str) -> None:
-        self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)
-        self.fire(Trigger.FAIL, now)
+    def fail(
+        self, now: float, reason: str, *, trigger: Trigger = Trigger.FAIL, code: int = 100
+    ) -> None:
+        """End for good: a refused login (FAIL), or the server ended the chat (END, 50)."""
+        self.service.settle_all(now, code)
+        self.fire(trigger, now)
         self.emit(now, Ended(reason))
         self.shutdown(now, reason)
-
-    def ended_by_server(self, now: float) -> None:
-        """The server ended the chat: what it never answered is reported failed, then `ended`."""
-        if self.state in TERMINAL:
-            return
-        self.service.settle_all(now, ErrorCode.UNKNOWN_SESSION)
-        self.fire(Trigger.END, now)
-        self.emit(now, Ended("server"))
-        self.shutdown(now, "chat ended by the server")
 
     def finish_drain(self, now: float, *, close: bool = True) -> None:
         self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)

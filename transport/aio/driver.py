@@ -176,8 +176,8 @@ class Driver(Generic[C]):
                 if self._should_fall_back(failure):
                     self.transport = ConnectionType.LONG_POLLING
                     self.core.set_transport(ConnectionType.LONG_POLLING)
-                reason, wait = str(failure), _retry_after_of(failure)
-                self.call(lambda now: self.core.connection_failed(now, reason, retry_after=wait))
+                reason, wait = str(failure), _retry_after_of(failure) or 0.0
+                self.call(lambda now: self.core.connection_failed(now, reason, wait))
             await link.close("failed")
             return
         if epoch != self._epoch:
