@@ -76,6 +76,8 @@ class Dialect:
     http_errors: Mapping[int, str] = field(default_factory=dict)
     # the `type` of the event on /chat/<chatId> by which the server ends a chat itself
     session_end_type: str = "SessionEnd"
+    # the row refusing a request id that is not a UUID (Layer: invalid_request_id)
+    request_id_row: str | None = None
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
@@ -207,6 +209,7 @@ LAYER = Dialect(
         EXPIRED_CREDENTIAL: "authentication_required",
         NO_REPLY: "request_timeout",
     },
+    request_id_row="invalid_request_id",
     http_errors={
         400: "invalid_request",
         404: "invalid_endpoint",

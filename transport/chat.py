@@ -369,7 +369,7 @@ class ChatService:
     def _login_key(self) -> str:
         """One id for this login and all its retries: the server opens one chat, not two."""
         if self.login_key is None:
-            self.login_key = f"{self.client_id}-{self.conn.rng.getrandbits(48):012x}"
+            self.login_key = wire.login_id(self.client_id, self.conn.rng.getrandbits(48))
         return self.login_key
 
     def _notifications(self, now: float, purpose: Purpose) -> list[wire.Message]:

@@ -5,9 +5,9 @@ Each command's outcome is `{"operation", "result": {...}}` or
 the catalog). Order of checks: operation name (1), a pending `command_error`
 fault, the other seeds' behaviours (`Behaviours`: redirect, rate limit,
 expired credential, no reply, a rejection by row, an error that ends the
-session), parameters (2 missing, 3 wrong type/value),
-decorators (51, or 52 when a decorator raises), then the operation itself
-(50, 100, 101, 3).
+session), parameters (2 missing, 3 wrong type/value; Layer: a request id that
+is not a UUID), decorators (51, or 52 when a decorator raises), then the
+operation itself (50, 100, 101, 3).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from statecharts.dialects import (
     SESSION_END,
     TOO_LARGE,
 )
-from transport.wire import Message, Operation
+from transport.wire import Message, Operation, is_uuid
 
 if TYPE_CHECKING:
     from sim.server.ports import ChatPort
@@ -152,6 +152,7 @@ class ChatService:
             self._take_forced_error()
             self._take_behaviour(instance)
             check_parameters(op, data)
+            self._check_request_id(op, data)
             self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
         except Unanswered:
@@ -219,6 +220,16 @@ class ChatService:
         session = self.cluster.store.get(chat_id)
         if session is not None and _same_secret(session.secure_key, key):
             self.cluster.end_by_server(chat_id, instance, now)
+
+    def _check_request_id(self, op: Operation, data: dict[str, Any]) -> None:
+        """A dialect that wants UUID request ids (Layer) refuses any other login id."""
+        row = self.cluster.dialect.request_id_row
+        request_id = data.get("clientRequestId")
+        if row is None or op is not Operation.REQUEST_CHAT or request_id is None:
+            return
+        if not is_uuid(request_id):
+            code = self.cluster.dialect.row(row).maps_to
+            raise Refused(code, {"parameter": "clientRequestId"}, row=row)
 
     def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
         for decorator in self.decorators:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import aiohttp
 import pytest
 
@@ -97,3 +99,21 @@ async def test_livechat_frames_hold_its_10_mb_messages(transport: ConnectionType
         assert error.data is not None
         assert error.data["native"]["error"]["type"] == "entity_too_large"
         assert (await chat.send_message("and on")).index > big.index
+
+
+@pytest.mark.asyncio
+async def test_the_layer_profile_refuses_a_request_id_that_is_not_a_uuid() -> None:
+    async with live_server(dialect="layer") as srv, aiohttp.ClientSession() as http:
+        handshake = {"channel": "/meta/handshake", "version": "1.0",
+                     "supportedConnectionTypes": ["long-polling"]}  # fmt: skip
+        async with http.post(srv.url, json=[handshake]) as reply:
+            client_id = (await reply.json())[0]["clientId"]
+        for request_id, refused in (("login-1", True), (str(uuid.uuid4()), False)):
+            data = {"operation": "requestChat", "nickname": "n", "clientRequestId": request_id}
+            login = {"channel": "/service/chat", "clientId": client_id, "id": "1", "data": data}
+            async with http.post(srv.url, json=[login]) as reply:
+                outcome = next(r["data"] for r in await reply.json() if "data" in r)
+            if refused:
+                assert outcome["error"]["id"] == "invalid_request_id", outcome
+            else:
+                assert "chatId" in outcome["result"], outcome

@@ -3,13 +3,18 @@ application as its documented EventError code, with the native payload in `data`
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import yaml
 
 from sim.runner import run_scenario
 from sim.scenario import parse_scenario
+from sim.server import Cluster, MemoryStore
 from statecharts.dialects import DIALECTS, read_error
 from statecharts.errors import BadInput
+from tests.server.bayeux_script import ScriptClient, World
+from transport.wire import Operation, is_uuid, login_id
 
 ROWS = [(d.name, r.key) for d in DIALECTS.values() if d.name != "genesys" for r in d.rows]
 
@@ -52,3 +57,30 @@ def test_a_row_of_another_dialect_is_refused_with_the_field() -> None:
 def test_a_session_end_after_a_login_error_ends_nothing_but_the_login() -> None:
     errors = _run("polyai", {"at": 0, "kind": "session_end", "code": 52})
     assert [e["code"] for e in errors] == [52]  # no chat yet: the login is retried
+
+
+@pytest.mark.parametrize(
+    ("dialect", "request_id", "refused"),
+    [
+        ("layer", "login-1", True),
+        ("layer", "0f8fad5b-d9cb-469f-a165-70867728950e", False),
+        ("genesys", "login-1", False),
+    ],
+)
+def test_layer_refuses_a_request_id_that_is_not_a_uuid(
+    dialect: str, request_id: str, refused: bool
+) -> None:
+    cluster = Cluster(["i1"], MemoryStore(), rng=random.Random(1), dialect=dialect)
+    client = ScriptClient(World(cluster), "i1", conn="c")
+    client.handshake(0.0)
+    answer = client.chat(Operation.REQUEST_CHAT, 0.1, nickname="n", clientRequestId=request_id)
+    if refused:
+        assert (answer["error"]["id"], answer["error"]["code"]) == ("invalid_request_id", 3)
+        assert read_error(answer["error"]) is not None
+    else:
+        assert "result" in answer
+
+
+def test_our_client_logs_in_with_uuids() -> None:
+    assert is_uuid(login_id("c1", 0)) and login_id("c1", 1) != login_id("c2", 1)
+    assert not is_uuid("c1-00000000002a") and not is_uuid(None)
