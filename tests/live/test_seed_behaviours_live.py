@@ -155,6 +155,14 @@ async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> N
             fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}  # type: ignore[dict-item]
             async with http.post(url.replace("/cometd", "/faults"), json=fault) as reply:
                 assert reply.status == 201
+            seed_faults: tuple[tuple[dict[str, object], int], ...] = (
+                ({"kind": "session_end", "code": 52}, 201),
+                ({"kind": "reject", "row": "Invalid access token"}, 201),
+                ({"kind": "reject", "row": "conflict"}, 400),  # a Layer row, not PolyAI's
+            )
+            for seed_fault, status in seed_faults:
+                async with http.post(url.replace("/cometd", "/faults"), json=seed_fault) as reply:
+                    assert reply.status == status, await reply.text()
             sockets = [await http.ws_connect(url) for _ in range(10)]
             with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
                 await http.ws_connect(url)
