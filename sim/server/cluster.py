@@ -267,20 +267,23 @@ class Cluster:
         if self.agent.say_every is not None:
             self._agent_job(now + self.agent.say_every, _CHATTER, session.chat_id, "1")
 
-    def end_session(self, chat_id: str, instance: str, now: float) -> None:
+    def end_session(
+        self, chat_id: str, instance: str, now: float, reason: str | None = None
+    ) -> None:
         self.store.delete(chat_id)
         self.chat.forget(chat_id)
         for key in self._bound.pop(chat_id, {}):
             client = self._client(key)
             if client is not None:
                 client.chats.discard(chat_id)
-        self.emit(now, instance, "session.end", {"chatId": chat_id})
+        fields = {"chatId": chat_id} if reason is None else {"chatId": chat_id, "reason": reason}
+        self.emit(now, instance, "session.end", fields)
 
     def end_by_server(self, chat_id: str, instance: str, now: float) -> None:
         """The server ends a chat on its own (PolyAI `SESSION_END` after an error): its
         clients get the dialect's session-end event on the chat, then the chat is gone."""
         self.deliver_chat(chat_id, session_end_event(self.dialect, "error"))
-        self.end_session(chat_id, instance, now)
+        self.end_session(chat_id, instance, now, "server")
         # No flush here: the instance sends the command's error first, then flushes.
 
     def _long_polled(self, chat_id: str) -> bool:
