@@ -19,6 +19,9 @@ const SERVERS = (params.get("servers") || "/cometd").split(",").filter(Boolean)
 const INTERRUPT_AFTER = Math.max(0.1, Number(params.get("interruptAfter") || 3));
 const FAILOVER_AFTER = 2;  // failed attempts on one server before trying the next
 const CALL_TIMEOUT = 10000;
+// A message whose publish failed unanswered on a working connection (an HTTP 429 with
+// Retry-After over long-polling: CometD hides the header) is sent again this much later.
+const RESEND_AFTER = 1000;
 const KEY = "chatsim.demo";
 const DESCRIPTIONS = {
     100: "Chat Server is not available",
@@ -273,6 +276,8 @@ function sendOne(id) {
             rec.record("send_failed", {id, code: error.code});
             markLine(id, "failed (" + error.code + ")");
             report(error);
+        } else if (working) {
+            setTimeout(() => { if (working) sendOne(id); }, RESEND_AFTER);
         }
     });
 }
