@@ -4,14 +4,16 @@ application as its documented EventError code, with the native payload in `data`
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 import yaml
 
+import sim
 from sim.runner import run_scenario
 from sim.scenario import parse_scenario
 from sim.server import Cluster, MemoryStore
-from statecharts.dialects import DIALECTS, read_error
+from statecharts.dialects import DIALECTS, SESSION_END_TYPES, read_error
 from statecharts.errors import BadInput
 from tests.server.bayeux_script import ScriptClient, World
 from transport.wire import Operation, is_uuid, login_id
@@ -84,3 +86,9 @@ def test_layer_refuses_a_request_id_that_is_not_a_uuid(
 def test_our_client_logs_in_with_uuids() -> None:
     assert is_uuid(login_id("c1", 0)) and login_id("c1", 1) != login_id("c2", 1)
     assert not is_uuid("c1-00000000002a") and not is_uuid(None)
+
+
+def test_the_demo_widget_knows_every_session_end_event() -> None:
+    widget = Path(sim.__file__).parent / "assets" / "widget" / "demo.js"
+    source = widget.read_text()
+    assert all(f'"{kind}"' in source for kind in SESSION_END_TYPES)
