@@ -286,15 +286,7 @@ NETWORK_KINDS = frozenset(
 )
 # The other seeds' server behaviours (the cluster applies them; dialects render them).
 BEHAVIOUR_KINDS = frozenset(
-    {
-        "rate_limit",
-        "expire_credential",
-        "redirect",
-        "no_reply",
-        "reset_cursor",
-        "session_end",
-        "reject",
-    }
+    "rate_limit expire_credential redirect no_reply reset_cursor session_end reject".split()
 )
 # Kinds that make no sense without a duration.
 NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
@@ -343,9 +335,7 @@ def parse_fault(
         kwargs[key] = _convert(kind, key, value, bad)
     row = kwargs.get("row")
     if row is not None and row not in (ALL_ROWS if rows is None else rows):
-        raise bad(
-            "row", "the key of an error row of the server's dialect (chatsim codes --dialect)", row
-        )
+        raise bad("row", "a row key of the server's dialect (chatsim codes --dialect)", row)
     for key, names in (("instance", instances), ("to", instances), ("client", clients)):
         name = kwargs.get(key)
         if name is not None and names is not None and name not in names:
