@@ -285,9 +285,8 @@ NETWORK_KINDS = frozenset(
     {"outage", "blackhole", "latency", "loss", "duplicate", "reorder", "corrupt"}
 )
 # The other seeds' server behaviours (the cluster applies them; dialects render them).
-BEHAVIOUR_KINDS = frozenset(
-    "rate_limit expire_credential redirect no_reply reset_cursor session_end reject".split()
-)
+_BEHAVIOURS = (RateLimit, ExpireCredential, Redirect, NoReply, ResetCursor, SessionEnd, Reject)
+BEHAVIOUR_KINDS = frozenset(t.kind for t in _BEHAVIOURS)
 # Kinds that make no sense without a duration.
 NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
 _PROBABILITY_FIELDS = frozenset({"p"})
