@@ -110,14 +110,21 @@ class Dialect:
     ) -> Payload:
         """The payload this server would send for a canonical error code (or a behaviour,
         or one row of its table by key)."""
+        row = self.row_for(code, behaviour, row_key)
+        if row is None:
+            return _render_genesys(code, data)
+        return self.render_row(row, dict(data or {}))
+
+    def row_for(
+        self, code: int, behaviour: str | None = None, row_key: str | None = None
+    ) -> NativeError | None:
+        """The row `render` sends (None: the canonical Genesys payload)."""
         row = self.row(row_key) if row_key is not None else None
         if row is None and behaviour is not None:
             row = self.behaviour_row(behaviour)
         if row is None and ErrorCode(code) in self.renders:
             row = self.row(self.renders[ErrorCode(code)])
-        if row is None:
-            return _render_genesys(code, data)
-        return self.render_row(row, dict(data or {}))
+        return row
 
     def read(self, payload: Payload) -> tuple[int, str, Payload] | None:
         """(canonical code, canonical description, data) or None if not ours."""

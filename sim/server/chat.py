@@ -166,7 +166,8 @@ class ChatService:
             # Errors speak the cluster's dialect (genesys: {code, description, data}).
             dialect = self.cluster.dialect
             error = dialect.render(refused.code, refused.data, refused.behaviour, refused.row)
-            if refused.behaviour == SESSION_END:
+            row = dialect.row_for(refused.code, refused.behaviour, refused.row)
+            if refused.behaviour == SESSION_END or (row is not None and row.ends_session):
                 self._end_after_error(data, instance, now)
             return {"operation": name, "error": error}
         if "chatId" in result:

@@ -39,7 +39,8 @@ def _run(dialect: str, fault: dict[str, object]) -> list[dict[str, object]]:
 def test_each_row_reaches_the_application_as_its_mapped_code(dialect: str, key: str) -> None:
     row = DIALECTS[dialect].row(key)
     errors = _run(dialect, {"at": 2.5, "kind": "reject", "row": key})
-    assert [e["code"] for e in errors] == [int(row.maps_to)]
+    ended = [50] if row.ends_session else []  # then SESSION_END: the chat is over
+    assert [e["code"] for e in errors] == [int(row.maps_to), *ended]
     data = errors[0]["data"]
     assert isinstance(data, dict) and data["dialect"] == dialect
     found = read_error(data["native"])
