@@ -117,3 +117,22 @@ async def test_the_layer_profile_refuses_a_request_id_that_is_not_a_uuid() -> No
                 assert outcome["error"]["id"] == "invalid_request_id", outcome
             else:
                 assert "chatId" in outcome["result"], outcome
+
+
+@pytest.mark.asyncio
+async def test_a_polyai_session_not_found_is_followed_by_session_end() -> None:
+    async with (
+        live_server(dialect="polyai") as srv,
+        await ChatSession.connect(srv.url, timers=FAST) as chat,
+    ):
+        await chat.ready()
+        srv.faults.add(kind="command_error", code=50)  # the profile ends the chat after it
+        with pytest.raises(ServerError):
+            await chat.send_message("gone", timeout=5.0)
+        _, ended = await chat.wait_for(Ended, timeout=5.0)
+        assert ended.reason == "server"
+        natives = [
+            e.data["native"] for _, e in chat.history if isinstance(e, EventError) and e.data
+        ]
+        assert natives[0]["message"] == "Error: Session not found"
+        assert natives[-1]["type"] == "EVENT_TYPE_SESSION_END"
