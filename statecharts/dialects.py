@@ -78,6 +78,10 @@ class Dialect:
     session_end_type: str = "SessionEnd"
     # the row refusing a request id that is not a UUID (Layer: invalid_request_id)
     request_id_row: str | None = None
+    # A request asking for this media type must name one of these versions (Layer's
+    # `Accept: application/vnd.layer+json; version=x.y`), else HTTP 406 invalid_header.
+    accept_media: str | None = None
+    accept_versions: tuple[str, ...] = ()
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
@@ -217,8 +221,11 @@ LAYER = Dialect(
         NO_REPLY: "request_timeout",
     },
     request_id_row="invalid_request_id",
+    accept_media="application/vnd.layer+json",
+    accept_versions=("1.0",),
     http_errors={
         400: "invalid_request",
+        406: "invalid_header",
         404: "invalid_endpoint",
         405: "method_not_allowed",
         500: "internal_server_error",

@@ -136,3 +136,28 @@ async def test_a_polyai_session_not_found_is_followed_by_session_end() -> None:
         ]
         assert natives[0]["message"] == "Error: Session not found"
         assert natives[-1]["type"] == "EVENT_TYPE_SESSION_END"
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize(
+    ("accept", "status"),
+    [
+        ("application/vnd.layer+json; version=9.9", 406),
+        ("application/vnd.layer+json", 406),  # the media type without a version
+        ("application/vnd.layer+json; version=1.0", 200),
+        ("application/json", 200),  # not Layer's media type: a CometD client
+    ],
+)
+async def test_the_layer_profile_refuses_an_accept_header_it_cannot_serve(
+    accept: str, status: int
+) -> None:
+    handshake = {"channel": "/meta/handshake", "version": "1.0",
+                 "supportedConnectionTypes": ["long-polling"]}  # fmt: skip
+    async with live_server(dialect="layer") as srv, aiohttp.ClientSession() as http:
+        async with http.post(srv.url, json=[handshake], headers={"Accept": accept}) as reply:
+            assert reply.status == status
+            body = await reply.json()
+        if status == 406:
+            assert (body["id"], body["code"]) == ("invalid_header", 107)
+        else:
+            assert body[0]["successful"] is True
