@@ -38,7 +38,7 @@ _OTHERS: dict[str, frozenset[str]] = {
         "recover": set(),
         "agent": {"chatId", "index"},
         "session.start": {"chatId"},
-        "session.end": {"chatId"},
+        "session.end": {"chatId", "reason"},
         "session.expire": {"chatId", "reason"},
         "session.move": {"chatId", "from", "to"},
         "bad_frame": {"reason"},

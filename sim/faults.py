@@ -30,9 +30,11 @@ from statecharts.faults import (
     Outage,
     RateLimit,
     Redirect,
+    Reject,
     Reload,
     Reorder,
     ResetCursor,
+    SessionEnd,
     Slow,
     parse_fault,
 )
@@ -62,9 +64,11 @@ __all__ = [
     "Outage",
     "RateLimit",
     "Redirect",
+    "Reject",
     "Reload",
     "Reorder",
     "ResetCursor",
+    "SessionEnd",
     "Slow",
     "parse_fault",
 ]

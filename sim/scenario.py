@@ -147,7 +147,7 @@ def _traffic(doc: _Doc, node: yaml.Node) -> TrafficSpec:
 
 
 def _faults(
-    doc: _Doc, node: yaml.Node, instances: list[str], clients: list[str]
+    doc: _Doc, node: yaml.Node, instances: list[str], clients: list[str], rows: list[str]
 ) -> tuple[Fault, ...]:
     if not isinstance(node, yaml.SequenceNode):
         raise doc.bad(node, "faults", "a list of faults", doc.plain(node))
@@ -155,11 +155,13 @@ def _faults(
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
             raise doc.bad(item, "faults", "a mapping like {at: 10, kind: outage, duration: 5}")
-        out.append(_fault(doc, item, instances, clients))
+        out.append(_fault(doc, item, instances, clients, rows))
     return tuple(out)
 
 
-def _fault(doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: list[str]) -> Fault:
+def _fault(
+    doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: list[str], rows: list[str]
+) -> Fault:
     raw = doc.plain(item)
     for knode, vnode in item.value:
         key, value = doc.plain(knode), doc.plain(vnode)
@@ -167,7 +169,7 @@ def _fault(doc: _Doc, item: yaml.MappingNode, instances: list[str], clients: lis
             _number(doc, vnode, str(key))  # raises with the YAML hint
     try:
         line = item.start_mark.line + 1
-        return parse_fault(raw, doc.source, line, instances=instances, clients=clients)
+        return parse_fault(raw, doc.source, line, instances=instances, clients=clients, rows=rows)
     except BadInput as exc:
         # Point at the offending key's own line when the item spans several.
         line = _key_line(item, exc.field) or exc.line
@@ -353,7 +355,8 @@ def parse_scenario(text: str, source: str = "<scenario>") -> Scenario:
     clients = _clients(doc, top)
     ids = [c.id for c in clients]
     duration = _duration(doc, top["duration"])
-    faults = _faults(doc, top["faults"], cluster.names, ids) if "faults" in top else ()
+    rows = [r.key for r in DIALECTS[cluster.dialect or "genesys"].rows]
+    faults = _faults(doc, top["faults"], cluster.names, ids, rows) if "faults" in top else ()
     return Scenario(
         name=_text(doc, top["name"], "name") if "name" in top else Path(source).stem,
         seed=_seed(doc, top["seed"]) if "seed" in top else 0,

@@ -27,6 +27,8 @@ class NativeError:
     note: str = ""
     # transient by the seed's own advice: a client retries after this many seconds
     retry_after: float | None = None
+    # the server then ends the chat itself (PolyAI: SESSION_END follows some errors)
+    ends_session: bool = False
 
     def matches(self, key: str | None) -> bool:
         """Whether a payload's key is this row; a trailing `*` is the seed's wildcard."""
@@ -327,7 +329,14 @@ POLYAI_ROWS = (
         maps_to=E.EXECUTION_ERROR,
         surface=_AGENT,
     ),
-    _R("Error: Session not found", "", maps_to=E.UNKNOWN_SESSION, surface=_STATE),
+    _R(
+        "Error: Session not found",
+        "",
+        maps_to=E.UNKNOWN_SESSION,
+        surface=_STATE,
+        note="the session no longer exists: SESSION_END follows",
+        ends_session=True,
+    ),
     _R(
         "Error: Unable to retrieve session",
         "",
@@ -363,3 +372,8 @@ POLYAI_ROWS = (
         surface=_HANDOFF,
     ),
 )
+
+# Every row key of every dialect (Genesys: its codes), for a `reject` fault's `row`.
+ALL_ROWS = frozenset(
+    r.key for rows in (LIVECHAT_ROWS, LAYER_ROWS, APIVIDEO_ROWS, POLYAI_ROWS) for r in rows
+) | frozenset(str(int(code)) for code in E)

@@ -19,7 +19,8 @@ NAME` prints them. Each profile also carries the seed's numbers that change
 behaviour (the idle time after which a session expires, the request timeout,
 the size limit) and names the row that carries each server behaviour a fault
 triggers (`rate_limit`, `expire_credential`, `redirect`, `no_reply`,
-`too_large`).
+`too_large`), and the event by which it ends a chat on its own (PolyAI
+`EVENT_TYPE_SESSION_END`, after a `session_end` fault's error).
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ E = ErrorCode
 RATE_LIMIT, EXPIRED_CREDENTIAL, REDIRECT = "rate_limit", "expire_credential", "redirect"
 NO_REPLY, TOO_LARGE = "no_reply", "too_large"
 CONNECTION_LIMIT = "connection_limit"
+REJECT, SESSION_END = "reject", "session_end"  # a given row; an error that ends the chat
 # The canonical code of each behaviour where the dialect has no row of its own.
 BEHAVIOUR_CODES: dict[str, ErrorCode] = {
     RATE_LIMIT: E.SERVER_UNAVAILABLE,
@@ -72,6 +74,14 @@ class Dialect:
     max_sockets: int | None = None
     # HTTP status -> key of the row the live server answers it with
     http_errors: Mapping[int, str] = field(default_factory=dict)
+    # the `type` of the event on /chat/<chatId> by which the server ends a chat itself
+    session_end_type: str = "SessionEnd"
+    # the row refusing a request id that is not a UUID (Layer: invalid_request_id)
+    request_id_row: str | None = None
+    # A request asking for this media type must name one of these versions (Layer's
+    # `Accept: application/vnd.layer+json; version=x.y`), else HTTP 406 invalid_header.
+    accept_media: str | None = None
+    accept_versions: tuple[str, ...] = ()
     render_row: Callable[[NativeError, Payload], Payload] = field(
         repr=False, default=lambda r, d: d
     )
@@ -96,15 +106,29 @@ class Dialect:
         return row.maps_to if row is not None else BEHAVIOUR_CODES[behaviour]
 
     def render(
-        self, code: int, data: Payload | None = None, behaviour: str | None = None
+        self,
+        code: int,
+        data: Payload | None = None,
+        behaviour: str | None = None,
+        row_key: str | None = None,
     ) -> Payload:
-        """The payload this server would send for a canonical error code (or a behaviour)."""
-        row = self.behaviour_row(behaviour) if behaviour is not None else None
-        if row is None and ErrorCode(code) in self.renders:
-            row = self.row(self.renders[ErrorCode(code)])
+        """The payload this server would send for a canonical error code (or a behaviour,
+        or one row of its table by key)."""
+        row = self.row_for(code, behaviour, row_key)
         if row is None:
             return _render_genesys(code, data)
         return self.render_row(row, dict(data or {}))
+
+    def row_for(
+        self, code: int, behaviour: str | None = None, row_key: str | None = None
+    ) -> NativeError | None:
+        """The row `render` sends (None: the canonical Genesys payload)."""
+        row = self.row(row_key) if row_key is not None else None
+        if row is None and behaviour is not None:
+            row = self.behaviour_row(behaviour)
+        if row is None and ErrorCode(code) in self.renders:
+            row = self.row(self.renders[ErrorCode(code)])
+        return row
 
     def read(self, payload: Payload) -> tuple[int, str, Payload] | None:
         """(canonical code, canonical description, data) or None if not ours."""
@@ -196,8 +220,12 @@ LAYER = Dialect(
         EXPIRED_CREDENTIAL: "authentication_required",
         NO_REPLY: "request_timeout",
     },
+    request_id_row="invalid_request_id",
+    accept_media="application/vnd.layer+json",
+    accept_versions=("1.0",),
     http_errors={
         400: "invalid_request",
+        406: "invalid_header",
         404: "invalid_endpoint",
         405: "method_not_allowed",
         500: "internal_server_error",
@@ -267,6 +295,7 @@ POLYAI = Dialect(
     },
     session_idle_timeout=600.0,
     max_sockets=10,
+    session_end_type="EVENT_TYPE_SESSION_END",
     render_row=lambda row, data: {
         "type": "EVENT_TYPE_SYSTEM_MESSAGE",
         "level": "SYSTEM_MESSAGE_LEVEL_ERROR",
@@ -281,12 +310,31 @@ POLYAI = Dialect(
 )
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (GENESYS, LIVECHAT, LAYER, APIVIDEO, POLYAI)}
+# The chat-channel events by which a server of any dialect ends a chat on its own.
+SESSION_END_TYPES = frozenset(d.session_end_type for d in DIALECTS.values())
+
+
+def session_end_event(dialect: Dialect, reason: str) -> Payload:
+    """The event a server of this dialect delivers on the chat when it ends the chat."""
+    return {"type": dialect.session_end_type, "reason": reason}
+
+
+def read_session_end(payload: Payload) -> tuple[int, str, Payload] | None:
+    """A server's session-end event as the error a client reports: 50 (the chat is
+    gone), the event in `data.native`; None if it is not one."""
+    if payload.get("type") not in SESSION_END_TYPES:
+        return None
+    code = E.UNKNOWN_SESSION
+    return int(code), describe(code), {"native": dict(payload)}
 
 
 def read_error(payload: object) -> tuple[int, str, Payload] | None:
     """Recognise a server error payload in any dialect; None if it is none of them."""
     if not isinstance(payload, dict):
         return None
+    ended = read_session_end(payload)
+    if ended is not None:
+        return ended
     if GENESYS.matches(payload):
         data = payload.get("data")
         return (

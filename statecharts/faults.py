@@ -13,8 +13,9 @@ bad input; the scenario loader and the live fault API both use it, so the
 same value is refused the same way everywhere: finite numbers only, `at` and
 `duration` at most `MAX_SECONDS`, `ms`/`jitter` at most `MAX_MS`, counts at
 most `MAX_COUNT`, probabilities in [0, 1], `command_error` codes from the
-catalog, `retry_after` at most `MAX_SECONDS`, and (when the caller knows
-them) instance and client names it has (a redirect's `to` is an instance).
+catalog, `retry_after` at most `MAX_SECONDS`, a `reject`'s `row` one of the
+dialect's rows, and (when the caller knows them) instance and client names
+it has (a redirect's `to` is an instance).
 
 This module lives in `statecharts/` (which imports nothing of ours) so that
 both `transport/aio` (client-side faults) and `sim/` can use it; `sim.faults`
@@ -30,6 +31,7 @@ from enum import Enum, StrEnum
 from typing import Any, ClassVar
 
 from statecharts.catalog import ErrorCode
+from statecharts.dialect_rows import ALL_ROWS
 from statecharts.errors import BadInput
 
 # Bounds of the one validation (documented in the README's fault table).
@@ -234,6 +236,26 @@ class ResetCursor(Fault):
     count: int = 1
 
 
+@dataclass(frozen=True)
+class SessionEnd(Fault):
+    """The next `count` chat commands fail with `code` and the server then ends their
+    chat on its own (PolyAI: some errors are followed by a `SESSION_END` event)."""
+
+    kind: ClassVar[str] = "session_end"
+    code: int = 52
+    count: int = 1
+
+
+@dataclass(frozen=True)
+class Reject(Fault):
+    """The next `count` chat commands are refused with the dialect's error row `row`
+    (its key: a LiveChat type, a Layer id, an api.video or PolyAI message)."""
+
+    kind: ClassVar[str] = "reject"
+    row: str = field(kw_only=True)
+    count: int = 1
+
+
 FAULT_TYPES: dict[str, type[Fault]] = {
     t.kind: t
     for t in (
@@ -255,15 +277,16 @@ FAULT_TYPES: dict[str, type[Fault]] = {
         Redirect,
         NoReply,
         ResetCursor,
+        SessionEnd,
+        Reject,
     )
 }
 NETWORK_KINDS = frozenset(
     {"outage", "blackhole", "latency", "loss", "duplicate", "reorder", "corrupt"}
 )
 # The other seeds' server behaviours (the cluster applies them; dialects render them).
-BEHAVIOUR_KINDS = frozenset(
-    {"rate_limit", "expire_credential", "redirect", "no_reply", "reset_cursor"}
-)
+_BEHAVIOURS = (RateLimit, ExpireCredential, Redirect, NoReply, ResetCursor, SessionEnd, Reject)
+BEHAVIOUR_KINDS = frozenset(t.kind for t in _BEHAVIOURS)
 # Kinds that make no sense without a duration.
 NEEDS_DURATION = frozenset({"outage", "blackhole", "crash", "not_ready"})
 _PROBABILITY_FIELDS = frozenset({"p"})
@@ -284,10 +307,13 @@ def parse_fault(
     *,
     instances: Collection[str] | None = None,
     clients: Collection[str] | None = None,
+    rows: Collection[str] | None = None,
 ) -> Fault:
     """Build a fault value from a mapping; BadInput names the offending key.
 
-    `instances`/`clients`: the names the caller has (None: any name goes)."""
+    `instances`/`clients`: the names the caller has (None: any name goes);
+    `rows`: the error rows a `reject` may name (its server's dialect; None: any
+    dialect's)."""
 
     def bad(field: str, expected: str, got: object = None) -> BadInput:
         return BadInput(source, expected, line=line, field=field, got=got)
@@ -306,6 +332,9 @@ def parse_fault(
         if key not in known:
             raise bad(key, f"a key of a {kind} fault ({', '.join(sorted(known))})", key)
         kwargs[key] = _convert(kind, key, value, bad)
+    row = kwargs.get("row")
+    if row is not None and row not in (ALL_ROWS if rows is None else rows):
+        raise bad("row", "a row key of the server's dialect (chatsim codes --dialect)", row)
     for key, names in (("instance", instances), ("to", instances), ("client", clients)):
         name = kwargs.get(key)
         if name is not None and names is not None and name not in names:
@@ -331,6 +360,10 @@ def _convert(kind: str, key: str, value: Any, bad: Any) -> Any:
             return CorruptMode(value)
         except ValueError:
             raise bad(key, "invalid_json, schema or truncated", value) from None
+    if key == "row":
+        if not isinstance(value, str) or not value:
+            raise bad(key, "the key of an error row (chatsim codes --dialect NAME)", value)
+        return value
     if key in ("client", "instance", "to"):
         if not isinstance(value, str | int) or isinstance(value, bool):
             raise bad(key, "a name", value)

@@ -1,14 +1,10 @@
-"""The chat service: a Genesys-style chat session over the client's connection.
+"""The chat service (a `transport.service.Service`): a Genesys-style chat session.
 
-Login (`requestChat`, retried after `retryAfter` while the server is not
-ready, one `clientRequestId` for all retries), restore (`requestNotifications`
-from the saved position, after a reload, a failover or a 402; a session gone
-on the server ends with EventError 152), catch-up of transcript gaps, the
-outbox of client messages (re-sent whenever the session works again,
-acknowledged once or reported failed) and the transcript deliveries that
-overtook the login result (kept until it names their chat).
-
-A `transport.service.Service`: the connection calls it at fixed points.
+Login (`requestChat`, one `clientRequestId` for all retries while the server is
+not ready), restore (`requestNotifications` from the saved position after a
+reload, a failover or a 402; a session gone on the server is EventError 152),
+catch-up of gaps, the outbox (re-sent whenever the session works again, acked
+once or failed) and deliveries that overtook the login result.
 """
 
 from __future__ import annotations
@@ -18,6 +14,7 @@ from typing import Any
 
 from statecharts.catalog import ErrorCode, describe
 from statecharts.chart import LOST, State, Trigger, works_again_trigger
+from statecharts.dialects import SESSION_END_TYPES, read_session_end
 from statecharts.events import (
     Acked,
     CommandDone,
@@ -67,8 +64,7 @@ class ChatService:
         self.chat: Chat | None = None
         self.transcript = Transcript()
         self.outbox = Outbox()
-        # Chat deliveries that overtook the requestChat result (reorder): kept until
-        # the result names their chat, since the server counts them as delivered.
+        # Deliveries that overtook the login result (reorder), kept till it names their chat.
         self.early_deliveries: list[Delivery] = []
         self.need_restore = False
         self.typing_queued = False
@@ -326,6 +322,12 @@ class ChatService:
         self.conn.emit(now, Ended("restore_failed"))
         self.conn.shutdown(now, "restore failed")
 
+    def _ended_by_server(self, event: dict[str, Any], chat_id: str, now: float) -> None:
+        """PolyAI's SESSION_END: error 50 with the event in `data.native`, then `ended`."""
+        code, description, data = read_session_end(event) or (ErrorCode.UNKNOWN_SESSION, "", {})
+        self.conn.emit(now, EventError(code, description, {**data, "chatId": chat_id}))
+        self.conn.fail(now, "server", trigger=Trigger.END, code=ErrorCode.UNKNOWN_SESSION)
+
     def _on_delivery(self, delivery: Delivery, now: float) -> None:
         if self.chat is None:
             logging_in = self.conn.bayeux.has_pending(Purpose.LOGIN)
@@ -336,6 +338,8 @@ class ChatService:
             return
         index = delivery.item.index
         if index is None:
+            if delivery.item.type in SESSION_END_TYPES and not self.conn.draining:
+                self._ended_by_server(delivery.data, self.chat.chat_id, now)
             return  # typing notices and other unindexed news
         for item in self.transcript.accept(delivery.item, index):
             self.deliver(now, item)
@@ -366,7 +370,7 @@ class ChatService:
     def _login_key(self) -> str:
         """One id for this login and all its retries: the server opens one chat, not two."""
         if self.login_key is None:
-            self.login_key = f"{self.client_id}-{self.conn.rng.getrandbits(48):012x}"
+            self.login_key = wire.login_id(self.client_id, self.conn.rng.getrandbits(48))
         return self.login_key
 
     def _notifications(self, now: float, purpose: Purpose) -> list[wire.Message]:

@@ -1,25 +1,21 @@
 """The connection layer of the sans-I/O client: link, Bayeux channel, outage, timers.
 
-Theory of operation
--------------------
 A `ClientConnection` drives one statechart (`statecharts.chart`) over one link at
 a time to a list of server instances. Inputs are network happenings
 (`connection_made`, `frame_received`, ...) and `tick`; every input takes
-`now`. Outputs are drained by the driver: `take_outputs()` (open/close a
-link, send a frame) and `take_events()` (state changes, application events,
-diagnostics). It never reads a clock.
+`now`; the driver drains `take_outputs()` (open/close a link, send a frame) and
+`take_events()` (state changes, events, diagnostics). It never reads a clock.
 
-It owns the Bayeux handshake and the connect loop, parses every frame at
-the boundary (`transport.replies`: an invalid reply is EventError 151, dropped,
-and the request it answered is asked again), and runs the outage rules: the
+It owns the Bayeux handshake and connect loop, parses every frame at the
+boundary (`transport.replies`: an invalid reply is EventError 151, dropped, its
+request asked again), and runs the outage rules: the
 first failure starts a `Loss`, `interrupted` fires `interrupt_after` later in
 the states that arm it, retries and failover follow `transport.recovery`, a
-402 gets a new handshake. What the session means on top — the chat, or pure
-Bayeux — is a `transport.service.Service`, called at fixed points.
+402 gets a new handshake. The session on top (chat or pure Bayeux) is a
+`transport.service.Service`, called at fixed points.
 
-Subclasses (property tests) may override the public hooks `emit`,
-`emit_interrupted`, `emit_continued`, `emit_invalid_reply`, `backoff_delay` and
-`interrupt_deadline` to plant bugs.
+Property tests plant bugs by overriding the public hooks `emit`, `emit_*`,
+`backoff_delay` and `interrupt_deadline`.
 """
 
 from __future__ import annotations
@@ -175,10 +171,12 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.send([self.bayeux.connect(now, immediate=True)])
         self.settle(now)
 
-    def connection_failed(self, now: float, reason: str = "refused") -> None:
+    def connection_failed(self, now: float, reason: str = "refused", wait: float = 0.0) -> None:
         self.advance(now)
         if self.link is not LinkState.NONE:
             self.failure(now, f"connection refused: {reason}", close=False)
+            if self.retry_at is not None:  # a 429's Retry-After (`wait`) outweighs the backoff
+                self.retry_at = max(self.retry_at, now + wait)
         self.settle(now)
 
     def connection_closed(self, now: float, reason: str = "closed") -> None:
@@ -346,9 +344,12 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
             self.emit(now, event)
         self.service.flush(now)
 
-    def fail(self, now: float, reason: str) -> None:
-        self.service.settle_all(now, ErrorCode.SERVER_UNAVAILABLE)
-        self.fire(Trigger.FAIL, now)
+    def fail(
+        self, now: float, reason: str, *, trigger: Trigger = Trigger.FAIL, code: int = 100
+    ) -> None:
+        """End for good: a refused login (FAIL), or the server ended the chat (END, 50)."""
+        self.service.settle_all(now, code)
+        self.fire(trigger, now)
         self.emit(now, Ended(reason))
         self.shutdown(now, reason)
 

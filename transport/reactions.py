@@ -13,6 +13,10 @@ native `data` is merged into it by `statecharts.dialects`):
   challenge (Layer 401 authentication_required): a new handshake answers it
   (`ext.nonce`), the session is restored and the command sent again.
 
+Over HTTP (long-polling) a rate-limited command's reply also comes as a 429
+with a `Retry-After` header (`retry_after_header`, `parse_retry_after`): the
+link sends nothing more before that time.
+
 In each case the application is told the refusal (an `error` with the
 documented code and the native payload in `data`) and nothing is lost: the
 command is retried, never reported failed. None: the ordinary handling.
@@ -20,6 +24,7 @@ command is retried, never reported failed. None: the ordinary handling.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeGuard
@@ -62,6 +67,19 @@ def reaction_to(
     if code == ErrorCode.SERVER_UNAVAILABLE and _seconds(wait):
         return WaitThenRetry(min(float(wait), MAX_RETRY_AFTER))
     return None
+
+
+def retry_after_header(seconds: float) -> str:
+    """An HTTP `Retry-After` for a wait: whole seconds (RFC 9110 delay-seconds), rounded up."""
+    return str(max(0, math.ceil(seconds)))
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """The wait an HTTP `Retry-After` asks for, at most MAX_RETRY_AFTER; None when absent
+    or not delay-seconds (an HTTP-date is not honoured: clocks differ)."""
+    if value is None or not value.strip().isdigit():
+        return None
+    return min(float(value.strip()), MAX_RETRY_AFTER)
 
 
 def _seconds(value: object) -> TypeGuard[int | float]:

@@ -22,6 +22,8 @@ server re-sends every batch not yet acknowledged.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from enum import IntEnum, StrEnum
 from typing import Any
 
@@ -43,6 +45,20 @@ Message = dict[str, Any]
 
 def chat_channel(chat_id: str) -> str:
     return CHAT_PREFIX + chat_id
+
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
+
+
+def login_id(client_id: str, bits: int) -> str:
+    """A requestChat's `clientRequestId`: a UUID (Layer refuses any other request id),
+    derived from the client and its random bits, so a seeded run repeats it."""
+    return str(uuid.uuid5(uuid.NAMESPACE_OID, f"{client_id}-{bits:012x}"))
+
+
+def is_uuid(value: object) -> bool:
+    """Whether `value` is a UUID in its canonical 8-4-4-4-12 hex form."""
+    return isinstance(value, str) and _UUID.fullmatch(value) is not None
 
 
 class ConnectionType(StrEnum):

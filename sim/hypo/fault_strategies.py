@@ -34,9 +34,11 @@ from sim.faults import (
     Outage,
     RateLimit,
     Redirect,
+    Reject,
     Reload,
     Reorder,
     ResetCursor,
+    SessionEnd,
     Slow,
 )
 
@@ -158,6 +160,17 @@ def _kind_fields(
         Redirect.kind: {"duration": need, "to": st.sampled_from(list(instances) or ["i1"])},
         NoReply.kind: {"duration": st.none(), "count": st.integers(1, 3)},
         ResetCursor.kind: {"duration": st.none(), "count": st.integers(1, 3)},
+        SessionEnd.kind: {
+            "duration": st.none(),
+            "code": st.sampled_from(SERVER_CODES),
+            "count": st.integers(1, 2),
+        },
+        # A row of the default (genesys) dialect: its rows are its codes.
+        Reject.kind: {
+            "duration": st.none(),
+            "row": st.sampled_from([str(c) for c in SERVER_CODES]),
+            "count": st.integers(1, 3),
+        },
     }
 
 
@@ -217,6 +230,8 @@ def fault_templates(
         Redirect.kind: [Redirect(to=i, duration=5.0) for i in reversed(instances or ["i1"])],
         NoReply.kind: [NoReply()],
         ResetCursor.kind: [ResetCursor()],
+        SessionEnd.kind: [SessionEnd(), SessionEnd(code=100)],
+        Reject.kind: [Reject(row=str(c)) for c in SERVER_CODES],
     }
     chosen = list(kinds) if kinds is not None else list(ALL_KINDS)
     unknown = [k for k in chosen if k not in FAULT_TYPES]

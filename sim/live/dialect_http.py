@@ -5,7 +5,9 @@ response of the chat endpoints is rewritten into that API's JSON error with
 the same status: an unknown URL (404 `Unrecognized request URL.` in
 api.video, `invalid_endpoint` in Layer), a method the endpoint does not take
 (405), an undecodable payload (400 `The payload is invalid.`), a frame over
-the size limit (413: LiveChat `entity_too_large`), a server error (500). The
+the size limit (413: LiveChat `entity_too_large`), a server error (500), a
+request for Layer's media type in a version it does not have (406
+`invalid_header`). The
 control API (`/faults`), the agent endpoint and the `/chatsim` pages keep
 their own answers.
 """
@@ -43,6 +45,8 @@ async def _rendered(dialect: Dialect, request: web.Request, handler: Handler) ->
     """The handler's answer, its errors rewritten in the dialect."""
     if request.method not in _METHODS:
         return _render(dialect, 405) or await handler(request)
+    if not _accepted(dialect, request.headers.get("Accept", "")):
+        return _render(dialect, 406) or await handler(request)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
@@ -53,6 +57,20 @@ async def _rendered(dialect: Dialect, request: web.Request, handler: Handler) ->
     if response.status >= 400 and not isinstance(response, web.WebSocketResponse):
         return _render(dialect, response.status) or response
     return response
+
+
+def _accepted(dialect: Dialect, accept: str) -> bool:
+    """False when the request asks for the dialect's media type in a version it does not
+    have (Layer: `Accept: application/vnd.layer+json; version=9.9`); any other is fine."""
+    media = dialect.accept_media
+    if media is None or media not in accept:
+        return True
+    for part in accept.split(","):
+        kind, *params = (p.strip() for p in part.split(";"))
+        if kind == media:
+            versions = [p.partition("=")[2].strip() for p in params if p.startswith("version=")]
+            return bool(versions) and versions[0] in dialect.accept_versions
+    return True
 
 
 def _render(dialect: Dialect, status: int) -> web.Response | None:

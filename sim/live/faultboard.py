@@ -63,6 +63,7 @@ class FaultBoard:
         *,
         instances: Collection[str] | None = None,
         clients: Collection[str] | None = None,
+        rows: Collection[str] | None = None,
     ) -> Posted:
         """Validate and post a fault (`at` is seconds from now); BadInput names the field."""
         if len(self._posted) >= MAX_POSTED:
@@ -72,7 +73,7 @@ class FaultBoard:
                 field="kind",
                 got=raw.get("kind") if isinstance(raw, Mapping) else None,
             )
-        fault = parse_fault(raw, SOURCE, instances=instances, clients=clients)
+        fault = parse_fault(raw, SOURCE, instances=instances, clients=clients, rows=rows)
         if isinstance(fault, Reload):
             raise BadInput(
                 SOURCE,

@@ -17,6 +17,13 @@ from statecharts.errors import UsageError
 # Leave room for the log, the listening socket, imports and the odd file.
 _SPARE_FDS = 64
 MAX_DEPTH = 500
+# A dialect whose messages may outgrow a frame (LiveChat: 10 MB) raises the frame
+# limit to one such message plus its Bayeux envelope, never past MAX_PROFILE_FRAME,
+# and lowers max_connections so that every connection reading a whole frame while
+# its send queue is full stays under PROFILE_MEMORY.
+MAX_PROFILE_FRAME = 16 * 1024 * 1024
+ENVELOPE = 64 * 1024
+PROFILE_MEMORY = 1024 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -45,6 +52,23 @@ class Limits:
         if self.max_depth > MAX_DEPTH:
             # Python's JSON parser gives up near 1,000 levels on its own.
             raise UsageError(f"--max-depth must be at most {MAX_DEPTH}, got {self.max_depth}")
+
+    @property
+    def ws_buffer(self) -> int:
+        """Bytes aiohttp may buffer of one WebSocket message before it cuts it without a
+        reason; between `max_frame` and this, we close 1009 and say why."""
+        return min(4 * self.max_frame, self.max_frame + 1024 * 1024)
+
+    def for_messages(self, message_bytes: int | None) -> Limits:
+        """These limits with room for one message of `message_bytes` (a dialect's size
+        limit) in a frame and in a send queue, memory still bounded (see PROFILE_MEMORY)."""
+        if message_bytes is None or message_bytes <= self.max_frame:
+            return self  # what a frame holds already
+        frame = min(MAX_PROFILE_FRAME, message_bytes + ENVELOPE)
+        raised = replace(self, max_frame=frame, send_queue=max(self.send_queue, frame))
+        per_connection = raised.ws_buffer + raised.send_queue
+        connections = max(1, min(self.max_connections, PROFILE_MEMORY // per_connection))
+        return replace(raised, max_connections=connections)
 
     def within_fd_limit(self) -> Limits:
         """The same limits with `max_connections` below the process's open-file limit.

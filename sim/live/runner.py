@@ -180,7 +180,8 @@ async def live_server(
         keepalive_timeout=limits.idle_timeout,
     )
     await runner.setup()
-    site = GuardedSite(runner, host, port, limits.max_connections)
+    # The server's own limits: a dialect's message size may have raised the frame (limits.py).
+    site = GuardedSite(runner, host, port, server.limits.max_connections)
     try:
         await site.start()
         bound = runner.addresses[0][1]

@@ -101,7 +101,9 @@ class LiveServer(TransportRoutes, FaultControl):
             self.now,
         )
         self._token = token
-        self.limits = limits
+        # A dialect's message size limit (LiveChat 10 MB) fits in a frame: its own
+        # entity_too_large answers what is over it, as in the simulator.
+        self.limits = limits = limits.for_messages(cluster.dialect.max_message_bytes)
         self._max_frame = limits.max_frame
         self._ws_enabled = websocket
         self._conns: dict[str, Conn] = {}
@@ -150,6 +152,8 @@ class LiveServer(TransportRoutes, FaultControl):
             if conn is None:
                 continue
             if isinstance(out, Reply):
+                if out.retry_after is not None:
+                    conn.retry_after = out.retry_after
                 self._send_down(conn, out.text)
             elif isinstance(out, Drop):
                 self._drop(conn, out.reason)

@@ -57,6 +57,7 @@ class Conn:
     browser: bx.BrowserId | None = None
     multi: bool = False  # a long-poll connect from a browser whose other tab holds one
     closer: asyncio.Task[None] | None = None  # the close handshake under way
+    retry_after: float | None = None  # its reply refuses a rate-limited command (HTTP 429)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -88,6 +88,7 @@ class FaultControl:
             self.now(),
             instances=list(self.cluster.instances),
             clients=self._client_names(),
+            rows=[row.key for row in self.cluster.dialect.rows],
         )
         loop = asyncio.get_running_loop()
         start = max(0.0, posted.fault.at - self.now())

@@ -24,6 +24,10 @@ from sim.live.server_base import (
     log,
 )
 from statecharts.dialects import CONNECTION_LIMIT
+from transport.reactions import retry_after_header
+
+# The Retry-After of a refused WebSocket (too many for one session): by then one may be closed.
+SOCKET_LIMIT_RETRY_AFTER = 1.0
 
 
 class TransportRoutes:
@@ -56,8 +60,8 @@ class TransportRoutes:
         """A WebSocket upgrade; a POST or callback-polling GET of the URL is a long poll."""
         if request.method != "GET" or jsonp.is_jsonp(request):
             return await self._long_poll(request, instance)
-        # aiohttp cuts frames past 4x the limit without a reason; we say why for the rest.
-        ws = ExplainingWebSocket(max_msg_size=4 * self._max_frame, autoping=True)
+        # aiohttp cuts frames past its buffer without a reason; we say why for the rest.
+        ws = ExplainingWebSocket(max_msg_size=self.limits.ws_buffer, autoping=True)
         if not self._ws_enabled:
             return web.Response(status=400, text="WebSocket is not available here\n")
         if not ws.can_prepare(request).ok:
@@ -106,7 +110,8 @@ class TransportRoutes:
         row = dialect.behaviour_row(CONNECTION_LIMIT)
         status, text = (429, "connection limit exceeded") if row is None else (row.status, row.key)
         log.info("websocket refused: %d open for one session (limit %d)", open_now, limit)
-        return web.Response(status=status or 429, text=f"{text}\n")
+        headers = {"Retry-After": retry_after_header(SOCKET_LIMIT_RETRY_AFTER)}
+        return web.Response(status=status or 429, text=f"{text}\n", headers=headers)
 
     async def _ws_reader(self, conn: Conn, ws: web.WebSocketResponse) -> None:
         while True:
@@ -184,4 +189,9 @@ class TransportRoutes:
         if conn.multi:
             text = bx.advise_multiple_clients(text)
         response = web.Response(text=text, content_type="application/json")
+        if conn.retry_after is not None and callback is None:
+            # A rate-limited command: 429 + Retry-After, the replies as ever (a JSONP
+            # script cannot read a status, so callback-polling keeps 200).
+            response.set_status(429)
+            response.headers["Retry-After"] = retry_after_header(conn.retry_after)
         return jsonp.wrap(callback, response) if callback else response

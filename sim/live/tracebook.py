@@ -10,7 +10,8 @@ session, in the trace format `chatsim check` reads:
 - `server:<instance>` lines for the chats the page named with `chat {chatId}`:
   `transcript {chatId, index, party, id?}`, `acked {chatId, id, index}`,
   `session.start {chatId}`, `session.move {chatId, from, to}` and
-  `session.end {chatId, reason}` (reason `disconnect`, `ttl` or `fault`);
+  `session.end {chatId, reason}` (reason `disconnect`, `ttl`, `fault`, or
+  `server`: the server ended it after an error, PolyAI `SESSION_END`);
 - `fault` lines: `fault.start`/`fault.end {fault}` of every fault active at
   any time since the session began (its page opened, or its first event).
 
@@ -197,7 +198,7 @@ class TraceBook:
             return
         chat = self._chat(chat_id, src.removeprefix("server:"))
         if kind in ENDINGS:
-            reason = ENDINGS[kind] or str(fields.get("reason", "expired"))
+            reason = str(fields.get("reason") or ENDINGS[kind] or "expired")
             kind, fields = "session.end", {"chatId": chat_id, "reason": reason}
             chat.ended = reason
         elif kind == "transcript":

@@ -4,9 +4,10 @@ Each command's outcome is `{"operation", "result": {...}}` or
 `{"operation", "error": {"code", "description", "data"}}` (descriptions from
 the catalog). Order of checks: operation name (1), a pending `command_error`
 fault, the other seeds' behaviours (`Behaviours`: redirect, rate limit,
-expired credential, no reply), parameters (2 missing, 3 wrong type/value),
-decorators (51, or 52 when a decorator raises), then the operation itself
-(50, 100, 101, 3).
+expired credential, no reply, a rejection by row, an error that ends the
+session), parameters (2 missing, 3 wrong type/value; Layer: a request id that
+is not a UUID), decorators (51, or 52 when a decorator raises), then the
+operation itself (50, 100, 101, 3).
 """
 
 from __future__ import annotations
@@ -20,8 +21,15 @@ from sim.server.bayeux import BayeuxClient
 from sim.server.bounds import MAX_TRANSCRIPT_CHARS
 from sim.server.store import StoredChat
 from statecharts.catalog import ErrorCode
-from statecharts.dialects import EXPIRED_CREDENTIAL, RATE_LIMIT, REDIRECT, TOO_LARGE
-from transport.wire import Message, Operation
+from statecharts.dialects import (
+    EXPIRED_CREDENTIAL,
+    RATE_LIMIT,
+    REDIRECT,
+    REJECT,
+    SESSION_END,
+    TOO_LARGE,
+)
+from transport.wire import Message, Operation, is_uuid
 
 if TYPE_CHECKING:
     from sim.server.ports import ChatPort
@@ -61,6 +69,7 @@ class Refused(Exception):
     code: ErrorCode
     data: dict[str, Any] = field(default_factory=dict)
     behaviour: str | None = None
+    row: str | None = None  # one row of the dialect's table (the `reject` fault)
 
 
 class Unanswered(Exception):
@@ -77,6 +86,10 @@ class Behaviours:
     unanswered: int = 0
     cursor_resets: int = 0
     redirect_to: str | None = None
+    rejections: int = 0
+    reject_row: str = ""
+    session_ends: int = 0
+    session_end_code: int = int(ErrorCode.EXECUTION_ERROR)
 
 
 def parse_operation(data: dict[str, Any]) -> Operation:
@@ -115,6 +128,7 @@ class ChatService:
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
         self.behaviours = Behaviours()
+        self._retry_after: float | None = None  # a rate limit told since take_retry_after
         self._chat_counter = 0
         # clientRequestId -> Login: a retried requestChat finds its chat again;
         # pruned with the chat (`forget`).
@@ -138,6 +152,7 @@ class ChatService:
             self._take_forced_error()
             self._take_behaviour(instance)
             check_parameters(op, data)
+            self._check_request_id(op, data)
             self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
         except Unanswered:
@@ -150,12 +165,20 @@ class ChatService:
             self.cluster.emit(now, instance, "command", fields)
             # Errors speak the cluster's dialect (genesys: {code, description, data}).
             dialect = self.cluster.dialect
-            error = dialect.render(refused.code, refused.data, refused.behaviour)
+            error = dialect.render(refused.code, refused.data, refused.behaviour, refused.row)
+            row = dialect.row_for(refused.code, refused.behaviour, refused.row)
+            if refused.behaviour == SESSION_END or (row is not None and row.ends_session):
+                self._end_after_error(data, instance, now)
             return {"operation": name, "error": error}
         if "chatId" in result:
             fields["chatId"] = result["chatId"]
         self.cluster.emit(now, instance, "command", fields)
         return {"operation": name, "result": result}
+
+    def take_retry_after(self) -> float | None:
+        """The Retry-After of a rate limit refused since the last call (None: none)."""
+        told, self._retry_after = self._retry_after, None
+        return told
 
     def _take_forced_error(self) -> None:
         if self._forced_count > 0:
@@ -174,6 +197,7 @@ class ChatService:
         if pending.rate_limited > 0:
             pending.rate_limited -= 1
             wait = {"retryAfter": pending.retry_after}
+            self._retry_after = pending.retry_after
             raise Refused(dialect.behaviour_code(RATE_LIMIT), wait, RATE_LIMIT)
         if pending.expired_credentials > 0:
             pending.expired_credentials -= 1
@@ -181,6 +205,32 @@ class ChatService:
             nonce = {"nonce": self.cluster.issue_nonce()}
             code = dialect.behaviour_code(EXPIRED_CREDENTIAL)
             raise Refused(code, nonce, EXPIRED_CREDENTIAL)
+        if pending.rejections > 0:
+            pending.rejections -= 1
+            row = dialect.row(pending.reject_row)
+            raise Refused(row.maps_to, {}, REJECT, row.key)
+        if pending.session_ends > 0:
+            pending.session_ends -= 1
+            raise Refused(ErrorCode(pending.session_end_code), {}, SESSION_END)
+
+    def _end_after_error(self, data: dict[str, Any], instance: str, now: float) -> None:
+        """A `session_end` error: the server then ends the command's chat itself."""
+        chat_id, key = data.get("chatId"), data.get("secureKey")
+        if not isinstance(chat_id, str) or not isinstance(key, str):
+            return  # no chat yet (a login): only the error
+        session = self.cluster.store.get(chat_id)
+        if session is not None and _same_secret(session.secure_key, key):
+            self.cluster.end_by_server(chat_id, instance, now)
+
+    def _check_request_id(self, op: Operation, data: dict[str, Any]) -> None:
+        """A dialect that wants UUID request ids (Layer) refuses any other login id."""
+        row = self.cluster.dialect.request_id_row
+        request_id = data.get("clientRequestId")
+        if row is None or op is not Operation.REQUEST_CHAT or request_id is None:
+            return
+        if not is_uuid(request_id):
+            code = self.cluster.dialect.row(row).maps_to
+            raise Refused(code, {"parameter": "clientRequestId"}, row=row)
 
     def _run_decorators(self, op: Operation, data: dict[str, Any]) -> None:
         for decorator in self.decorators:

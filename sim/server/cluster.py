@@ -29,7 +29,7 @@ from sim.server.outputs import Drop, Output, ServerEvent
 from sim.server.secrets import SecretSource, SeededSecrets
 from sim.server.store import MemoryStore, SessionStore, StoredChat, TranscriptEvent
 from statecharts.catalog import ErrorCode
-from statecharts.dialects import DIALECTS, Dialect
+from statecharts.dialects import DIALECTS, Dialect, session_end_event
 from statecharts.errors import UsageError
 from statecharts.faults import (
     ExpireCredential,
@@ -37,7 +37,9 @@ from statecharts.faults import (
     NoReply,
     RateLimit,
     Redirect,
+    Reject,
     ResetCursor,
+    SessionEnd,
 )
 from transport.wire import Message, chat_channel
 
@@ -159,7 +161,8 @@ class Cluster:
     def seed_behaviour(self, fault: Fault, *, start: bool) -> None:
         """Switch one of the other seeds' behaviours on (start) or off: the one place
         the simulator and the live server apply `rate_limit`, `expire_credential`,
-        `redirect`, `no_reply` and `reset_cursor` (a count left when it ends is cancelled)."""
+        `redirect`, `no_reply`, `reset_cursor`, `reject` and `session_end` (a count left
+        when it ends is cancelled)."""
         pending = self.chat.behaviours
         if isinstance(fault, RateLimit):
             pending.rate_limited = fault.count if start else 0
@@ -174,6 +177,14 @@ class Cluster:
             if start:
                 self._instance(fault.to)
             pending.redirect_to = fault.to if start else None
+        elif isinstance(fault, Reject):
+            if start and all(r.key != fault.row for r in self.dialect.rows):
+                raise UsageError(f"reject: no row '{fault.row}' in the {self.dialect.name} dialect")
+            pending.rejections = fault.count if start else 0
+            pending.reject_row = fault.row
+        elif isinstance(fault, SessionEnd):
+            pending.session_ends = fault.count if start else 0
+            pending.session_end_code = fault.code
 
     def slow(self, ms: float, instance: str | None = None) -> None:
         """Every reply leaves `ms` later than it was made (0: back to normal)."""
@@ -256,14 +267,24 @@ class Cluster:
         if self.agent.say_every is not None:
             self._agent_job(now + self.agent.say_every, _CHATTER, session.chat_id, "1")
 
-    def end_session(self, chat_id: str, instance: str, now: float) -> None:
+    def end_session(
+        self, chat_id: str, instance: str, now: float, reason: str | None = None
+    ) -> None:
         self.store.delete(chat_id)
         self.chat.forget(chat_id)
         for key in self._bound.pop(chat_id, {}):
             client = self._client(key)
             if client is not None:
                 client.chats.discard(chat_id)
-        self.emit(now, instance, "session.end", {"chatId": chat_id})
+        fields = {"chatId": chat_id} if reason is None else {"chatId": chat_id, "reason": reason}
+        self.emit(now, instance, "session.end", fields)
+
+    def end_by_server(self, chat_id: str, instance: str, now: float) -> None:
+        """The server ends a chat on its own (PolyAI `SESSION_END` after an error): its
+        clients get the dialect's session-end event on the chat, then the chat is gone."""
+        self.deliver_chat(chat_id, session_end_event(self.dialect, "error"))
+        self.end_session(chat_id, instance, now, "server")
+        # No flush here: the instance sends the command's error first, then flushes.
 
     def _long_polled(self, chat_id: str) -> bool:
         """Whether a client bound to this chat holds a connect right now."""

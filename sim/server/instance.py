@@ -87,8 +87,9 @@ class ServerInstance:
         replies: list[Message] = []
         for message in messages:
             replies.extend(self._dispatch(conn_id, message, now))
+        retry_after = self.cluster.chat.take_retry_after()
         if replies:
-            self._send(Reply(conn_id, _encode(replies)), now)
+            self._send(Reply(conn_id, _encode(replies), retry_after), now)
         self.cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:

@@ -13,6 +13,8 @@ class Reply:
 
     conn_id: str
     text: str
+    # A command in it was rate-limited: an HTTP transport answers 429 with this Retry-After.
+    retry_after: float | None = None
 
 
 @dataclass(frozen=True)

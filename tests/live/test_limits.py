@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from sim.live.hostile_frames import ws_frame
-from sim.live.limits import Limits
+from sim.live.limits import DEFAULT_LIMITS, MAX_PROFILE_FRAME, PROFILE_MEMORY, Limits
 from sim.live.runner import live_server
 from sim.live.serve_process import ServeProcess, serve_process
 
@@ -272,3 +272,14 @@ async def test_a_slow_fault_does_not_outlive_itself() -> None:
         async with http.post(srv.url, json=smoke) as response:
             assert response.status == 200
         assert loop.time() - started < 1.0
+
+
+def test_a_dialects_message_size_raises_the_frame_within_the_memory_bound() -> None:
+    raised = DEFAULT_LIMITS.for_messages(10 * 1024 * 1024)  # LiveChat
+    assert raised.max_frame == 10 * 1024 * 1024 + 64 * 1024
+    assert raised.send_queue >= raised.max_frame  # the message also goes back out
+    assert raised.max_connections * (raised.ws_buffer + raised.send_queue) <= PROFILE_MEMORY
+    assert DEFAULT_LIMITS.for_messages(None) is DEFAULT_LIMITS
+    assert DEFAULT_LIMITS.for_messages(1000) is DEFAULT_LIMITS  # fits already
+    assert DEFAULT_LIMITS.for_messages(1 << 30).max_frame == MAX_PROFILE_FRAME
+    assert DEFAULT_LIMITS.ws_buffer == 4 * DEFAULT_LIMITS.max_frame  # as before

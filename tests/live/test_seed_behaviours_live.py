@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import signal
 from typing import Any
 
 import aiohttp
 import pytest
 
+from sim.live.limits import DEFAULT_LIMITS
 from sim.live.runner import live_server
 from sim.live.serve_process import serve_process
 from statecharts.chart import Timers
+from statecharts.dialects import LIVECHAT
 from statecharts.errors import ServerError
 from statecharts.events import EventError, Message, Restored, SendFailed, StateChanged
 from transport.aio.session import ChatSession
 
 FAST = Timers(interrupt_after=0.5, backoff_increment=0.1, max_backoff=0.3)
+# LiveChat's frames hold one 10 MB message and its envelope (sim.live.limits).
+LIVECHAT_FRAME = DEFAULT_LIMITS.for_messages(LIVECHAT.max_message_bytes).max_frame
 
 
 @pytest.mark.asyncio
@@ -139,6 +144,14 @@ async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> N
         fault = {"kind": "rate_limit", "count": 2, "retry_after": 1.5}  # type: ignore[dict-item]
         async with http.post(srv.base + "/faults", json=fault) as reply:
             assert reply.status == 201
+        seed_faults: tuple[tuple[dict[str, object], int], ...] = (
+            ({"kind": "session_end", "code": 52}, 201),
+            ({"kind": "reject", "row": "Invalid access token"}, 201),
+            ({"kind": "reject", "row": "conflict"}, 400),  # a Layer row, not PolyAI's
+        )
+        for seed_fault, status in seed_faults:
+            async with http.post(srv.base + "/faults", json=seed_fault) as reply:
+                assert reply.status == status, await reply.text()
         sockets = [await http.ws_connect(srv.url) for _ in range(10)]
         with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
             await http.ws_connect(srv.url)
@@ -160,7 +173,7 @@ async def test_chatsim_serve_speaks_the_dialect_and_takes_the_seed_faults() -> N
          {"message": "The payload is invalid."}),
         ("layer", ("GET", "/nonce", None), 404, {"id": "invalid_endpoint", "code": 106}),
         ("layer", ("PUT", "/cometd", None), 405, {"id": "method_not_allowed", "code": 109}),
-        ("livechat", ("POST", "/cometd", "x" * 70_000), 413,
+        ("livechat", ("POST", "/cometd", "x" * (LIVECHAT_FRAME + 1)), 413,
          {"error": {"type": "entity_too_large"}}),
     ],
 )  # fmt: skip
@@ -169,7 +182,8 @@ async def test_http_errors_speak_the_dialect(
 ) -> None:
     method, path, body = call
     async with live_server(dialect=dialect) as srv, aiohttp.ClientSession() as http:
-        async with http.request(method, srv.base + path, data=body) as reply:
+        data = io.BytesIO(body.encode()) if body and len(body) > 1 << 20 else body  # no warning
+        async with http.request(method, srv.base + path, data=data) as reply:
             assert reply.status == status
             found = await reply.json()
         for key, value in expected.items():

@@ -24,7 +24,8 @@ from statecharts.errors import BadInput
 @pytest.mark.parametrize("kind", sorted(FAULT_TYPES))
 @pytest.mark.parametrize("direction", list(Direction))
 def test_as_dict_round_trips(kind: str, direction: Direction) -> None:
-    own = {"to": "i2"} if kind == "redirect" else {}
+    required = {"redirect": {"to": "i2"}, "reject": {"row": "conflict"}}
+    own = required.get(kind, {})
     fault = FAULT_TYPES[kind](at=1.0, duration=2.0, direction=direction, **own)
     assert parse_fault(fault.as_dict()) == fault
 

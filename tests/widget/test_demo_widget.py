@@ -133,3 +133,33 @@ def test_a_page_opened_during_an_outage_starts_when_it_ends(
     # nothing worked before the outage ended: at most one interruption, all of it before the chat
     assert kinds[:start] in (["interrupted", "error", "continued"], [])
     assert run.violations == []
+
+
+def test_a_rate_limited_message_over_long_polling_is_sent_again(chatsim_page_run: Run) -> None:
+    # Over long-polling the refusal is an HTTP 429 (+ Retry-After): CometD fails the
+    # publish without an answer, and the widget sends the message again shortly.
+    run = chatsim_page_run(
+        query="transport=long-polling",
+        faults=[{"at": 0.3, "kind": "rate_limit", "count": 1, "retry_after": 1}],
+        steps=[(0.5, "send:held back")],
+        seconds=3.0,
+    )
+    assert [r.data.get("text") for r in run.client("message") if r.data["direction"] == "out"] == [
+        "held back"
+    ]
+    assert not run.client("send_failed")
+    assert_agrees_with_server(run)
+
+
+def test_a_chat_the_server_ends_after_an_error_ends_in_the_page(chatsim_page_run: Run) -> None:
+    run = chatsim_page_run(
+        faults=[{"at": 0.3, "kind": "session_end", "code": 52}],
+        steps=[(0.5, "send:the last one")],
+        seconds=2.0,
+    )
+    assert [r.data["code"] for r in run.client("error")] == [52, 50]
+    assert run.client("error")[1].data["data"]["native"]["type"] == "SessionEnd"
+    assert [r.data["code"] for r in run.client("send_failed")] == [52]
+    assert [r.data["reason"] for r in run.client("ended")] == ["server"]
+    assert [r.data["reason"] for r in run.server("session.end")] == ["server"]
+    assert run.violations == []

@@ -33,6 +33,7 @@ from transport.aio.links import (
 )
 from transport.connection import ClientConnection
 from transport.outputs import CloseConnection, OpenConnection, SendFrame
+from transport.reactions import parse_retry_after
 from transport.wire import ConnectionType
 
 TimedEvent = tuple[float, AppEvent]
@@ -175,8 +176,8 @@ class Driver(Generic[C]):
                 if self._should_fall_back(failure):
                     self.transport = ConnectionType.LONG_POLLING
                     self.core.set_transport(ConnectionType.LONG_POLLING)
-                reason = str(failure)
-                self.call(lambda now: self.core.connection_failed(now, reason))
+                reason, wait = str(failure), _retry_after_of(failure) or 0.0
+                self.call(lambda now: self.core.connection_failed(now, reason, wait))
             await link.close("failed")
             return
         if epoch != self._epoch:
@@ -247,3 +248,11 @@ class Driver(Generic[C]):
                     await self._changed.wait()
 
         return await asyncio.wait_for(scan(), timeout)
+
+
+def _retry_after_of(exc: LinkFailed) -> float | None:
+    """The Retry-After of a WebSocket upgrade refused 429 (PolyAI: too many sockets)."""
+    cause = exc.__context__ or exc.__cause__
+    if not isinstance(cause, InvalidStatus) or cause.response.status_code != 429:
+        return None
+    return parse_retry_after(cause.response.headers.get("Retry-After"))

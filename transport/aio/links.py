@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 from collections.abc import Callable
 from typing import Protocol
 
@@ -23,6 +24,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.asyncio.client import connect as ws_connect
 from websockets.exceptions import WebSocketException
 
+from transport.reactions import parse_retry_after
 from transport.wire import ConnectionType
 
 FrameHandler = Callable[[str], None]
@@ -147,6 +149,7 @@ class LongPollLink:
         self._http: aiohttp.ClientSession | None = None
         self._requests: set[asyncio.Task[None]] = set()
         self._closed = False
+        self._not_before = 0.0  # loop time before which no POST goes (a 429's Retry-After)
 
     async def open(self) -> None:
         # Nothing to open: the first POST tells whether the server is there.
@@ -160,11 +163,20 @@ class LongPollLink:
         task.add_done_callback(self._requests.discard)
 
     async def _post(self, http: aiohttp.ClientSession, text: str) -> None:
+        wait = self._not_before - asyncio.get_running_loop().time()
+        if wait > 0:
+            await asyncio.sleep(wait)  # the server asked (429 + Retry-After): not before then
         headers = {"Content-Type": "application/json;charset=UTF-8"}
+        body_bytes = text.encode()
+        # aiohttp warns on large raw bodies (a LiveChat 10 MB message): stream those.
+        data = io.BytesIO(body_bytes) if len(body_bytes) > _LARGE_BODY else body_bytes
         try:
-            async with http.post(self.url, data=text.encode(), headers=headers) as response:
+            async with http.post(self.url, data=data, headers=headers) as response:
                 body = await response.text()
-                if response.status != 200:
+                if response.status == 429:
+                    self._honour_retry_after(response.headers.get("Retry-After"))
+                rate_limited = response.status == 429 and _is_json(response.content_type)
+                if response.status != 200 and not rate_limited:
                     self._finish(f"HTTP {response.status}")
                     return
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
@@ -172,6 +184,14 @@ class LongPollLink:
             return
         if not self._closed:
             self._on_frame(body)
+
+    def _honour_retry_after(self, value: str | None) -> None:
+        """A 429 carrying Retry-After: no POST before then (its body, Bayeux replies
+        refusing the rate-limited command, is read as any other)."""
+        wait = parse_retry_after(value)
+        if wait is not None:
+            until = asyncio.get_running_loop().time() + wait
+            self._not_before = max(self._not_before, until)
 
     def _finish(self, reason: str) -> None:
         if not self._closed:
@@ -187,6 +207,13 @@ class LongPollLink:
                 await task
         if self._http is not None:
             await self._http.close()
+
+
+_LARGE_BODY = 1024 * 1024
+
+
+def _is_json(content_type: str) -> bool:
+    return content_type == "application/json"
 
 
 def _consume(task: asyncio.Task[None]) -> None:

@@ -19,6 +19,11 @@ const SERVERS = (params.get("servers") || "/cometd").split(",").filter(Boolean)
 const INTERRUPT_AFTER = Math.max(0.1, Number(params.get("interruptAfter") || 3));
 const FAILOVER_AFTER = 2;  // failed attempts on one server before trying the next
 const CALL_TIMEOUT = 10000;
+// A message whose publish failed unanswered on a working connection (an HTTP 429 with
+// Retry-After over long-polling: CometD hides the header) is sent again this much later.
+const RESEND_AFTER = 1000;
+// The events by which a server ends a chat itself (statecharts.dialects.SESSION_END_TYPES).
+const SESSION_END_TYPES = new Set(["SessionEnd", "EVENT_TYPE_SESSION_END"]);
 const KEY = "chatsim.demo";
 const DESCRIPTIONS = {
     100: "Chat Server is not available",
@@ -273,6 +278,8 @@ function sendOne(id) {
             rec.record("send_failed", {id, code: error.code});
             markLine(id, "failed (" + error.code + ")");
             report(error);
+        } else if (working) {
+            setTimeout(() => { if (working) sendOne(id); }, RESEND_AFTER);
         }
     });
 }
@@ -324,6 +331,11 @@ function onDelivery(message) {
     const chatId = message.channel.slice("/chat/".length);
     if (!saved.chatId) {
         if (early.length < 1000) early.push(message);
+        return;
+    }
+    if (chatId === saved.chatId && SESSION_END_TYPES.has(data.type)) {
+        report({code: 50, data: {native: data, chatId}});  // the server ended the chat
+        finish("server", 50);
         return;
     }
     if (chatId !== saved.chatId || !Number.isInteger(data.index)) return;  // typing: no index
