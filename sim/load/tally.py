@@ -233,13 +233,10 @@ def find(record: SessionRecord, truth: ServerTranscript | None) -> Findings:
         # A finished session owes nothing past what it had reached.
         accepted = {i for i in accepted if i <= max(seen, default=0)}
     has = {e.index: e.message_id or e.party for e in truth.events}
-    ids = {e.message_id for e in truth.events}
-    # Another event than the server's at an index, or one the server does not have at all.
-    other = tuple(sorted(i for i, got in record.arrived.items() if has.get(i) != got))
     return Findings(
-        other_event=other,
+        other_event=i6_rule.other_events(record.arrived, has),
         missing=i6_rule.never_delivered(accepted, seen),
-        unknown_acks=tuple(m for m in record.acked if m not in ids),
+        unknown_acks=i6_rule.not_in_transcript(record.acked, {e.message_id for e in truth.events}),
         twice=twice,
         acked_twice=acked_twice,
         at_two_indexes=i6_rule.accepted_twice(e.message_id for e in truth.events),

@@ -67,3 +67,14 @@ def accepted_twice(ids: Iterable[str | None]) -> tuple[str, ...]:
     """Client messages at two transcript indexes (`ids`: the transcript's, in order)."""
     counts = Counter(m for m in ids if m is not None)
     return tuple(m for m, n in counts.items() if n > 1)
+
+
+def not_in_transcript(acked: Iterable[str], ids: Container[str | None]) -> tuple[str, ...]:
+    """Acknowledged messages the server's transcript does not have."""
+    return tuple(m for m in acked if m not in ids)
+
+
+def other_events(arrived: Mapping[int, str], server: Mapping[int, str]) -> tuple[int, ...]:
+    """Indexes where the client got another event than the server has there, or one the
+    server does not have at all (each side: the client message id, else the party)."""
+    return tuple(sorted(i for i, got in arrived.items() if server.get(i) != got))

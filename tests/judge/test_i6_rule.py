@@ -22,3 +22,5 @@ def test_findings_over_indexes_and_ids() -> None:
     assert i6_rule.numbered_up_to({1, 3}, [5]) == range(1, 6)
     assert i6_rule.not_accepted([1, 9, 9, 7], {1}) == (7, 9)
     assert i6_rule.accepted_twice(["b", None, "a", "b", "a", "c"]) == ("b", "a")
+    assert i6_rule.not_in_transcript(["a", "b"], {"b", None}) == ("a",)
+    assert i6_rule.other_events({3: "x", 1: "agent", 2: "y"}, {1: "agent", 2: "z"}) == (2, 3)
