@@ -27,6 +27,7 @@ from sim.scenario import Scenario
 from sim.truth import settings_of, truth_of
 from sim.world import World
 from statecharts.judge import RULES, Judge, Violation
+from statecharts.judge.i8_replay import Replay
 from statecharts.trace import RunHeader, Trace, TraceRecord, TraceWriter
 from transport.core import ClientCore
 
@@ -223,18 +224,17 @@ def replay_differs(
 ) -> str | None:
     """Run again with the same seed, comparing each record as it is made (none kept)."""
     again = World.build(scenario, seed, core_class)
-    writer = again.trace
-    writer.follow(records)
+    replay = Replay(records, first_line=2)  # line 1: the header
+    again.trace.follow(replay)
     with fewer_collections():
         again.run_until(scenario.duration)
         again.drain(drain_limit(scenario))
-    writer.finish_follow()
-    if writer.divergence is None:
+    parted = replay.parting()
+    if parted is None:
         return None
-    line, first, second = writer.divergence
     return (
-        f"a second run with the same seed differs at trace line {line}:"
-        f" {_show(first)} vs {_show(second)}"
+        f"a second run with the same seed differs at trace line {parted.line}:"
+        f" {_show(parted.first)} vs {_show(parted.again)}"
     )
 
 

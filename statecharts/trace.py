@@ -19,11 +19,14 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from statecharts.catalog import describe
 from statecharts.errors import BadInput
 from statecharts.events import APP_KINDS, AppEvent, event_from_fields
+
+if TYPE_CHECKING:  # the judge reads traces: imported for the type only
+    from statecharts.judge.i8_replay import Replay
 
 TRACE_VERSION = 1
 # json.dumps with options builds a new JSONEncoder per call: one, built once.
@@ -110,47 +113,32 @@ class TraceWriter:
 
     Records are stamped as a reader of the file would see them (`t` rounded to
     the microsecond, `line` = their line number), so a run is judged on its
-    records without writing and re-reading the text. `follow(reference)` turns
-    the writer into a replay check: records are compared with the reference
-    as they come and not kept; `divergence` is the first line that differs.
+    records without writing and re-reading the text. `follow(replay)` turns
+    the writer into a replay check (I8): records go to the `Replay`, which
+    compares them with the first run's as they come, and are not kept.
     """
 
     def __init__(self, header: RunHeader) -> None:
         self.header = header
         self.records: list[TraceRecord] = []
-        self._reference: list[TraceRecord] | tuple[TraceRecord, ...] | None = None
-        self._count = 0
-        self.divergence: tuple[int, TraceRecord | None, TraceRecord | None] | None = None
+        self._replay: Replay[TraceRecord] | None = None
         # Records come in bursts at one time: round it once and share the float.
         self._time_in = -1.0
         self._time_out = -1.0
 
-    def follow(self, reference: list[TraceRecord] | tuple[TraceRecord, ...]) -> None:
-        """Compare the coming records with `reference` instead of keeping them."""
-        self._reference = reference
-        self._count = 0
+    def follow(self, replay: Replay[TraceRecord]) -> None:
+        """Hand the coming records to `replay` (I8) instead of keeping them."""
+        self._replay = replay
 
     def append(self, t: float, src: str, kind: str, data: dict[str, Any]) -> None:
         if t != self._time_in:
             self._time_in, self._time_out = t, round(t, 6)
-        if self._reference is None:
+        replay = self._replay
+        if replay is None:
             records = self.records
             records.append(_new_record(self._time_out, src, kind, data, len(records) + 2))
-            return
-        n = self._count
-        self._count = n + 1
-        if self.divergence is None:
-            rec = _new_record(self._time_out, src, kind, data, n + 2)
-            ref = self._reference
-            expected = ref[n] if n < len(ref) else None
-            if expected != rec:
-                self.divergence = (n + 2, expected, rec)
-
-    def finish_follow(self) -> None:
-        """After a followed run: a reference longer than the run is a divergence too."""
-        ref = self._reference
-        if ref is not None and self.divergence is None and self._count < len(ref):
-            self.divergence = (self._count + 2, ref[self._count], None)
+        else:
+            replay.see(_new_record(self._time_out, src, kind, data, replay.seen + 2))
 
     def add(self, rec: TraceRecord) -> None:
         self.append(rec.t, rec.src, rec.kind, rec.data)

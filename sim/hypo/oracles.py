@@ -4,7 +4,8 @@ The invariants themselves are judged by the one judge (`statecharts.judge`):
 the machine feeds it each new record after every step (and the world's truth
 for I4), then judges the drained run with `sim.runner.judge_invariants`.
 I8 (same program + seed -> same bytes) is a replay; `replay_difference` says
-where the two traces part (the machine and `run_client_flow` both use it).
+where the two trace texts part (the machine and `run_client_flow` both use it),
+with the comparison `chatsim run` makes (`statecharts.judge.i8_replay`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from sim.hypo.program import Program
 from statecharts.judge import Violation
+from statecharts.judge.i8_replay import parting
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,10 @@ def replay_difference(first: str, again: str) -> str | None:
     """Where a replay's trace text parts from the first run's; None when they are equal."""
     if first == again:
         return None
-    for n, (x, y) in enumerate(zip(first.splitlines(), again.splitlines(), strict=False), 1):
-        if x != y:
-            return f"a replay with the same seed differs at trace line {n}: {x!r} vs {y!r}"
-    return f"a replay with the same seed differs in length ({len(first)} vs {len(again)} bytes)"
+    parted = parting(first.splitlines(), again.splitlines())
+    if parted is None or parted.first is None or parted.again is None:
+        return f"a replay with the same seed differs in length ({len(first)} vs {len(again)} bytes)"
+    return (
+        f"a replay with the same seed differs at trace line {parted.line}:"
+        f" {parted.first!r} vs {parted.again!r}"
+    )

@@ -6,7 +6,8 @@ session runs; `judge_session` turns it, plus the server's transcript of the
 chat when the server can tell it, into a `SessionTally`; `Totals` adds
 tallies up (per worker, then across workers on the master).
 
-Definitions (the I6 invariant, counted instead of merely judged):
+Definitions (the I6 invariant, counted instead of merely judged; the rule
+itself is `statecharts.judge.i6_rule`, which the judge applies to traces):
 
 - with the server's truth (the transcript of the chat, as `chatsim serve`
   exposes it): every accepted transcript event must reach the application
@@ -33,6 +34,8 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from statecharts.judge import i6_rule
 
 # How long a session may take to settle at the end: a dropped connect reply is noticed
 # only after the long-poll hold (30 s) plus the maximum network delay (10 s).
@@ -91,7 +94,7 @@ class SessionRecord:
         return self.state not in ("ended", "failed")
 
     def unresolved(self) -> list[str]:
-        return [m for m in self.sent if m not in self.acked and m not in self.failed]
+        return i6_rule.unresolved(self.sent, self.acked, self.failed)
 
 
 @dataclass
@@ -211,39 +214,32 @@ class Findings:
 
 
 def find(record: SessionRecord, truth: ServerTranscript | None) -> Findings:
-    """The I6 rule, per session: see the module docstring for the definitions."""
-    seen = Counter(record.delivered)
-    twice = tuple(sorted(i for i, n in seen.items() if n > 1))
-    acked_twice = tuple(m for m, ix in record.acked.items() if len(ix) > 1)
+    """The I6 rule (`i6_rule`), per session: see the module docstring for the definitions."""
+    seen = set(record.delivered)
+    twice = i6_rule.delivered_twice(record.delivered)
+    acked_twice = i6_rule.acked_twice(record.acked)
     unresolved = tuple(record.unresolved())
+    first_acks = [ix[0] for ix in record.acked.values()]
     if truth is None:
+        expected: Iterable[int] = ()  # no chat: nothing the server can have accepted for it
         if record.bayeux:
-            expected = {ix[0] for ix in record.acked.values()}
+            expected = set(first_acks)
         elif record.chat_id is not None:
-            top = max([*seen, *(ix[0] for ix in record.acked.values())], default=0)
-            expected = set(range(1, top + 1))
-        else:
-            expected = set()  # no chat: nothing the server can have accepted for it
-        missing = tuple(sorted(expected - set(seen)))
+            expected = i6_rule.numbered_up_to(seen, first_acks)
+        missing = i6_rule.never_delivered(expected, seen)
         return Findings(missing, (), twice, acked_twice, (), unresolved)
     accepted = {e.index for e in truth.events}
     if not record.alive:
         # A finished session owes nothing past what it had reached.
         accepted = {i for i in accepted if i <= max(seen, default=0)}
-    where: dict[str, list[int]] = {}
-    for event in truth.events:
-        if event.message_id is not None:
-            where.setdefault(event.message_id, []).append(event.index)
     has = {e.index: e.message_id or e.party for e in truth.events}
-    # Another event than the server's at an index, or one the server does not have at all.
-    other = tuple(sorted(i for i, got in record.arrived.items() if has.get(i) != got))
     return Findings(
-        other_event=other,
-        missing=tuple(sorted(accepted - set(seen))),
-        unknown_acks=tuple(m for m in record.acked if m not in where),
+        other_event=i6_rule.other_events(record.arrived, has),
+        missing=i6_rule.never_delivered(accepted, seen),
+        unknown_acks=i6_rule.not_in_transcript(record.acked, {e.message_id for e in truth.events}),
         twice=twice,
         acked_twice=acked_twice,
-        at_two_indexes=tuple(m for m, ix in where.items() if len(ix) > 1),
+        at_two_indexes=i6_rule.accepted_twice(e.message_id for e in truth.events),
         unresolved=unresolved,
     )
 

@@ -5,7 +5,8 @@ routes records to them and hands them the server's `Truth` where a trace
 alone cannot judge (I4: frames a client got that no server sent; I6: what
 the server accepted and acknowledged). `chatsim run`, `chatsim check`, the
 property machine and the fuzz campaign all judge with it. I8 (same seed,
-same bytes) is a second run, done by their callers.
+same bytes) is a second run, made by their callers and compared by
+`i8_replay` (where the replay parts from the first run).
 
     from statecharts.judge import judge_trace, check_live
     verdict = judge_trace(read_trace(path))          # any trace

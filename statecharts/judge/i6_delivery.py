@@ -8,7 +8,8 @@ On the trace alone (`Delivery.feed`, then `finish`):
 - by the end every sent message is acknowledged or reported failed, unless
   the session is still recovering (lost, not yet ready) when the trace ends.
 
-Against the server's truth (`Truth`): the client saw exactly what the server
+The rule on plain values (indexes, ids) is `i6_rule`, shared with the load
+tally. Against the server's truth (`Truth`): the client saw exactly what the server
 accepted for its chat (no index it never had; none missing once the session
 is ready and settled), no message is twice in the transcript, and each ack
 carries the index the server gave that message.
@@ -16,12 +17,19 @@ carries the index the server gave that message.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from statecharts.judge.facts import ENDED, FAILED, READY, ClientFacts
+from statecharts.judge.i6_rule import (
+    Inbound,
+    accepted_twice,
+    inbound_fault,
+    never_delivered,
+    not_accepted,
+    unresolved,
+)
 from statecharts.judge.truth import Accepted, Truth
 from statecharts.judge.verdict import Report, show
 from statecharts.trace import TraceRecord
@@ -70,12 +78,15 @@ class Delivery:
     def _inbound(self, rec: TraceRecord, books: _Books, report: Report) -> None:
         index = int(rec.data["index"])
         last = books.last_index
-        if index in books.shown:
+        fault = inbound_fault(index, last, books.shown)
+        if fault is Inbound.TWICE:
             report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
-        elif last is not None and index < last:
-            report.fail(rec, "I6", f"index {last + 1}; index {index} arrives out of order")
-        elif last is not None and index > last + 1:
-            report.fail(rec, "I6", f"index {last + 1}; indexes {last + 1}..{index - 1} missed")
+        elif fault is not None:
+            due = 1 if last is None else last + 1  # LATE and GAP come after a first index
+            if fault is Inbound.LATE:
+                report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
+            else:
+                report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
         books.last_index = index if last is None else max(last, index)
         books.delivered.append(index)
         books.shown.setdefault(index, rec)
@@ -116,9 +127,8 @@ class Delivery:
         # A session still recovering when the trace ends may yet resolve its messages.
         if facts.phase not in (READY, ENDED, FAILED):
             return
-        for msg_id, sent in books.sent.items():
-            if books.acks.get(msg_id) or msg_id in books.failed:
-                continue
+        for msg_id in unresolved(books.sent, books.acks, books.failed):
+            sent = books.sent[msg_id]
             if self.wall_clock and sent.t > end - self.tolerance:
                 continue  # sent as the trace ended: its ack may be on the way
             report.add(
@@ -172,18 +182,17 @@ class _Against:
         facts = self.facts
         if self.truth.settled is False and facts.ever_ready and facts.phase not in (ENDED, FAILED):
             books = self.books
-            unresolved = [m for m in books.sent if not books.acks.get(m) and m not in books.failed]
+            left = unresolved(books.sent, books.acks, books.failed)
             self.report.add(
                 "I6",
                 f"{self.src} did not settle after the run (state {facts.phase}, "
-                f"{len(unresolved)} message(s) unresolved)",
+                f"{len(left)} message(s) unresolved)",
                 "every live session ready and caught up, every message resolved",
             )
 
     def _transcript(self, accepted: list[Accepted]) -> None:
         src, books = self.src, self.books
-        indexes = {a.index for a in accepted}
-        unknown = sorted(set(books.delivered) - indexes)
+        unknown = not_accepted(books.delivered, {a.index for a in accepted})
         if unknown:
             self.report.add(
                 "I6",
@@ -195,11 +204,8 @@ class _Against:
             return
         ready = self.facts.phase == READY
         horizon = until - self.rule.tolerance
-        missing = sorted(
-            a.index
-            for a in accepted
-            if a.index not in books.shown and (a.t <= horizon if a.t is not None else ready)
-        )
+        due = (a.index for a in accepted if (a.t <= horizon if a.t is not None else ready))
+        missing = never_delivered(due, books.shown)
         if missing:
             self.report.add(
                 "I6",
@@ -211,14 +217,12 @@ class _Against:
         by_id: dict[str, int] = dict(self.truth.server_acks.get(self.chat or "", {}))
         if accepted is None and not by_id:
             return  # nothing known of the server's indexes
-        counts = Counter(a.id for a in accepted or () if a.id is not None)
-        for msg_id, count in sorted(counts.items()):
-            if count > 1:
-                self.report.add(
-                    "I6",
-                    f"message {msg_id} is twice in the transcript",
-                    "each client message accepted once (the server de-duplicates)",
-                )
+        for msg_id in sorted(accepted_twice(a.id for a in accepted or ())):
+            self.report.add(
+                "I6",
+                f"message {msg_id} is twice in the transcript",
+                "each client message accepted once (the server de-duplicates)",
+            )
         in_transcript = {a.id: a.index for a in accepted or () if a.id is not None}
         for msg_id, acks in self.books.acks.items():
             index = acks[0].data.get("index")
@@ -246,6 +250,6 @@ def _another(shown: TraceRecord, msg_id: str) -> bool:
     return party is not None and party != "client"
 
 
-def _short(xs: list[int], limit: int = 8) -> str:
+def _short(xs: Sequence[int], limit: int = 8) -> str:
     text = ", ".join(str(x) for x in xs[:limit])
     return text + (", ..." if len(xs) > limit else "")
