@@ -181,9 +181,14 @@ def connects_in(body: str) -> bool:
     if META_CONNECT not in body:
         return False
     try:
-        return any(m.get("channel") == META_CONNECT for m in parse_frame(body))
+        return has_connect(parse_frame(body))
     except ProtocolViolation:
         return False
+
+
+def has_connect(messages: list[Message]) -> bool:
+    """Whether a parsed frame carries a `/meta/connect`."""
+    return any(m.get("channel") == META_CONNECT for m in messages)
 
 
 def ask_no_hold(messages: list[Message]) -> list[Message]:

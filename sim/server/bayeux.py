@@ -33,6 +33,7 @@ class BayeuxClient:
     last_contact: float
     subscriptions: set[str] = field(default_factory=set)
     chats: set[str] = field(default_factory=set)  # chat sessions bound to this client
+    chat: str | None = None  # the chat it was bound to last (kept after the chat ends)
     queue: list[Message] = field(default_factory=list)
     unacked: list[tuple[int, list[Message]]] = field(default_factory=list)
     next_batch: int = 0

@@ -288,6 +288,7 @@ class Cluster:
     # -- routing ---------------------------------------------------------------------
     def bind(self, chat_id: str, instance: str, client: BayeuxClient) -> None:
         client.chats.add(chat_id)
+        client.chat = chat_id
         self._bound.setdefault(chat_id, {})[(instance, client.client_id)] = None
 
     def unbind(self, instance: str, client: BayeuxClient) -> None:
@@ -360,6 +361,15 @@ class Cluster:
     def has_client(self, client_id: str) -> bool:
         """Whether a Bayeux client with this id is alive on any instance."""
         return any(client_id in inst.clients for inst in self.instances.values())
+
+    def chat_of(self, client_id: str) -> str | None:
+        """The chat this live Bayeux client last started or joined (requestChat,
+        requestNotifications), even if it has ended since; None if it never had one."""
+        for inst in self.instances.values():
+            client = inst.clients.get(client_id)
+            if client is not None:
+                return client.chat
+        return None
 
     def _client(self, key: ClientKey) -> BayeuxClient | None:
         inst = self.instances.get(key[0])

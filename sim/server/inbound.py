@@ -98,3 +98,18 @@ def _short_text(value: object) -> bool:
 
 def _plain_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+class ParsedFrame(str):
+    """A frame's text carrying the messages parsed from it, so that a frame handed on
+    unchanged (through the fault path, say) reaches the core without a second decode.
+
+    Anything that edits the text (a `corrupt` fault) makes a plain `str`: new bytes,
+    decoded again as any frame off the wire."""
+
+    messages: list[Message]
+
+    def __new__(cls, text: str, messages: list[Message]) -> ParsedFrame:
+        frame = super().__new__(cls, text)
+        frame.messages = messages
+        return frame

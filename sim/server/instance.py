@@ -71,9 +71,10 @@ class ServerInstance:
         return True
 
     def receive(self, conn_id: str, text: str, now: float) -> None:
+        """A frame as text: decoded and its envelope checked, then `receive_messages`.
+        A frame that is not Bayeux closes its connection (`bad_frame`)."""
         if not self.up:
             return
-        self.connections[conn_id] = None  # long-polling adapters may skip `open`
         try:
             messages = decode(text)
             for message in messages:
@@ -83,6 +84,14 @@ class ServerInstance:
             self.connections.pop(conn_id, None)
             self._send(Drop(conn_id, f"bad frame: {exc}"), now)
             return
+        self.receive_messages(conn_id, messages, now)
+
+    def receive_messages(self, conn_id: str, messages: list[Message], now: float) -> None:
+        """A frame already parsed at the boundary (`decode` and `check_envelope`, or
+        `sim.server.inbound.parse_frame`): the core entry point, nothing is checked again."""
+        if not self.up:
+            return
+        self.connections[conn_id] = None  # long-polling adapters may skip `open`
         self.messages_received += len(messages)
         replies: list[Message] = []
         for message in messages:

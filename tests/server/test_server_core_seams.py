@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sim.server
 from sim.server import AgentPolicy, Cluster
+from tests.server.bayeux_script import ScriptClient, World
 
 SERVER = Path(sim.server.__file__).parent
 
@@ -42,3 +43,20 @@ def test_cluster_wide_timers_wake_one_instance_only() -> None:
     assert cluster.own_deadline() == 5.0  # a non-clock instance leaves it alone
     cluster.tick(6.0)
     assert cluster.own_deadline() is None and cluster.next_deadline() is None
+
+
+def test_the_cluster_names_the_chat_a_client_started_or_joined() -> None:
+    world = World(Cluster(["i1", "i2"]))
+    ann = ScriptClient(world, "i1")
+    ann.handshake(0.0)
+    assert world.cluster.chat_of(ann.client_id) is None
+    chat_id = ann.chat("requestChat", 0.1, nickname="ann")["result"]["chatId"]
+    assert world.cluster.chat_of(ann.client_id) == chat_id
+    key = world.cluster.store.get(chat_id)
+    assert key is not None
+    restorer = ScriptClient(world, "i2", conn="c2")
+    restorer.handshake(0.2)
+    params = {"chatId": chat_id, "secureKey": key.secure_key, "transcriptPosition": 0}
+    restorer.chat("requestNotifications", 0.3, **params)
+    assert world.cluster.chat_of(restorer.client_id) == chat_id
+    assert world.cluster.chat_of("nobody") is None
