@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from transport.wire import Message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeldConnect:
     """A `/meta/connect` the server holds until a delivery or the hold deadline."""
 
@@ -26,7 +26,7 @@ class HeldConnect:
     seq: int
 
 
-@dataclass
+@dataclass(slots=True)
 class BayeuxClient:
     client_id: str
     ack_enabled: bool
@@ -39,12 +39,16 @@ class BayeuxClient:
     next_batch: int = 0
     held: HeldConnect | None = None
     idle_check: float | None = None  # when the one pending idle-expiry check runs
+    unacked_count: int = 0  # messages in `unacked`, kept with it (pending_count runs often)
 
     def acknowledge(self, ack: int) -> None:
-        self.unacked = [(bid, msgs) for bid, msgs in self.unacked if bid > ack]
+        unacked = self.unacked
+        if unacked and unacked[0][0] <= ack:
+            self.unacked = [(bid, msgs) for bid, msgs in unacked if bid > ack]
+            self.unacked_count = sum(len(msgs) for _, msgs in self.unacked)
 
     def pending_count(self) -> int:
-        return len(self.queue) + sum(len(batch) for _, batch in self.unacked)
+        return len(self.queue) + self.unacked_count
 
     def has_pending(self) -> bool:
         return bool(self.queue or self.unacked)
@@ -58,6 +62,7 @@ class BayeuxClient:
             return messages, None
         if self.queue:
             self.unacked.append((self.next_batch, self.queue))
+            self.unacked_count += len(self.queue)
             self.next_batch += 1
             self.queue = []
         if not self.unacked:

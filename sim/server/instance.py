@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
 _encode = encode  # transport.wire's (fast) frame encoder
 _HOLD, _IDLE, _LATE = "hold", "idle", "late"
+_RETRY = Reconnect.RETRY.value
 MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
 
@@ -62,6 +63,7 @@ class ServerInstance:
         self._late: dict[str, tuple[str, Message]] = {}
         self._seq = 0
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
+        self._timeout_ms = round(cluster.hold * 1000)  # advice.timeout (the hold is fixed)
 
     # -- driver API ----------------------------------------------------------
     def open(self, conn_id: str, now: float) -> bool:
@@ -93,11 +95,14 @@ class ServerInstance:
             return
         self.connections[conn_id] = None  # long-polling adapters may skip `open`
         self.messages_received += len(messages)
-        replies: list[Message] = []
-        for message in messages:
-            replies.extend(self._dispatch(conn_id, message, now))
+        if len(messages) == 1:  # the common frame: no list to gather into
+            replies = self._dispatch(conn_id, messages[0], now)
+        else:
+            replies = []
+            for message in messages:
+                replies.extend(self._dispatch(conn_id, message, now))
         if replies:
-            self._send(Reply(conn_id, _encode(replies)), now)
+            self.outbox.send(Reply(conn_id, _encode(replies)), now)
         self.cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -110,9 +115,11 @@ class ServerInstance:
             self._arm_idle_check(client)
 
     def tick(self, now: float) -> None:
-        self.outbox.release(now)
-        while self._timers and self._timers[0][0] <= now:
-            _, _, kind, client_id = heapq.heappop(self._timers)
+        if self.outbox.delayed:
+            self.outbox.release(now)
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, kind, client_id = heapq.heappop(timers)
             self._on_timer(kind, client_id, now)
         if self.clock:
             self.cluster.run_timers(now)
@@ -133,7 +140,9 @@ class ServerInstance:
         return earliest
 
     def take_outputs(self) -> list[Output]:
-        return self.outbox.take()
+        outbox = self.outbox  # Outbox.take, inlined: asked after every input
+        outputs, outbox.ready = outbox.ready, []
+        return outputs
 
     # -- faults (called through the cluster) ------------------------------------
     def crash(self, now: float) -> list[Drop]:
@@ -190,9 +199,13 @@ class ServerInstance:
         if client is None:
             return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
-        self.cluster.touch_chats(client, now)
+        if client.chats:
+            self.cluster.touch_chats(client, now)
+        # The two common channels first (neither is any of the others).
         if channel == META_CONNECT:
             return self._connect(conn_id, client, msg, now)
+        if channel == SERVICE_CHAT:
+            return self._service_chat(conn_id, client, msg, now)
         if channel in (META_SUBSCRIBE, META_UNSUBSCRIBE):
             subscribe = channel == META_SUBSCRIBE
             return [subscription(self.cluster, self.name, client, msg, subscribe=subscribe)]
@@ -201,8 +214,6 @@ class ServerInstance:
             return [ok(msg, client)]
         if channel.startswith("/meta/"):
             return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
-        if channel == SERVICE_CHAT:
-            return self._service_chat(conn_id, client, msg, now)
         return [self._publish(client, msg, now)]
 
     def _handshake(self, msg: Message, now: float) -> Message:
@@ -254,11 +265,13 @@ class ServerInstance:
             return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
         if client.held is not None:  # superseded: answer the old one empty
             self._answer_held(client, now, deliver=False)
-        ack_in = ack_of(msg) if client.ack_enabled else None
-        if ack_in is not None:
-            client.acknowledge(ack_in)
-        hold = self._hold_for(msg)
-        if client.has_pending() or hold <= 0:
+        ack_in = None
+        if client.ack_enabled:
+            ack_in = ack_of(msg)
+            if ack_in is not None:
+                client.acknowledge(ack_in)
+        hold = self.cluster.hold if msg.get("advice") is None else self._hold_for(msg)
+        if client.queue or client.unacked or hold <= 0:
             return self._connect_reply(client, msg.get("id"), ack_in, deliver=True)
         self._seq += 1
         client.held = HeldConnect(conn_id, msg.get("id"), now + hold, ack_in, self._seq)
@@ -284,7 +297,7 @@ class ServerInstance:
             "channel": META_CONNECT,
             "successful": True,
             "clientId": client.client_id,
-            "advice": self._advice(),
+            "advice": {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms},
         }
         if msg_id is not None:
             reply["id"] = msg_id
@@ -299,10 +312,12 @@ class ServerInstance:
         client.held = None
         client.last_contact = now
         self._held_by_conn.pop(held.conn_id, None)
-        self.cluster.touch_chats(client, now)
-        self._arm_idle_check(client)
+        if client.chats:
+            self.cluster.touch_chats(client, now)
+        if client.idle_check is None:
+            self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
-        self._send(Reply(held.conn_id, _encode(frame)), now)
+        self.outbox.send(Reply(held.conn_id, _encode(frame)), now)
 
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
         channel = msg["channel"]
@@ -390,11 +405,7 @@ class ServerInstance:
             self._schedule(client.idle_check, _IDLE, client.client_id)
 
     def _advice(self) -> dict[str, Any]:
-        return {
-            "reconnect": Reconnect.RETRY.value,
-            "interval": 0,
-            "timeout": round(self.cluster.hold * 1000),
-        }
+        return {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms}
 
     def _send(self, output: Output, now: float) -> None:
         self.outbox.send(output, now)

@@ -8,6 +8,7 @@ so an instance that crashed (and forgot its clients) leaves nothing behind.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, channel_matches
@@ -64,9 +65,11 @@ class Routing:
 
     def deliver_chat(self, chat_id: str, data: dict[str, Any]) -> None:
         """Queue a transcript event (or typing notice) for every client bound to the chat."""
-        message = {"channel": chat_channel(chat_id), "data": data}
-        for key in self._bound.get(chat_id, {}):
-            self._queue(key, [message])
+        bound = self._bound.get(chat_id)
+        if bound:
+            message = {"channel": chat_channel(chat_id), "data": data}
+            for key in bound:
+                self._queue(key, (message,))
 
     def deliver_to(
         self, instance: str, client: BayeuxClient, chat_id: str, items: list[dict[str, Any]]
@@ -82,10 +85,11 @@ class Routing:
             if channel_matches(pattern, channel):
                 targets.update(subscribers)
         for key in targets:
-            self._queue(key, [message])
+            self._queue(key, (message,))
 
-    def _queue(self, key: ClientKey, messages: list[Message]) -> None:
-        client = self._client(key)
+    def _queue(self, key: ClientKey, messages: Sequence[Message]) -> None:
+        inst = self.instances.get(key[0])
+        client = None if inst is None else inst.clients.get(key[1])
         if client is not None and messages:
             client.queue.extend(messages)
             self._dirty[key] = None

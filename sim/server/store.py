@@ -31,7 +31,7 @@ class TranscriptEvent:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredChat:
     chat_id: str
     secure_key: str
