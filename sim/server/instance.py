@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
 from sim.server.bounds import MAX_CLIENTS
-from sim.server.channels import chat_of, subscription
+from sim.server.channels import subscription
 from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Outbox, Output, Reply
 from sim.server.replies import ack_of, failed, ok, unknown_client
-from statecharts.dialects import NO_REPLY
+from sim.server.services import LATE_TIMER, Services
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
     BAYEUX_VERSION,
@@ -41,12 +41,11 @@ if TYPE_CHECKING:
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
 _encode = encode  # transport.wire's (fast) frame encoder
-_HOLD, _IDLE, _LATE = "hold", "idle", "late"
+_HOLD, _IDLE = "hold", "idle"
 _RETRY = Reconnect.RETRY.value
-MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 
 
-class ServerInstance:
+class ServerInstance(Services):
     def __init__(self, name: str, cluster: InstancePort, *, clock: bool = False) -> None:
         """`clock`: this instance's `tick`/`next_deadline` also carry the cluster-wide
         timers (the cluster gives that to exactly one instance, so they wake once)."""
@@ -319,65 +318,13 @@ class ServerInstance:
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
         self.outbox.send(Reply(held.conn_id, _encode(frame)), now)
 
-    def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
-        channel = msg["channel"]
-        data = msg.get("data")
-        if channel.startswith("/service/"):
-            return ok(msg, client)  # no other services: accepted and ignored, as CometD does
-        if "data" not in msg:
-            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
-        if "*" in channel:
-            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
-        if (
-            chat_of(self.cluster.store, channel) is not None
-        ):  # transcripts are written by the chat service
-            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
-        self.cluster.publish(channel, data)
-        return ok(msg, client)
-
-    def _service_chat(
-        self, conn_id: str, client: BayeuxClient, msg: Message, now: float
-    ) -> list[Message]:
-        """The command's result, then the publish ack, as CometD servers answer a remote call.
-
-        The result is a message on the service channel with the request's id and `data`
-        (it resolves `remoteCall`); the ack has no `data` (it completes `publish(...,
-        callback)` and, over WebSocket, is the only message CometD JS takes as the reply)."""
-        data = msg.get("data")
-        if not isinstance(data, dict):
-            return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
-        outcome = self.cluster.chat.handle(self.name, client, data, now)
-        if outcome is None:  # never answered (no_reply): the publish ack alone
-            self._answer_late(conn_id, client, msg, now)
-            return [ok(msg, client)]
-        result = ok(msg, client)
-        result["data"] = outcome
-        return [result, ok(msg, client)]
-
-    def _answer_late(self, conn_id: str, client: BayeuxClient, msg: Message, now: float) -> None:
-        """Where the dialect times requests out (LiveChat: 15 s), answer request_timeout then."""
-        dialect = self.cluster.dialect
-        if dialect.request_timeout is None or len(self._late) >= MAX_LATE:
-            return
-        timeout = {"timeout": dialect.request_timeout}
-        code = dialect.behaviour_code(NO_REPLY)
-        result = ok(msg, client)
-        result["data"] = {
-            "operation": msg["data"].get("operation"),
-            "error": dialect.render(code, timeout, NO_REPLY),
-        }
-        self._seq += 1
-        key = f"{self._seq}"
-        self._late[key] = (conn_id, result)
-        self._schedule(now + dialect.request_timeout, _LATE, key)
-
     # -- timers and output ---------------------------------------------------------
     def _schedule(self, due: float, kind: str, client_id: str) -> None:
         self._seq += 1
         heapq.heappush(self._timers, (due, self._seq, kind, client_id))
 
     def _on_timer(self, kind: str, client_id: str, now: float) -> None:
-        if kind == _LATE:
+        if kind == LATE_TIMER:
             conn_id, answer = self._late.pop(client_id, ("", {}))
             if conn_id in self.connections:
                 self._send(Reply(conn_id, _encode([answer])), now)
