@@ -91,9 +91,10 @@ class Routing:
         inst = self.instances.get(key[0])
         client = None if inst is None else inst.clients.get(key[1])
         if client is not None and messages:
-            client.queue.extend(messages)
+            queue = client.queue
+            queue.extend(messages)
             self._dirty[key] = None
-            if client.pending_count() > MAX_PENDING:
+            if len(queue) + client.unacked_count > MAX_PENDING:  # client.pending_count()
                 self._overflowing[key] = None
 
     def flush(self, now: float) -> None:
