@@ -42,10 +42,9 @@ class BayeuxClient:
     unacked_count: int = 0  # messages in `unacked`, kept with it (pending_count runs often)
 
     def acknowledge(self, ack: int) -> None:
-        unacked = self.unacked
-        if unacked and unacked[0][0] <= ack:
-            self.unacked = [(bid, msgs) for bid, msgs in unacked if bid > ack]
-            self.unacked_count = sum(len(msgs) for _, msgs in self.unacked)
+        unacked = self.unacked  # in batch id order: the acknowledged ones lead
+        while unacked and unacked[0][0] <= ack:
+            self.unacked_count -= len(unacked.pop(0)[1])
 
     def pending_count(self) -> int:
         return len(self.queue) + self.unacked_count
@@ -65,10 +64,13 @@ class BayeuxClient:
             self.unacked_count += len(self.queue)
             self.next_batch += 1
             self.queue = []
-        if not self.unacked:
+        unacked = self.unacked
+        if not unacked:
             return [], None
-        messages = [m for _, batch in self.unacked for m in batch]
-        return messages, self.unacked[-1][0]
+        if len(unacked) == 1:  # the usual case: the batch itself (callers only read it)
+            return unacked[0][1], unacked[0][0]
+        messages = [m for _, batch in unacked for m in batch]
+        return messages, unacked[-1][0]
 
 
 def channel_matches(pattern: str, channel: str) -> bool:
