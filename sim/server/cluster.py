@@ -328,7 +328,8 @@ class Cluster(Routing):
             self.emit(now, session.instance, "acked", fields)
 
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
-        self._events.append((round(now, 6), f"server:{instance}", kind, dict(fields)))
+        """Report an event; `fields` is handed over (callers pass a dict of their own)."""
+        self._events.append((round(now, 6), f"server:{instance}", kind, fields))
 
     def _instance(self, name: str) -> ServerInstance:
         try:
