@@ -143,8 +143,9 @@ class LiveServer(TransportRoutes, FaultControl):
         self._wake.set()
 
     # -- outputs of the core ----------------------------------------------------
-    def _pump(self) -> None:
-        """Drain every instance: a command on one can answer a held connect on another."""
+    def _pump(self, origin: Conn | None = None) -> None:
+        """Drain every instance: a command on one can answer a held connect on another.
+        `origin`: the connection whose frame the core just took (its handshakes)."""
         for _instance, out in self.cluster.take_outputs():
             conn = self._conns.get(out.conn_id)
             if conn is None:
@@ -157,7 +158,10 @@ class LiveServer(TransportRoutes, FaultControl):
         for event in events:
             log.debug("server event %s", event)
             self.browsers.server_event(event)
-            if event[2] == "client.end":
+            if event[2] == "client.start" and origin is not None:
+                websocket = origin.id if origin.ws else None
+                self.browsers.client_started(event[3]["client"], origin.browser, websocket)
+            elif event[2] == "client.end":
                 self._chats.pop(event[3].get("client", ""), None)
         for listener in self.listeners:
             listener.server_events(events)
@@ -166,7 +170,6 @@ class LiveServer(TransportRoutes, FaultControl):
     def _send_down(self, conn: Conn, text: str) -> None:
         if conn.reply is not None and conn.reply.done():
             return
-        self.browsers.learn(text, conn.browser, conn.id if conn.ws else None)
         # A dropped or held long-poll reply leaves the request hanging, as on a real network.
         self.fault_path.send(self.now(), Direction.DOWN, conn.link, text)
         self._end_used_up()
@@ -280,7 +283,7 @@ class LiveServer(TransportRoutes, FaultControl):
         else:  # bytes a fault edited: decoded (and maybe refused) by the core
             instance.receive(conn.id, text, self.now())
         self._learn_chat(conn)
-        self._pump()
+        self._pump(conn)
 
     def _learn_chat(self, conn: Conn) -> None:
         """The chat the cluster bound this connection's client to (a requestChat names
