@@ -6,8 +6,9 @@ import ast
 from pathlib import Path
 
 import sim.server
-from sim.server import AgentPolicy, Cluster
+from sim.server import AgentPolicy, Cluster, Drop
 from tests.server.bayeux_script import ScriptClient, World
+from transport.wire import decode, encode
 
 SERVER = Path(sim.server.__file__).parent
 
@@ -60,3 +61,33 @@ def test_the_cluster_names_the_chat_a_client_started_or_joined() -> None:
     restorer.chat("requestNotifications", 0.3, **params)
     assert world.cluster.chat_of(restorer.client_id) == chat_id
     assert world.cluster.chat_of("nobody") is None
+
+
+def test_text_and_parsed_frames_are_one_entry_point() -> None:
+    """`receive(text)` is `decode` + `check_envelope` in front of `receive_messages`."""
+    outputs: list[object] = []
+    for parsed in (False, True):
+        cluster = Cluster(["i1"])
+        inst = cluster.instances["i1"]
+        frame = [
+            {
+                "channel": "/meta/handshake",
+                "version": "1.0",
+                "id": "1",
+                "supportedConnectionTypes": ["websocket"],
+            }
+        ]
+        if parsed:
+            inst.receive_messages("c1", decode(encode(frame)), 0.0)
+        else:
+            inst.receive("c1", encode(frame), 0.0)
+        outputs.append((inst.take_outputs(), cluster.take_events()))
+    assert outputs[0] == outputs[1]
+
+
+def test_a_frame_that_is_not_bayeux_drops_its_connection() -> None:
+    cluster = Cluster(["i1"])
+    inst = cluster.instances["i1"]
+    inst.receive("c1", '[{"channel": "/meta/connect", "ext": 1}]', 0.0)
+    assert inst.take_outputs() == [Drop("c1", "bad frame: 'ext' must be an object")]
+    assert [kind for _, _, kind, _ in cluster.take_events()] == ["bad_frame"]
