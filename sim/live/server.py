@@ -278,22 +278,23 @@ class LiveServer(TransportRoutes, FaultControl):
         if conn.id not in self._conns:
             return
         instance = self._instance(conn.instance)
+        client_id = conn.client_id
+        bound = None if client_id is None else self.cluster.chat_of(client_id)
         if isinstance(text, ParsedFrame):
             instance.receive_messages(conn.id, text.messages, self.now())
         else:  # bytes a fault edited: decoded (and maybe refused) by the core
             instance.receive(conn.id, text, self.now())
-        self._learn_chat(conn)
+        if client_id is not None:
+            self._learn_chat(conn, client_id, bound)
         self._pump(conn)
 
-    def _learn_chat(self, conn: Conn) -> None:
-        """The chat the cluster bound this connection's client to (a requestChat names
-        it before the client ever sends its id), for faults aimed at the chat."""
-        if conn.client_id is None:
-            return
-        chat_id = self.cluster.chat_of(conn.client_id)
-        if chat_id is not None and chat_id != conn.chat_id:
+    def _learn_chat(self, conn: Conn, client_id: str, before: str | None) -> None:
+        """A chat the frame bound the client to (a requestChat names it before the
+        client ever sends its id), from the cluster: for faults aimed at the chat."""
+        chat_id = self.cluster.chat_of(client_id)
+        if chat_id is not None and chat_id != before:
             conn.chat_id = chat_id
-            self._chats[conn.client_id] = chat_id
+            self._chats[client_id] = chat_id
 
     # -- the control API ------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str) -> int | None:
