@@ -26,7 +26,7 @@ from aiohttp import hdrs, web
 from sim.server.inbound import parse_frame
 from sim.server.outputs import ServerEvent
 from statecharts.errors import ProtocolViolation
-from transport.wire import META_CONNECT, META_HANDSHAKE, Message, decode
+from transport.wire import META_CONNECT, Message
 
 COOKIE = "BAYEUX_BROWSER"
 # The pace of a tab that may not hold a connect (CometD's multiSessionInterval).
@@ -109,23 +109,12 @@ class Browsers:
     def websocket_closed(self, conn_id: str) -> None:
         self._open_websockets.discard(conn_id)
 
-    def learn(self, frame: str, browser: BrowserId | None, websocket: str | None) -> None:
-        """A successful handshake reply going out: its clientId belongs to this browser/socket."""
-        if META_HANDSHAKE not in frame:
-            return
-        try:
-            reply = decode(frame)
-        except ProtocolViolation:
-            return
-        for message in reply:
-            client_id = message.get("clientId")
-            if (
-                message.get("channel") == META_HANDSHAKE
-                and message.get("successful") is True
-                and isinstance(client_id, str)
-            ):
-                presented = browser.value if browser is not None and browser.presented else None
-                self._owners[client_id] = Owner(presented, websocket)
+    def client_started(
+        self, client_id: str, browser: BrowserId | None, websocket: str | None
+    ) -> None:
+        """A handshake from this browser/socket made a Bayeux client: the clientId is theirs."""
+        presented = browser.value if browser is not None and browser.presented else None
+        self._owners[client_id] = Owner(presented, websocket)
 
     def server_event(self, event: ServerEvent) -> None:
         """Forget the owners of clients the server forgot (ended, or lost in a crash)."""
@@ -185,9 +174,14 @@ def connects_in(body: str) -> bool:
     if META_CONNECT not in body:
         return False
     try:
-        return any(m.get("channel") == META_CONNECT for m in parse_frame(body))
+        return has_connect(parse_frame(body))
     except ProtocolViolation:
         return False
+
+
+def has_connect(messages: list[Message]) -> bool:
+    """Whether a parsed frame carries a `/meta/connect`."""
+    return any(m.get("channel") == META_CONNECT for m in messages)
 
 
 def ask_no_hold(messages: list[Message]) -> list[Message]:

@@ -59,10 +59,10 @@ from sim.live.server_base import (
 from sim.live.server_faults import FaultControl
 from sim.live.server_transports import TransportRoutes
 from sim.live.truth import add_truth_routes
-from sim.server.inbound import parse_frame
+from sim.server.inbound import ParsedFrame, parse_frame
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import ProtocolViolation
-from transport.wire import decode
+from transport.wire import Message
 
 # Re-exported so that old import paths keep working.
 __all__ = [
@@ -145,8 +145,9 @@ class LiveServer(TransportRoutes, FaultControl):
         self._wake.set()
 
     # -- outputs of the core ----------------------------------------------------
-    def _pump(self) -> None:
-        """Drain every instance: a command on one can answer a held connect on another."""
+    def _pump(self, origin: Conn | None = None) -> None:
+        """Drain every instance: a command on one can answer a held connect on another.
+        `origin`: the connection whose frame the core just took (its handshakes)."""
         for _instance, out in self.cluster.take_outputs():
             conn = self._conns.get(out.conn_id)
             if conn is None:
@@ -161,7 +162,10 @@ class LiveServer(TransportRoutes, FaultControl):
         for event in events:
             log.debug("server event %s", event)
             self.browsers.server_event(event)
-            if event[2] == "client.end":
+            if event[2] == "client.start" and origin is not None:
+                websocket = origin.id if origin.ws else None
+                self.browsers.client_started(event[3]["client"], origin.browser, websocket)
+            elif event[2] == "client.end":
                 self._chats.pop(event[3].get("client", ""), None)
         for listener in self.listeners:
             listener.server_events(events)
@@ -170,8 +174,6 @@ class LiveServer(TransportRoutes, FaultControl):
     def _send_down(self, conn: Conn, text: str) -> None:
         if conn.reply is not None and conn.reply.done():
             return
-        self._learn_chat_from_reply(conn, text)
-        self.browsers.learn(text, conn.browser, conn.id if conn.ws else None)
         # A dropped or held long-poll reply leaves the request hanging, as on a real network.
         self.fault_path.send(self.now(), Direction.DOWN, conn.link, text)
         self._end_used_up()
@@ -225,25 +227,36 @@ class LiveServer(TransportRoutes, FaultControl):
         self._instance(conn.instance).closed(conn.id, self.now())
         self._pump()
 
-    def _frame_up(self, conn: Conn, text: str) -> str | None:
-        """Feed one client frame to the core; a reason string when the frame is refused."""
+    def _parse_up(self, text: str) -> list[Message] | str:
+        """A client frame's messages, or the reason it is refused (the one decode of it)."""
         try:
-            messages = parse_frame(text, self.limits.max_depth)
+            return parse_frame(text, self.limits.max_depth)
         except ProtocolViolation as exc:
             return f"bad frame: {exc}"
+
+    def _frame_up(self, conn: Conn, text: str, messages: list[Message] | None = None) -> str | None:
+        """Feed one client frame to the core; a reason string when the frame is refused.
+        `messages`: the frame already parsed by `_parse_up`."""
+        if messages is None:
+            parsed = self._parse_up(text)
+            if isinstance(parsed, str):
+                return parsed
+            messages = parsed
         if self.browsers.intruder(messages, conn.browser, conn.id if conn.ws else None):
             log.info("conn %s %s: a clientId used from elsewhere: 402", conn.id, conn.instance)
             self._write(conn, bx.refusal(messages))
             return None
         if conn.multi:
-            text = bx.encode(bx.ask_no_hold(messages))
+            messages = bx.ask_no_hold(messages)
+            text = bx.encode(messages)
         for message in messages:
             self._learn_names(conn, message)
         now = self.now()
         if self.faults.closes(now, conn.link):
             self._drop(conn, "outage")
             return None
-        self.fault_path.send(now, Direction.UP, conn.link, text)
+        # Through the fault path with its messages: only a corrupted frame is decoded again.
+        self.fault_path.send(now, Direction.UP, conn.link, ParsedFrame(text, messages))
         self._end_used_up()
         return None
 
@@ -263,23 +276,27 @@ class LiveServer(TransportRoutes, FaultControl):
         if self.cluster.has_client(client_id):
             self._chats[client_id] = chat_id
 
-    def _learn_chat_from_reply(self, conn: Conn, text: str) -> None:
-        """A requestChat result names the chat before the client ever sends its id."""
-        if conn.client_id is None or '"requestChat"' not in text:
-            return
-        with contextlib.suppress(ProtocolViolation):
-            for message in decode(text):
-                data = message.get("data")
-                result = data.get("result") if isinstance(data, dict) else None
-                if isinstance(result, dict) and isinstance(result.get("chatId"), str):
-                    conn.chat_id = result["chatId"]
-                    self._remember_chat(conn.client_id, result["chatId"])
-
     def _receive(self, conn: Conn, text: str) -> None:
         if conn.id not in self._conns:
             return
-        self._instance(conn.instance).receive(conn.id, text, self.now())
-        self._pump()
+        instance = self._instance(conn.instance)
+        client_id = conn.client_id
+        bound = None if client_id is None else self.cluster.chat_of(client_id)
+        if isinstance(text, ParsedFrame):
+            instance.receive_messages(conn.id, text.messages, self.now())
+        else:  # bytes a fault edited: decoded (and maybe refused) by the core
+            instance.receive(conn.id, text, self.now())
+        if client_id is not None:
+            self._learn_chat(conn, client_id, bound)
+        self._pump(conn)
+
+    def _learn_chat(self, conn: Conn, client_id: str, before: str | None) -> None:
+        """A chat the frame bound the client to (a requestChat names it before the
+        client ever sends its id), from the cluster: for faults aimed at the chat."""
+        chat_id = self.cluster.chat_of(client_id)
+        if chat_id is not None and chat_id != before:
+            conn.chat_id = chat_id
+            self._chats[client_id] = chat_id
 
     # -- the control API ------------------------------------------------------------
     def agent_say(self, chat_id: str, text: str) -> int | None:

@@ -25,6 +25,7 @@ from sim.live.server_base import (
 )
 from statecharts.dialects import CONNECTION_LIMIT
 from transport.reactions import retry_after_header
+from transport.wire import Message
 
 # The Retry-After of a refused WebSocket (too many for one session): by then one may be closed.
 SOCKET_LIMIT_RETRY_AFTER = 1.0
@@ -45,7 +46,10 @@ class TransportRoutes:
             self, instance: str, peer: str, ws: web.WebSocketResponse | None
         ) -> Conn | None: ...
         def _close(self, conn: Conn) -> None: ...
-        def _frame_up(self, conn: Conn, text: str) -> str | None: ...
+        def _parse_up(self, text: str) -> list[Message] | str: ...
+        def _frame_up(
+            self, conn: Conn, text: str, messages: list[Message] | None = None
+        ) -> str | None: ...
 
     # -- HTTP handlers ------------------------------------------------------------
     def _instance_handler(
@@ -166,11 +170,15 @@ class TransportRoutes:
             return web.Response(status=503, text=f"{instance} is not available\n")
         conn.browser = browser
         conn.reply = asyncio.get_running_loop().create_future()
-        polls = bx.poll_key(request, browser) if bx.connects_in(body) else None
+        messages = self._parse_up(body)  # the one decode of the body
+        if isinstance(messages, str):
+            self._close(conn)
+            return web.Response(status=400, text=messages + "\n")
+        polls = bx.poll_key(request, browser) if bx.has_connect(messages) else None
         if polls is not None:
             conn.multi = self.browsers.begin_poll(polls)
         try:
-            refused = self._frame_up(conn, body)
+            refused = self._frame_up(conn, body, messages)
             if refused:
                 return web.Response(status=400, text=refused + "\n")
             try:

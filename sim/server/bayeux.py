@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from transport.wire import Message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HeldConnect:
     """A `/meta/connect` the server holds until a delivery or the hold deadline."""
 
@@ -26,24 +26,28 @@ class HeldConnect:
     seq: int
 
 
-@dataclass
+@dataclass(slots=True)
 class BayeuxClient:
     client_id: str
     ack_enabled: bool
     last_contact: float
     subscriptions: set[str] = field(default_factory=set)
     chats: set[str] = field(default_factory=set)  # chat sessions bound to this client
+    chat: str | None = None  # the chat it was bound to last (kept after the chat ends)
     queue: list[Message] = field(default_factory=list)
     unacked: list[tuple[int, list[Message]]] = field(default_factory=list)
     next_batch: int = 0
     held: HeldConnect | None = None
     idle_check: float | None = None  # when the one pending idle-expiry check runs
+    unacked_count: int = 0  # messages in `unacked`, kept with it (pending_count runs often)
 
     def acknowledge(self, ack: int) -> None:
-        self.unacked = [(bid, msgs) for bid, msgs in self.unacked if bid > ack]
+        unacked = self.unacked  # in batch id order: the acknowledged ones lead
+        while unacked and unacked[0][0] <= ack:
+            self.unacked_count -= len(unacked.pop(0)[1])
 
     def pending_count(self) -> int:
-        return len(self.queue) + sum(len(batch) for _, batch in self.unacked)
+        return len(self.queue) + self.unacked_count
 
     def has_pending(self) -> bool:
         return bool(self.queue or self.unacked)
@@ -57,12 +61,16 @@ class BayeuxClient:
             return messages, None
         if self.queue:
             self.unacked.append((self.next_batch, self.queue))
+            self.unacked_count += len(self.queue)
             self.next_batch += 1
             self.queue = []
-        if not self.unacked:
+        unacked = self.unacked
+        if not unacked:
             return [], None
-        messages = [m for _, batch in self.unacked for m in batch]
-        return messages, self.unacked[-1][0]
+        if len(unacked) == 1:  # the usual case: the batch itself (callers only read it)
+            return unacked[0][1], unacked[0][0]
+        messages = [m for _, batch in unacked for m in batch]
+        return messages, unacked[-1][0]
 
 
 def channel_matches(pattern: str, channel: str) -> bool:

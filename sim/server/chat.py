@@ -52,6 +52,13 @@ _PARAMS: dict[Operation, tuple[tuple[str, type, bool], ...]] = {
     Operation.DISCONNECT: _SESSION,
 }
 _NON_EMPTY = frozenset({"nickname", "clientMessageId", "chatId"})
+_NON_NEGATIVE = frozenset({"transcriptPosition"})
+# Each parameter as (name, type, required, non-empty, non-negative), checked in one pass.
+_CHECKS = {
+    op: tuple((n, t, r, n in _NON_EMPTY, n in _NON_NEGATIVE) for n, t, r in spec)
+    for op, spec in _PARAMS.items()
+}
+_OPERATIONS = {op.value: op for op in Operation}
 
 
 @dataclass(frozen=True)
@@ -98,26 +105,29 @@ def parse_operation(data: dict[str, Any]) -> Operation:
         raise Refused(ErrorCode.MISSING_PARAMETER, {"parameter": "operation"})
     if not isinstance(name, str):
         raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": "operation"})
-    try:
-        return Operation(name)
-    except ValueError:
-        raise Refused(ErrorCode.UNKNOWN_COMMAND, {"operation": name}) from None
+    op = _OPERATIONS.get(name)
+    if op is None:
+        raise Refused(ErrorCode.UNKNOWN_COMMAND, {"operation": name})
+    return op
 
 
 def check_parameters(op: Operation, data: dict[str, Any]) -> None:
-    spec = _PARAMS[op]
-    for name, _, required in spec:
-        if required and data.get(name) is None:
-            raise Refused(ErrorCode.MISSING_PARAMETER, {"parameter": name})
-    for name, kind, _ in spec:
+    """A missing required parameter (the first, in the operation's order) is reported
+    before a wrong one (the first likewise)."""
+    missing = wrong = None
+    for name, kind, required, non_empty, non_negative in _CHECKS[op]:
         value = data.get(name)
         if value is None:
-            continue
-        wrong_type = not isinstance(value, kind) or isinstance(value, bool)
-        if wrong_type or (name in _NON_EMPTY and value == ""):
-            raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": name})
-        if name == "transcriptPosition" and value < 0:
-            raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": name})
+            if required and missing is None:
+                missing = name
+        elif wrong is None:
+            wrong_type = not isinstance(value, kind) or isinstance(value, bool)
+            if wrong_type or (non_empty and value == "") or (non_negative and value < 0):
+                wrong = name
+    if missing is not None:
+        raise Refused(ErrorCode.MISSING_PARAMETER, {"parameter": missing})
+    if wrong is not None:
+        raise Refused(ErrorCode.INCORRECT_PARAMETER, {"parameter": wrong})
 
 
 class ChatService:
@@ -149,11 +159,13 @@ class ChatService:
             fields["chatId"] = data["chatId"]
         try:
             op = parse_operation(data)
-            self._take_forced_error()
+            if self._forced_count > 0:
+                self._take_forced_error()
             self._take_behaviour(instance)
             check_parameters(op, data)
             self._check_request_id(op, data)
-            self._run_decorators(op, data)
+            if self.decorators:
+                self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
         except Unanswered:
             self.cluster.emit(now, instance, "command", {**fields, "behaviour": "no_reply"})

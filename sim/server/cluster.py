@@ -3,7 +3,9 @@
 The cluster routes deliveries between instances (a transcript event reaches
 every Bayeux client bound to its chat, wherever it is connected), runs the
 cluster-wide timers (session TTL, the simulated agent), holds the server
-faults, and collects the trace events of all instances.
+faults, and collects the trace events of all instances. Its routing (chat
+bindings, subscriptions, answering held connects) is the `Routing` mixin in
+`sim.server.routing`.
 
 Drivers: after any call, drain every instance's `take_outputs()` (or
 `Cluster.take_outputs()`), because a command on one instance can answer a
@@ -21,11 +23,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from sim.server.agent import AgentPolicy
-from sim.server.bayeux import BayeuxClient, channel_matches
-from sim.server.bounds import MAX_PENDING
+from sim.server.bayeux import BayeuxClient
 from sim.server.chat import ChatService, Decorator, LoginPolicy
 from sim.server.instance import ServerInstance
 from sim.server.outputs import Drop, Output, ServerEvent
+from sim.server.routing import Routing
 from sim.server.secrets import SecretSource, SeededSecrets
 from sim.server.store import MemoryStore, SessionStore, StoredChat, TranscriptEvent
 from statecharts.catalog import ErrorCode
@@ -41,14 +43,12 @@ from statecharts.faults import (
     ResetCursor,
     SessionEnd,
 )
-from transport.wire import Message, chat_channel
 
-ClientKey = tuple[str, str]  # (instance, clientId)
 MAX_NONCES = 1024  # unanswered challenges kept (the oldest are forgotten)
 _JOIN, _SAY, _CHATTER = "join", "say", "chatter"
 
 
-class Cluster:
+class Cluster(Routing):
     def __init__(
         self,
         instances: Sequence[str],
@@ -91,10 +91,7 @@ class Cluster:
             n: ServerInstance(n, self, clock=i == 0) for i, n in enumerate(instances)
         }
         self._events: list[ServerEvent] = []
-        self._bound: dict[str, dict[ClientKey, None]] = {}
-        self._subs: dict[str, dict[ClientKey, None]] = {}
-        self._dirty: dict[ClientKey, None] = {}
-        self._overflowing: dict[ClientKey, None] = {}
+        Routing.__init__(self)
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
         self._seq = 0
@@ -222,11 +219,13 @@ class Cluster:
         session = self.store.get(chat_id)
         if session is None:
             return None
-        self._agent_join(session, now)
+        if not session.agent_joined:
+            self._agent_join(session, now)
         event = session.append("Message", "agent", text)
         self.store.put(session)
         self.deliver_chat(chat_id, event.as_data())
-        self.accepted(session, event, now)
+        if self.truth_events:
+            self.accepted(session, event, now)
         self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
         self.flush(now)
         return event.index
@@ -286,18 +285,6 @@ class Cluster:
         self.end_session(chat_id, instance, now, "server")
         # No flush here: the instance sends the command's error first, then flushes.
 
-    def _long_polled(self, chat_id: str) -> bool:
-        """Whether a client bound to this chat holds a connect right now."""
-        for key in self._bound.get(chat_id, {}):
-            client = self._client(key)
-            if client is not None and client.held is not None:
-                return True
-        return False
-
-    def touch_chats(self, client: BayeuxClient, now: float) -> None:
-        for chat_id in client.chats:
-            self.store.touch(chat_id, now)
-
     def _expire_session(self, session: StoredChat, now: float, reason: str) -> None:
         self.store.delete(session.chat_id)
         self.chat.forget(session.chat_id)
@@ -305,86 +292,6 @@ class Cluster:
         self.emit(now, session.instance, "session.expire", fields)
         for instance, client_id in list(self._bound.pop(session.chat_id, {})):
             self.instances[instance].forget_client(client_id, now, "session expired")
-
-    # -- routing ---------------------------------------------------------------------
-    def bind(self, chat_id: str, instance: str, client: BayeuxClient) -> None:
-        client.chats.add(chat_id)
-        self._bound.setdefault(chat_id, {})[(instance, client.client_id)] = None
-
-    def unbind(self, instance: str, client: BayeuxClient) -> None:
-        key = (instance, client.client_id)
-        for chat_id in client.chats:
-            self._bound.get(chat_id, {}).pop(key, None)
-        for channel in client.subscriptions:
-            self._remove_sub(channel, key)
-        self._dirty.pop(key, None)
-
-    def subscribe(self, instance: str, client: BayeuxClient, channel: str) -> None:
-        client.subscriptions.add(channel)
-        self._subs.setdefault(channel, {})[(instance, client.client_id)] = None
-
-    def unsubscribe(self, instance: str, client: BayeuxClient, channel: str) -> None:
-        client.subscriptions.discard(channel)
-        self._remove_sub(channel, (instance, client.client_id))
-
-    def _remove_sub(self, channel: str, key: ClientKey) -> None:
-        subscribers = self._subs.get(channel)
-        if subscribers is not None:
-            subscribers.pop(key, None)
-            if not subscribers:
-                del self._subs[channel]
-
-    def deliver_chat(self, chat_id: str, data: dict[str, Any]) -> None:
-        """Queue a transcript event (or typing notice) for every client bound to the chat."""
-        message = {"channel": chat_channel(chat_id), "data": data}
-        for key in self._bound.get(chat_id, {}):
-            self._queue(key, [message])
-
-    def deliver_to(
-        self, instance: str, client: BayeuxClient, chat_id: str, items: list[dict[str, Any]]
-    ) -> None:
-        channel = chat_channel(chat_id)
-        self._queue((instance, client.client_id), [{"channel": channel, "data": d} for d in items])
-
-    def publish(self, channel: str, data: Any) -> None:
-        """A broadcast publish: every subscriber on the cluster gets it."""
-        message = {"channel": channel, "data": data}
-        targets: dict[ClientKey, None] = {}
-        for pattern, subscribers in self._subs.items():
-            if channel_matches(pattern, channel):
-                targets.update(subscribers)
-        for key in targets:
-            self._queue(key, [message])
-
-    def _queue(self, key: ClientKey, messages: list[Message]) -> None:
-        client = self._client(key)
-        if client is not None and messages:
-            client.queue.extend(messages)
-            self._dirty[key] = None
-            if client.pending_count() > MAX_PENDING:
-                self._overflowing[key] = None
-
-    def flush(self, now: float) -> None:
-        """Answer the held connects of clients that got deliveries; forget the
-        clients that let more than MAX_PENDING messages pile up (they handshake
-        again and restore their chats: nothing accepted is lost)."""
-        while self._overflowing:
-            (instance, client_id), _ = self._overflowing.popitem()
-            self._dirty.pop((instance, client_id), None)
-            reason = f"over {MAX_PENDING} undelivered messages"
-            self.instances[instance].forget_client(client_id, now, reason)
-        while self._dirty:
-            dirty, self._dirty = self._dirty, {}
-            for instance, client_id in dirty:
-                self.instances[instance].complete_held(client_id, now)
-
-    def has_client(self, client_id: str) -> bool:
-        """Whether a Bayeux client with this id is alive on any instance."""
-        return any(client_id in inst.clients for inst in self.instances.values())
-
-    def _client(self, key: ClientKey) -> BayeuxClient | None:
-        inst = self.instances.get(key[0])
-        return None if inst is None else inst.clients.get(key[1])
 
     # -- timers ----------------------------------------------------------------------
     def run_timers(self, now: float) -> None:
@@ -444,7 +351,8 @@ class Cluster:
             self.emit(now, session.instance, "acked", fields)
 
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
-        self._events.append((round(now, 6), f"server:{instance}", kind, dict(fields)))
+        """Report an event; `fields` is handed over (callers pass a dict of their own)."""
+        self._events.append((round(now, 6), f"server:{instance}", kind, fields))
 
     def _instance(self, name: str) -> ServerInstance:
         try:

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
 from sim.server.bounds import MAX_CLIENTS
-from sim.server.channels import chat_of, subscription
+from sim.server.channels import subscription
 from sim.server.inbound import check_envelope
 from sim.server.outputs import Drop, Outbox, Output, Reply
 from sim.server.replies import ack_of, failed, ok, unknown_client
-from statecharts.dialects import NO_REPLY
+from sim.server.services import LATE_TIMER, Services
 from statecharts.errors import ProtocolViolation
 from transport.wire import (
     BAYEUX_VERSION,
@@ -41,11 +41,11 @@ if TYPE_CHECKING:
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
 _encode = encode  # transport.wire's (fast) frame encoder
-_HOLD, _IDLE, _LATE = "hold", "idle", "late"
-MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
+_HOLD, _IDLE = "hold", "idle"
+_RETRY = Reconnect.RETRY.value
 
 
-class ServerInstance:
+class ServerInstance(Services):
     def __init__(self, name: str, cluster: InstancePort, *, clock: bool = False) -> None:
         """`clock`: this instance's `tick`/`next_deadline` also carry the cluster-wide
         timers (the cluster gives that to exactly one instance, so they wake once)."""
@@ -62,6 +62,7 @@ class ServerInstance:
         self._late: dict[str, tuple[str, Message]] = {}
         self._seq = 0
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
+        self._timeout_ms = round(cluster.hold * 1000)  # advice.timeout (the hold is fixed)
 
     # -- driver API ----------------------------------------------------------
     def open(self, conn_id: str, now: float) -> bool:
@@ -71,9 +72,10 @@ class ServerInstance:
         return True
 
     def receive(self, conn_id: str, text: str, now: float) -> None:
+        """A frame as text: decoded and its envelope checked, then `receive_messages`.
+        A frame that is not Bayeux closes its connection (`bad_frame`)."""
         if not self.up:
             return
-        self.connections[conn_id] = None  # long-polling adapters may skip `open`
         try:
             messages = decode(text)
             for message in messages:
@@ -83,13 +85,24 @@ class ServerInstance:
             self.connections.pop(conn_id, None)
             self._send(Drop(conn_id, f"bad frame: {exc}"), now)
             return
+        self.receive_messages(conn_id, messages, now)
+
+    def receive_messages(self, conn_id: str, messages: list[Message], now: float) -> None:
+        """A frame already parsed at the boundary (`decode` and `check_envelope`, or
+        `sim.server.inbound.parse_frame`): the core entry point, nothing is checked again."""
+        if not self.up:
+            return
+        self.connections[conn_id] = None  # long-polling adapters may skip `open`
         self.messages_received += len(messages)
-        replies: list[Message] = []
-        for message in messages:
-            replies.extend(self._dispatch(conn_id, message, now))
+        if len(messages) == 1:  # the common frame: no list to gather into
+            replies = self._dispatch(conn_id, messages[0], now)
+        else:
+            replies = []
+            for message in messages:
+                replies.extend(self._dispatch(conn_id, message, now))
         retry_after = self.cluster.chat.take_retry_after()
         if replies:
-            self._send(Reply(conn_id, _encode(replies), retry_after), now)
+            self.outbox.send(Reply(conn_id, _encode(replies), retry_after), now)
         self.cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -102,9 +115,11 @@ class ServerInstance:
             self._arm_idle_check(client)
 
     def tick(self, now: float) -> None:
-        self.outbox.release(now)
-        while self._timers and self._timers[0][0] <= now:
-            _, _, kind, client_id = heapq.heappop(self._timers)
+        if self.outbox.delayed:
+            self.outbox.release(now)
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            _, _, kind, client_id = heapq.heappop(timers)
             self._on_timer(kind, client_id, now)
         if self.clock:
             self.cluster.run_timers(now)
@@ -125,7 +140,9 @@ class ServerInstance:
         return earliest
 
     def take_outputs(self) -> list[Output]:
-        return self.outbox.take()
+        outbox = self.outbox  # Outbox.take, inlined: asked after every input
+        outputs, outbox.ready = outbox.ready, []
+        return outputs
 
     # -- faults (called through the cluster) ------------------------------------
     def crash(self, now: float) -> list[Drop]:
@@ -182,9 +199,13 @@ class ServerInstance:
         if client is None:
             return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
-        self.cluster.touch_chats(client, now)
+        if client.chats:
+            self.cluster.touch_chats(client, now)
+        # The two common channels first (neither is any of the others).
         if channel == META_CONNECT:
             return self._connect(conn_id, client, msg, now)
+        if channel == SERVICE_CHAT:
+            return self._service_chat(conn_id, client, msg, now)
         if channel in (META_SUBSCRIBE, META_UNSUBSCRIBE):
             subscribe = channel == META_SUBSCRIBE
             return [subscription(self.cluster, self.name, client, msg, subscribe=subscribe)]
@@ -193,8 +214,6 @@ class ServerInstance:
             return [ok(msg, client)]
         if channel.startswith("/meta/"):
             return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Unknown meta channel"))]
-        if channel == SERVICE_CHAT:
-            return self._service_chat(conn_id, client, msg, now)
         return [self._publish(client, msg, now)]
 
     def _handshake(self, msg: Message, now: float) -> Message:
@@ -246,11 +265,13 @@ class ServerInstance:
             return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
         if client.held is not None:  # superseded: answer the old one empty
             self._answer_held(client, now, deliver=False)
-        ack_in = ack_of(msg) if client.ack_enabled else None
-        if ack_in is not None:
-            client.acknowledge(ack_in)
-        hold = self._hold_for(msg)
-        if client.has_pending() or hold <= 0:
+        ack_in = None
+        if client.ack_enabled:
+            ack_in = ack_of(msg)
+            if ack_in is not None:
+                client.acknowledge(ack_in)
+        hold = self.cluster.hold if msg.get("advice") is None else self._hold_for(msg)
+        if client.queue or client.unacked or hold <= 0:
             return self._connect_reply(client, msg.get("id"), ack_in, deliver=True)
         self._seq += 1
         client.held = HeldConnect(conn_id, msg.get("id"), now + hold, ack_in, self._seq)
@@ -276,7 +297,7 @@ class ServerInstance:
             "channel": META_CONNECT,
             "successful": True,
             "clientId": client.client_id,
-            "advice": self._advice(),
+            "advice": {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms},
         }
         if msg_id is not None:
             reply["id"] = msg_id
@@ -291,62 +312,12 @@ class ServerInstance:
         client.held = None
         client.last_contact = now
         self._held_by_conn.pop(held.conn_id, None)
-        self.cluster.touch_chats(client, now)
-        self._arm_idle_check(client)
+        if client.chats:
+            self.cluster.touch_chats(client, now)
+        if client.idle_check is None:
+            self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
-        self._send(Reply(held.conn_id, _encode(frame)), now)
-
-    def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
-        channel = msg["channel"]
-        data = msg.get("data")
-        if channel.startswith("/service/"):
-            return ok(msg, client)  # no other services: accepted and ignored, as CometD does
-        if "data" not in msg:
-            return failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))
-        if "*" in channel:
-            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Cannot publish", channel))
-        if (
-            chat_of(self.cluster.store, channel) is not None
-        ):  # transcripts are written by the chat service
-            return failed(msg, bayeux_error(BayeuxError.BAD_CHANNEL, "Chat is read-only", channel))
-        self.cluster.publish(channel, data)
-        return ok(msg, client)
-
-    def _service_chat(
-        self, conn_id: str, client: BayeuxClient, msg: Message, now: float
-    ) -> list[Message]:
-        """The command's result, then the publish ack, as CometD servers answer a remote call.
-
-        The result is a message on the service channel with the request's id and `data`
-        (it resolves `remoteCall`); the ack has no `data` (it completes `publish(...,
-        callback)` and, over WebSocket, is the only message CometD JS takes as the reply)."""
-        data = msg.get("data")
-        if not isinstance(data, dict):
-            return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing data"))]
-        outcome = self.cluster.chat.handle(self.name, client, data, now)
-        if outcome is None:  # never answered (no_reply): the publish ack alone
-            self._answer_late(conn_id, client, msg, now)
-            return [ok(msg, client)]
-        result = ok(msg, client)
-        result["data"] = outcome
-        return [result, ok(msg, client)]
-
-    def _answer_late(self, conn_id: str, client: BayeuxClient, msg: Message, now: float) -> None:
-        """Where the dialect times requests out (LiveChat: 15 s), answer request_timeout then."""
-        dialect = self.cluster.dialect
-        if dialect.request_timeout is None or len(self._late) >= MAX_LATE:
-            return
-        timeout = {"timeout": dialect.request_timeout}
-        code = dialect.behaviour_code(NO_REPLY)
-        result = ok(msg, client)
-        result["data"] = {
-            "operation": msg["data"].get("operation"),
-            "error": dialect.render(code, timeout, NO_REPLY),
-        }
-        self._seq += 1
-        key = f"{self._seq}"
-        self._late[key] = (conn_id, result)
-        self._schedule(now + dialect.request_timeout, _LATE, key)
+        self.outbox.send(Reply(held.conn_id, _encode(frame)), now)
 
     # -- timers and output ---------------------------------------------------------
     def _schedule(self, due: float, kind: str, client_id: str) -> None:
@@ -354,7 +325,7 @@ class ServerInstance:
         heapq.heappush(self._timers, (due, self._seq, kind, client_id))
 
     def _on_timer(self, kind: str, client_id: str, now: float) -> None:
-        if kind == _LATE:
+        if kind == LATE_TIMER:
             conn_id, answer = self._late.pop(client_id, ("", {}))
             if conn_id in self.connections:
                 self._send(Reply(conn_id, _encode([answer])), now)
@@ -382,11 +353,7 @@ class ServerInstance:
             self._schedule(client.idle_check, _IDLE, client.client_id)
 
     def _advice(self) -> dict[str, Any]:
-        return {
-            "reconnect": Reconnect.RETRY.value,
-            "interval": 0,
-            "timeout": round(self.cluster.hold * 1000),
-        }
+        return {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms}
 
     def _send(self, output: Output, now: float) -> None:
         self.outbox.send(output, now)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Reply:
     """Send `text` (one Bayeux frame) on connection `conn_id`."""
 
@@ -17,7 +17,7 @@ class Reply:
     retry_after: float | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Drop:
     """Close connection `conn_id` from the server side."""
 
@@ -33,6 +33,8 @@ ServerEvent = tuple[float, str, str, dict[str, Any]]
 class Outbox:
     """An instance's outputs waiting for the driver; with `slow_ms` set, each leaves
     that much later than it was made, order kept (the `slow` fault)."""
+
+    __slots__ = ("delayed", "ready", "slow_ms")
 
     def __init__(self) -> None:
         self.slow_ms = 0.0

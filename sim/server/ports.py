@@ -17,7 +17,8 @@ from transport.wire import Message
 
 
 class Events(Protocol):
-    def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None: ...
+    def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
+        """`fields` is handed over: pass a dict of your own, not one you keep."""
 
 
 class CommandHandler(Protocol):

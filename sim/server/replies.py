@@ -14,8 +14,11 @@ def channel_name(channel: object) -> bool:
 
 
 def ack_of(msg: Message) -> int | None:
+    """The client's `ext.ack` (an object or absent: `check_envelope` saw to that)."""
     ext = msg.get("ext")
-    ack = ext.get("ack") if isinstance(ext, dict) else None
+    if ext is None:
+        return None
+    ack = ext.get("ack")
     return ack if isinstance(ack, int) and not isinstance(ack, bool) else None
 
 

@@ -31,7 +31,7 @@ class TranscriptEvent:
         return data
 
 
-@dataclass
+@dataclass(slots=True)
 class StoredChat:
     chat_id: str
     secure_key: str
@@ -52,9 +52,11 @@ class StoredChat:
     def append(
         self, type_: str, party: str, text: str | None = None, client_message_id: str | None = None
     ) -> TranscriptEvent:
-        event = TranscriptEvent(self.position + 1, type_, party, text, client_message_id)
-        self.transcript.append(event)
-        self.chars += len(text or "")
+        transcript = self.transcript
+        event = TranscriptEvent(len(transcript) + 1, type_, party, text, client_message_id)
+        transcript.append(event)
+        if text is not None:
+            self.chars += len(text)
         if client_message_id is not None:
             self.message_ids[client_message_id] = event.index
         return event

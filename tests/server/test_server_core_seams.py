@@ -6,7 +6,9 @@ import ast
 from pathlib import Path
 
 import sim.server
-from sim.server import AgentPolicy, Cluster
+from sim.server import AgentPolicy, Cluster, Drop
+from tests.server.bayeux_script import ScriptClient, World
+from transport.wire import decode, encode
 
 SERVER = Path(sim.server.__file__).parent
 
@@ -42,3 +44,50 @@ def test_cluster_wide_timers_wake_one_instance_only() -> None:
     assert cluster.own_deadline() == 5.0  # a non-clock instance leaves it alone
     cluster.tick(6.0)
     assert cluster.own_deadline() is None and cluster.next_deadline() is None
+
+
+def test_the_cluster_names_the_chat_a_client_started_or_joined() -> None:
+    world = World(Cluster(["i1", "i2"]))
+    ann = ScriptClient(world, "i1")
+    ann.handshake(0.0)
+    assert world.cluster.chat_of(ann.client_id) is None
+    chat_id = ann.chat("requestChat", 0.1, nickname="ann")["result"]["chatId"]
+    assert world.cluster.chat_of(ann.client_id) == chat_id
+    key = world.cluster.store.get(chat_id)
+    assert key is not None
+    restorer = ScriptClient(world, "i2", conn="c2")
+    restorer.handshake(0.2)
+    params = {"chatId": chat_id, "secureKey": key.secure_key, "transcriptPosition": 0}
+    restorer.chat("requestNotifications", 0.3, **params)
+    assert world.cluster.chat_of(restorer.client_id) == chat_id
+    assert world.cluster.chat_of("nobody") is None
+
+
+def test_text_and_parsed_frames_are_one_entry_point() -> None:
+    """`receive(text)` is `decode` + `check_envelope` in front of `receive_messages`."""
+    outputs: list[object] = []
+    for parsed in (False, True):
+        cluster = Cluster(["i1"])
+        inst = cluster.instances["i1"]
+        frame = [
+            {
+                "channel": "/meta/handshake",
+                "version": "1.0",
+                "id": "1",
+                "supportedConnectionTypes": ["websocket"],
+            }
+        ]
+        if parsed:
+            inst.receive_messages("c1", decode(encode(frame)), 0.0)
+        else:
+            inst.receive("c1", encode(frame), 0.0)
+        outputs.append((inst.take_outputs(), cluster.take_events()))
+    assert outputs[0] == outputs[1]
+
+
+def test_a_frame_that_is_not_bayeux_drops_its_connection() -> None:
+    cluster = Cluster(["i1"])
+    inst = cluster.instances["i1"]
+    inst.receive("c1", '[{"channel": "/meta/connect", "ext": 1}]', 0.0)
+    assert inst.take_outputs() == [Drop("c1", "bad frame: 'ext' must be an object")]
+    assert [kind for _, _, kind, _ in cluster.take_events()] == ["bad_frame"]

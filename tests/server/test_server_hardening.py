@@ -157,7 +157,7 @@ def test_handshakes_past_the_client_bound_are_refused(monkeypatch: pytest.Monkey
 def test_a_client_that_never_takes_its_deliveries_is_forgotten(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("sim.server.cluster.MAX_PENDING", 5)
+    monkeypatch.setattr("sim.server.routing.MAX_PENDING", 5)
     world = make_world()
     reader = ScriptClient(world, "i1", conn="a")
     reader.handshake(0.0)
