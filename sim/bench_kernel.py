@@ -10,6 +10,7 @@ import time
 
 from sim.kernel import Handle, Kernel, Simulation
 from sim.network import Network
+from sim.network_parts import Frame
 
 # Like a run of many clients: each periodic task re-arms itself, and one
 # timer in four is re-armed before it fires (a watchdog pushed back).
@@ -57,10 +58,10 @@ class _PingClient:
     def connection_closed(self, now: float, reason: str) -> None:
         pass
 
-    def frame_received(self, text: str, now: float) -> None:
+    def frame_received(self, frame: Frame, now: float) -> None:
         if self.budget[0] > 0:
             self.budget[0] -= 1
-            self.network.client_send(self.name, text)
+            self.network.client_send(self.name, frame)
 
 
 class _EchoServer:
@@ -70,8 +71,8 @@ class _EchoServer:
     def open(self, conn_id: str, now: float) -> bool:
         return True
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
-        self.network.server_send(conn_id, text)
+    def receive(self, conn_id: str, frame: Frame, now: float) -> None:
+        self.network.server_send(conn_id, frame)
 
     def closed(self, conn_id: str, now: float) -> None:
         pass

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from sim.fault_engine import REORDER_HOLD, FaultEngine, Released
 from sim.faults import NETWORK_KINDS, Direction, Fault
 from sim.kernel import Kernel, Tracer
-from sim.network_parts import ClientSide, Connection, ConnState, ServerSide, Side
+from sim.network_parts import ClientSide, Connection, ConnState, Frame, ServerSide, Side
 from statecharts.errors import UsageError
 
 # Re-exported: the network's values live in sim.network_parts.
@@ -140,11 +140,11 @@ class Network:
     def connection_of(self, client_id: str) -> Connection | None:
         return self._current.get(client_id)
 
-    def client_send(self, client_id: str, text: str) -> None:
+    def client_send(self, client_id: str, frame: Frame) -> None:
         conn = self._current.get(client_id)
         if conn is None:
             raise UsageError(f"client {client_id!r} never opened a connection")
-        self.send(conn, UP, text)
+        self.send(conn, UP, frame)
 
     def client_close(self, client_id: str, reason: str = "client") -> None:
         conn = self._current.get(client_id)
@@ -152,10 +152,10 @@ class Network:
             self.close(conn.id, Side.CLIENT, reason)
 
     # -- server side ------------------------------------------------------------
-    def server_send(self, conn_id: str, text: str) -> None:
+    def server_send(self, conn_id: str, frame: Frame) -> None:
         conn = self.connections.get(conn_id)
         if conn is not None:
-            self.send(conn, DOWN, text)
+            self.send(conn, DOWN, frame)
         # else: closed at both ends already; the reply has nowhere to go.
 
     def server_close(self, conn_id: str, reason: str = "server") -> None:
@@ -168,7 +168,8 @@ class Network:
                 self.close(conn.id, Side.SERVER, reason)
 
     # -- both sides ---------------------------------------------------------------
-    def send(self, conn: Connection, way: Direction, text: str) -> None:
+    def send(self, conn: Connection, way: Direction, frame: Frame) -> None:
+        """Values stay values on a clean network; a fault engine works on the text."""
         # A server may write as soon as it accepted: its frames queue behind
         # the confirmation. A client must wait for connection_made.
         if way is UP:
@@ -186,9 +187,9 @@ class Network:
             last = floor[way]
             arrival = last if last > arrival else arrival  # max(), without the call
             floor[way] = arrival
-            kernel.post(arrival, self._deliver, conn, way, text)
+            kernel.post(arrival, self._deliver, conn, way, frame)
             return
-        self._through_faults(conn, way, text)
+        self._through_faults(conn, way, frame if isinstance(frame, str) else frame.text)
 
     def close(self, conn_id: str, by: Side, reason: str) -> None:
         """One end closes; the other hears of it after the frames already on the way."""
@@ -316,17 +317,19 @@ class Network:
                 deliver, way, text = self._deliver, item.way, delivery.text
                 self._schedule_at(conn, way, delivery.at, deliver, conn, way, text, True)
 
-    def _deliver(self, conn: Connection, way: Direction, text: str, faulted: bool = False) -> None:
-        """`faulted`: the frame went through the fault engine (it may be corrupt)."""
+    def _deliver(
+        self, conn: Connection, way: Direction, frame: Frame, faulted: bool = False
+    ) -> None:
+        """`faulted`: the frame went through the fault engine (text, maybe corrupt)."""
         now = self.kernel.now
         if way is UP:
             if conn.server_end:
-                self.servers[conn.instance].receive(conn.id, text, now)
+                self.servers[conn.instance].receive(conn.id, frame, now)
                 return
         elif conn.client_end and conn.made:
-            if faulted and self.on_foreign is not None and hash(text) not in self._genuine:
+            if faulted and self.on_foreign is not None and hash(frame) not in self._genuine:
                 self.on_foreign(conn.client, now)
-            self.clients[conn.client].frame_received(text, now)
+            self.clients[conn.client].frame_received(frame, now)
             return
         self._trace_net("drop", conn, way, why="closed")
 

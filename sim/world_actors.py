@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from sim.kernel import Kernel
+from sim.network_parts import Frame
 from sim.scenario import ClientSpec
 from sim.server import Drop, MemoryStore, Output, Reply, StoredChat
 from statecharts.chart import TERMINAL, State
@@ -172,9 +173,17 @@ class SimClient:
         self.core.connection_closed(now, reason)
         self.pump()
 
-    def frame_received(self, text: str, now: float) -> None:
+    def frame_received(self, frame: Frame, now: float) -> None:
+        """Text (a fault's bytes) is decoded by the core; values (a server core's Reply,
+        built for this frame and never changed after) are taken as they are."""
         self.frames_received += 1
-        self.core.frame_received(text, now)
+        if isinstance(frame, str):
+            self.core.frame_received(frame, now)
+        else:
+            messages = frame.messages
+            if not isinstance(messages, list):
+                messages = list(messages)
+            self.core.frame_values_received(messages, now)
         self.pump()
 
     def foreign_received(self, now: float) -> None:
@@ -196,7 +205,7 @@ class SimClient:
             net = self.world.network
             for out in outputs:
                 if isinstance(out, SendFrame):
-                    net.client_send(self.id, out.text)
+                    net.client_send(self.id, out)  # values: text only if a fault needs it
                 elif isinstance(out, OpenConnection):
                     net.connect(self.id, out.instance)
                 elif isinstance(out, CloseConnection):
@@ -254,9 +263,9 @@ class SimInstance:
         self.pump()
         return accepted
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
+    def receive(self, conn_id: str, frame: Frame, now: float) -> None:
         self.frames_received += 1
-        self.core.receive(conn_id, text, now)
+        self.core.receive(conn_id, frame if isinstance(frame, str) else frame.messages, now)
         self.pump()
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -277,6 +286,6 @@ class SimInstance:
         net = self.world.network
         for out in outputs:
             if isinstance(out, Reply):
-                net.server_send(out.conn_id, out.text)
+                net.server_send(out.conn_id, out)  # values: text only if a fault needs it
             elif isinstance(out, Drop):
                 net.server_close(out.conn_id, out.reason)

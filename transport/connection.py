@@ -385,7 +385,7 @@ class ClientConnection(FrameReader, MetaReplies, TimerTable):
 
     def send(self, messages: list[wire.Message]) -> None:
         if messages:
-            self._outputs.append(SendFrame(wire.encode(messages), tuple(messages)))
+            self._outputs.append(SendFrame(tuple(messages)))
 
     def require(self, state: State, command: str) -> None:
         if self.state is not state:

@@ -8,6 +8,7 @@ Sans-I/O: `open`/`receive`/`closed`/`tick` take `now`; replies come out of
 from __future__ import annotations
 
 import heapq
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient, HeldConnect
@@ -32,7 +33,7 @@ from transport.wire import (
     Reconnect,
     bayeux_error,
     decode,
-    encode,
+    messages_of,
 )
 
 if TYPE_CHECKING:
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 # callback-polling is long-polling over JSONP GETs: the same requests to the core.
 SERVER_CONNECTION_TYPES = [*(t.value for t in ConnectionType), "callback-polling"]
-_encode = encode  # transport.wire's (fast) frame encoder
 _HOLD, _IDLE = "hold", "idle"
 _RETRY = Reconnect.RETRY.value
 
@@ -71,13 +71,14 @@ class ServerInstance(Services):
         self.connections[conn_id] = None
         return True
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
-        """A frame as text: decoded and its envelope checked, then `receive_messages`.
-        A frame that is not Bayeux closes its connection (`bad_frame`)."""
+    def receive(self, conn_id: str, frame: str | Sequence[Message], now: float) -> None:
+        """A frame as text, or as the values a peer in this process built (a client
+        core's `SendFrame.messages`): decoded if text, its envelope checked, then
+        `receive_messages`. A frame that is not Bayeux closes its connection (`bad_frame`)."""
         if not self.up:
             return
         try:
-            messages = decode(text)
+            messages = decode(frame) if isinstance(frame, str) else messages_of(list(frame))
             for message in messages:
                 check_envelope(message)
         except ProtocolViolation as exc:
@@ -102,7 +103,7 @@ class ServerInstance(Services):
                 replies.extend(self._dispatch(conn_id, message, now))
         retry_after = self.cluster.chat.take_retry_after()
         if replies:
-            self.outbox.send(Reply(conn_id, _encode(replies), retry_after), now)
+            self.outbox.send(Reply(conn_id, replies, retry_after), now)
         self.cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -182,7 +183,7 @@ class ServerInstance(Services):
             self._held_by_conn.pop(held.conn_id, None)
             if held.conn_id in self.connections:
                 reply = unknown_client(META_CONNECT, held.msg_id)
-                self._send(Reply(held.conn_id, _encode([reply])), now)
+                self._send(Reply(held.conn_id, [reply]), now)
 
     def complete_held(self, client_id: str, now: float) -> None:
         """Answer a held connect if its client has something to deliver."""
@@ -317,7 +318,7 @@ class ServerInstance(Services):
         if client.idle_check is None:
             self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)
-        self.outbox.send(Reply(held.conn_id, _encode(frame)), now)
+        self.outbox.send(Reply(held.conn_id, frame), now)
 
     # -- timers and output ---------------------------------------------------------
     def _schedule(self, due: float, kind: str, client_id: str) -> None:
@@ -328,7 +329,7 @@ class ServerInstance(Services):
         if kind == LATE_TIMER:
             conn_id, answer = self._late.pop(client_id, ("", {}))
             if conn_id in self.connections:
-                self._send(Reply(conn_id, _encode([answer])), now)
+                self._send(Reply(conn_id, [answer]), now)
             return
         client = self.clients.get(client_id)
         if client is None:

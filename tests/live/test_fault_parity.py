@@ -33,6 +33,7 @@ from sim.faults import (
 from sim.kernel import Simulation
 from sim.live.faultboard import FaultBoard, FaultPath
 from sim.network import Network
+from sim.network_parts import Frame
 from tests.live.fake_timers import FakeTimers
 
 UP, DOWN = Direction.UP, Direction.DOWN
@@ -82,15 +83,17 @@ class _Ends:
     def connection_closed(self, now: float, reason: str) -> None:
         self.log.append((now, "closed", reason))
 
-    def frame_received(self, text: str, now: float) -> None:
-        self.log.append((now, "down", text))
+    def frame_received(self, frame: Frame, now: float) -> None:
+        assert isinstance(frame, str)  # this stream sends text only
+        self.log.append((now, "down", frame))
 
     # the server end
     def open(self, conn_id: str, now: float) -> bool:
         return True
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
-        self.log.append((now, "up", text))
+    def receive(self, conn_id: str, frame: Frame, now: float) -> None:
+        assert isinstance(frame, str)  # this stream sends text only
+        self.log.append((now, "up", frame))
 
     def closed(self, conn_id: str, now: float) -> None:
         pass

@@ -11,6 +11,7 @@ import pytest
 from sim.faults import Direction, Loss
 from sim.kernel import Handle, Simulation
 from sim.network import Network
+from sim.network_parts import Frame
 from sim.server import Cluster, Drop, MemoryStore, Reply
 from transport.wire import META_CONNECT, META_HANDSHAKE, SERVICE_CHAT, Message, decode, encode
 
@@ -34,8 +35,8 @@ class ScriptedEndpoint:
     def connection_closed(self, now: float, reason: str) -> None:
         self.closed.append((now, reason))
 
-    def frame_received(self, text: str, now: float) -> None:
-        frame = decode(text)
+    def frame_received(self, sent: Frame, now: float) -> None:
+        frame = decode(sent if isinstance(sent, str) else sent.text)
         self.received.append((now, frame))
         for message in frame:
             if message["channel"] == META_HANDSHAKE and message.get("successful"):
@@ -57,8 +58,8 @@ class ServerPort:
         self.rig.pump()
         return accepted
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
-        self.core.receive(conn_id, text, now)
+    def receive(self, conn_id: str, frame: Frame, now: float) -> None:
+        self.core.receive(conn_id, frame if isinstance(frame, str) else frame.messages, now)
         self.rig.pump()
 
     def closed(self, conn_id: str, now: float) -> None:

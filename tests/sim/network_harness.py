@@ -8,6 +8,7 @@ from typing import Any
 from sim.faults import Fault
 from sim.kernel import Simulation
 from sim.network import ClientSide, Network, ServerSide
+from sim.network_parts import Frame
 
 L = 0.005  # default one-way latency
 RTT = 2 * L
@@ -26,10 +27,10 @@ class Client:
     def connection_closed(self, now: float, reason: str) -> None:
         self.log.append(("closed", now, reason))
 
-    def frame_received(self, text: str, now: float) -> None:
-        self.log.append(("frame", now, text))
+    def frame_received(self, frame: Frame, now: float) -> None:
+        self.log.append(("frame", now, frame))
 
-    def frames(self) -> list[str]:
+    def frames(self) -> list[Any]:  # text, or the values a sender handed
         return [entry[2] for entry in self.log if entry[0] == "frame"]
 
     def kinds(self) -> list[str]:
@@ -48,14 +49,14 @@ class EchoServer:
         self.log.append(("open", now, conn_id))
         return self.accept
 
-    def receive(self, conn_id: str, text: str, now: float) -> None:
-        self.log.append(("recv", now, text))
-        self.net.server_send(conn_id, text)
+    def receive(self, conn_id: str, frame: Frame, now: float) -> None:
+        self.log.append(("recv", now, frame))
+        self.net.server_send(conn_id, frame)
 
     def closed(self, conn_id: str, now: float) -> None:
         self.log.append(("closed", now, conn_id))
 
-    def frames(self) -> list[str]:
+    def frames(self) -> list[Any]:
         return [entry[2] for entry in self.log if entry[0] == "recv"]
 
 
