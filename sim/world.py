@@ -119,8 +119,10 @@ class World:
             max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
-        # What pump_servers needs of each instance, looked up once (the cores stay).
-        self._pumped = [(i.core, i.timer, i._carry) for i in self.instances.values()]
+        # What pump_servers needs of each instance, looked up once (the cores stay),
+        # by the instance's index in the cluster's `changes`.
+        self._pumped = [(i.core, i.core.outbox, i.timer, i._carry) for i in self.instances.values()]
+        self._changes = self.cluster.changes
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
         self.network.on_foreign = self._foreign_received
@@ -206,10 +208,9 @@ class World:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:
-        events = self.cluster.take_events()
-        if events:
+        if self.cluster.events:  # taken only when there are some: no list per pump
             append = self.tracer.writer.append
-            for t, src, kind, data in events:
+            for t, src, kind, data in self.cluster.take_events():
                 append(t, src, kind, data)  # the cluster's own copy, handed over
 
     # -- traffic ---------------------------------------------------------------------
@@ -275,18 +276,29 @@ class World:
         self.pump_servers()
 
     def pump_servers(self) -> None:
-        # After every server input (a reply can leave from any instance): inlined
-        # drain_outputs, as this runs once per kernel event that reaches a server.
-        for core, timer, carry in self._pumped:
-            outputs = core.take_outputs()
-            if outputs:
-                carry(outputs)
-            deadline = core.next_deadline()
-            if deadline is not None:
-                earliest = timer.earliest  # arm() would ignore a later deadline
-                if earliest is None or deadline < earliest:
-                    timer.arm(deadline)
-        self.trace_server_events()
+        """After every server input: carry the outputs of the instances that have some
+        (a reply can leave from any instance) and re-arm those whose deadline may have
+        moved earlier, in instance order; then trace the cluster's events."""
+        changes = self._changes
+        if changes:
+            if len(changes) > 1:
+                changes.sort()
+            pumped = self._pumped
+            for index in changes:
+                core, outbox, timer, carry = pumped[index]
+                outbox.marked = False
+                if outbox.ready:
+                    carry(core.take_outputs())
+                if outbox.rearm:
+                    outbox.rearm = False
+                    deadline = core.next_deadline()
+                    if deadline is not None:
+                        earliest = timer.earliest  # arm() would ignore a later deadline
+                        if earliest is None or deadline < earliest:
+                            timer.arm(deadline)
+            changes.clear()
+        if self.cluster.events:
+            self.trace_server_events()
 
     # -- faults ----------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:

@@ -267,12 +267,6 @@ class SimInstance:
         self.core.tick(self.world.now)
         self.pump()
 
-    def drain_outputs(self) -> None:
-        outputs = self.core.take_outputs()
-        if outputs:
-            self._carry(outputs)
-        self.timer.arm(self.core.next_deadline())
-
     def _carry(self, outputs: list[Output]) -> None:
         net = self.world.network
         for out in outputs:
