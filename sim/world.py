@@ -25,7 +25,7 @@ The actors (`SimClient`, `SimInstance`, their timers, `TruthStore`) live in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
@@ -45,20 +45,11 @@ from sim.kernel import Simulation
 from sim.network import Network
 from sim.scenario import Action, ClientSpec, Scenario
 from sim.server import Cluster, StoredChat
-from sim.world_actors import (
-    SPIN_LIMIT,
-    ClientView,
-    SimClient,
-    SimInstance,
-    TruthStore,
-)
+from sim.world_actors import SPIN_LIMIT, ClientView, SimClient, SimInstance, TruthStore
 from statecharts.chart import State
 from statecharts.errors import UsageError
 from statecharts.trace import TraceRecord, TraceWriter
-from transport.core import (
-    ClientConfig,
-    ClientCore,
-)
+from transport.core import ClientConfig, ClientCore
 
 # Re-exported so that old import paths keep working.
 __all__ = [
@@ -217,21 +208,17 @@ class World:
     def _schedule_traffic(self, client: SimClient) -> None:
         traffic = self.scenario.traffic
         if traffic.client_every is not None:
-            self._every(
-                client.spec.start_at + traffic.client_every,
-                traffic.client_every,
-                lambda: self._client_says(client),
-            )
+            first = client.spec.start_at + traffic.client_every
+            self._every(first, traffic.client_every, self._client_says, client)
         if traffic.agent_every is not None:
-            self._every(
-                client.spec.start_at + traffic.agent_every,
-                traffic.agent_every,
-                lambda: self._agent_says(client),
-            )
+            first = client.spec.start_at + traffic.agent_every
+            self._every(first, traffic.agent_every, self._agent_says, client)
 
-    def _every(self, first: float, period: float, action: Any) -> None:
+    def _every(
+        self, first: float, period: float, action: Callable[[SimClient], None], client: SimClient
+    ) -> None:
         def run(n: int) -> None:
-            action()
+            action(client)
             nxt = first + n * period  # no drift: n-th tick is computed, not summed
             if nxt <= self.traffic_until:
                 self.kernel.post(nxt, run, n + 1)
