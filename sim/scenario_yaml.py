@@ -7,7 +7,6 @@ Split out of `sim.scenario`, whose section parsers are built on these.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -16,6 +15,7 @@ import yaml
 from sim.scenario_spec import MAX_DURATION, MIN_LATENCY
 from statecharts.dialects import DIALECTS
 from statecharts.errors import BadInput
+from statecharts.trace import is_finite_number
 from transport.wire import ConnectionType
 
 
@@ -81,23 +81,15 @@ def _number(doc: _Doc, node: yaml.Node, key: str, *, positive: bool = False) -> 
         raise doc.bad(node, key, f"a number (YAML reads {value} as text; write it with a dot)")
     if not isinstance(value, int | float) or isinstance(value, bool):
         raise doc.bad(node, key, "a number", value)
-    if isinstance(value, int) and not _finite(value):
+    if isinstance(value, int) and not is_finite_number(value):
         raise doc.bad(node, key, f"a finite number, not an integer of {len(str(value))} digits")
-    if not _finite(value):
+    if not is_finite_number(value):
         raise doc.bad(node, key, "a finite number", value)
     if value < 0 or (positive and value == 0):
         raise doc.bad(
             node, key, "a positive number" if positive else "a non-negative number", value
         )
     return float(value)
-
-
-def _finite(value: float) -> bool:
-    """Finite as a float: a 400-digit integer is not (float() would overflow)."""
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
 
 
 def _latency(doc: _Doc, node: yaml.Node, key: str) -> float:

@@ -283,7 +283,7 @@ def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
     extra = {k: v for k, v in obj.items() if k not in ("kind", "scenario", "seed", "version")}
     for name in ("interrupt_after", "tolerance"):
         value: Any = extra.get(name)
-        if name in extra and not (_is_finite(value) and value > 0):
+        if name in extra and not (is_finite_number(value) and value > 0):
             expected = "a positive finite number of seconds"
             raise BadInput(source, expected, line=number, field=name, got=value)
     legacy = extra.get("interruption_error")
@@ -298,7 +298,7 @@ def _header(obj: dict[str, Any], source: str, number: int) -> RunHeader:
 
 def _record(obj: dict[str, Any], source: str, number: int) -> TraceRecord:
     t: Any = obj.get("t")
-    if not _is_finite(t) or t < 0:
+    if not is_finite_number(t) or t < 0:
         raise BadInput(source, "a non-negative number of seconds", line=number, field="t", got=t)
     src = obj.get("src")
     if not isinstance(src, str) or not _SRC.match(src):
@@ -340,7 +340,7 @@ def _check_fields(kind: str, data: dict[str, Any], source: str, number: int) -> 
         need("description", isinstance(data.get("description"), str), "a string")
     elif kind == "continued":
         duration: Any = data.get("duration")
-        need("duration", _is_finite(duration) and duration >= 0, "a non-negative number")
+        need("duration", is_finite_number(duration) and duration >= 0, "a non-negative number")
     elif kind == "restored":
         need("position", _is_int(data.get("position")), "an integer transcript position")
         data.setdefault("replayed", 0)
@@ -376,7 +376,7 @@ def _check_fault(fault: object, source: str, number: int) -> None:
         raise BadInput(source, "a fault object with a kind", line=number, field="fault", got=fault)
     for name in ("at", "duration"):
         value: Any = fault.get(name)
-        if value is not None and not (_is_finite(value) and value >= 0):
+        if value is not None and not (is_finite_number(value) and value >= 0):
             expected = "a non-negative number of seconds"
             raise BadInput(source, expected, line=number, field=f"fault.{name}", got=value)
 
@@ -385,7 +385,7 @@ def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= MAX_INT
 
 
-def _is_finite(value: object) -> bool:
+def is_finite_number(value: object) -> bool:
     """A number a float holds: not NaN, not infinite, not a 400-digit integer."""
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False

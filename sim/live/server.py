@@ -62,6 +62,7 @@ from sim.live.truth import add_truth_routes
 from sim.server.inbound import ParsedFrame, parse_frame
 from sim.server.outputs import Drop, Reply
 from statecharts.errors import ProtocolViolation
+from transport.aio.wakeup import run_wakeups
 from transport.wire import Message
 
 # Re-exported so that old import paths keep working.
@@ -128,18 +129,16 @@ class LiveServer(TransportRoutes, FaultControl):
 
     async def _run_clock(self) -> None:
         """The single wake-up task: tick the cluster at its next deadline."""
-        while not self._stopping:
-            deadline = self.cluster.next_deadline()
-            self._wake.clear()
-            timeout = None if deadline is None else max(0.0, deadline - self.now())
-            # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation.
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(timeout):
-                    await self._wake.wait()
-            deadline = self.cluster.next_deadline()
-            if deadline is not None and deadline <= self.now():
-                self.cluster.tick(self.now())
-                self._pump()
+        await run_wakeups(
+            self.cluster.next_deadline, self.now, self._wake, self._running, self._tick
+        )
+
+    def _running(self) -> bool:
+        return not self._stopping
+
+    def _tick(self) -> None:
+        self.cluster.tick(self.now())
+        self._pump()
 
     def _poke(self) -> None:
         self._wake.set()

@@ -31,6 +31,7 @@ from transport.aio.links import (
     LongPollLink,
     WebSocketLink,
 )
+from transport.aio.wakeup import run_wakeups
 from transport.connection import ClientConnection
 from transport.outputs import CloseConnection, OpenConnection, SendFrame
 from transport.reactions import parse_retry_after
@@ -78,16 +79,13 @@ class Driver(Generic[C]):
         self._clock = asyncio.create_task(self._run_clock())
 
     async def _run_clock(self) -> None:
-        while not self._closed:
-            deadline = self.core.next_deadline()
-            self._wake.clear()
-            delay = None if deadline is None else max(0.0, deadline - self.now())
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(delay):
-                    await self._wake.wait()
-            deadline = self.core.next_deadline()
-            if deadline is not None and deadline <= self.now():
-                self.call(self.core.tick)
+        await run_wakeups(self.core.next_deadline, self.now, self._wake, self._running, self._tick)
+
+    def _running(self) -> bool:
+        return not self._closed
+
+    def _tick(self) -> None:
+        self.call(self.core.tick)
 
     # -- core calls and outputs ------------------------------------------------------
     def call(self, method: Callable[[float], Any]) -> Any:

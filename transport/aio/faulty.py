@@ -33,7 +33,7 @@ from statecharts.fault_engine import FaultEngine
 from statecharts.fault_engine import Link as Route
 from statecharts.fault_path import FaultPath
 from statecharts.faults import NETWORK_KINDS, Direction, Fault, Outage, parse_fault
-from transport.aio.links import CloseHandler, FrameHandler, Link, LinkFailed
+from transport.aio.links import CloseHandler, ClosesOnce, FrameHandler, Link, LinkFailed
 from transport.wire import ConnectionType
 
 LinkFactory = Callable[[FrameHandler, CloseHandler], Link]
@@ -109,7 +109,7 @@ class ClientFaults:
             self._path.forget(conn)
 
 
-class FaultyLink:
+class FaultyLink(ClosesOnce):
     """A `Link` whose frames, both ways, pass through the client's fault engine."""
 
     def __init__(
@@ -178,11 +178,6 @@ class FaultyLink:
             return False
         self._finish("outage (client-side fault)")
         return True
-
-    def _finish(self, reason: str) -> None:
-        if not self._closed:
-            self._closed = True
-            self._on_closed(reason)
 
     async def close(self, reason: str) -> None:
         self._closed = True

@@ -55,7 +55,19 @@ def http_to_ws(url: str) -> str:
     return url
 
 
-class WebSocketLink:
+class ClosesOnce:
+    """The end of a link, told to its owner once however many ways it ends."""
+
+    _closed: bool
+    _on_closed: CloseHandler
+
+    def _finish(self, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            self._on_closed(reason)
+
+
+class WebSocketLink(ClosesOnce):
     """One WebSocket carrying frames both ways (websockets library client)."""
 
     kind = ConnectionType.WEBSOCKET
@@ -101,11 +113,6 @@ class WebSocketLink:
             reason = f"closed by peer: {socket.close_reason}"
         self._finish(reason)
 
-    def _finish(self, reason: str) -> None:
-        if not self._closed:
-            self._closed = True
-            self._on_closed(reason)
-
     def send(self, text: str) -> None:
         socket = self._socket
         if socket is None or self._closed:
@@ -130,7 +137,7 @@ class WebSocketLink:
                 await self._reader
 
 
-class LongPollLink:
+class LongPollLink(ClosesOnce):
     """HTTP long-polling: one POST per frame, the response body is the reply frame."""
 
     kind = ConnectionType.LONG_POLLING
@@ -192,11 +199,6 @@ class LongPollLink:
         if wait is not None:
             until = asyncio.get_running_loop().time() + wait
             self._not_before = max(self._not_before, until)
-
-    def _finish(self, reason: str) -> None:
-        if not self._closed:
-            self._closed = True
-            self._on_closed(reason)
 
     async def close(self, reason: str) -> None:
         self._closed = True
