@@ -45,7 +45,7 @@ class Outbox:
 
     def __init__(self, changes: list[int] | None = None, index: int = 0) -> None:
         self.slow_ms = 0.0
-        self.ready: list[Output] = []
+        self.ready: list[Output] = []  # filled through send/extend only: they mark
         self.delayed: deque[tuple[float, Output]] = deque()
         self.changes: list[int] = changes if changes is not None else []
         self.index = index
