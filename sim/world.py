@@ -25,7 +25,7 @@ The actors (`SimClient`, `SimInstance`, their timers, `TruthStore`) live in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from importlib import metadata
 from typing import Any
@@ -45,20 +45,11 @@ from sim.kernel import Simulation
 from sim.network import Network
 from sim.scenario import Action, ClientSpec, Scenario
 from sim.server import Cluster, StoredChat
-from sim.world_actors import (
-    SPIN_LIMIT,
-    ClientView,
-    SimClient,
-    SimInstance,
-    TruthStore,
-)
+from sim.world_actors import SPIN_LIMIT, ClientView, SimClient, SimInstance, TruthStore
 from statecharts.chart import State
 from statecharts.errors import UsageError
 from statecharts.trace import TraceRecord, TraceWriter
-from transport.core import (
-    ClientConfig,
-    ClientCore,
-)
+from transport.core import ClientConfig, ClientCore
 
 # Re-exported so that old import paths keep working.
 __all__ = [
@@ -119,8 +110,10 @@ class World:
             max_message_bytes=scenario.cluster.max_message_bytes,
         )
         self.instances = {name: SimInstance(self, name) for name in scenario.cluster.names}
-        # What pump_servers needs of each instance, looked up once (the cores stay).
-        self._pumped = [(i.core, i.timer, i._carry) for i in self.instances.values()]
+        # What pump_servers needs of each instance, looked up once (the cores stay),
+        # by the instance's index in the cluster's `changes`.
+        self._pumped = [(i.core, i.core.outbox, i.timer, i._carry) for i in self.instances.values()]
+        self._changes = self.cluster.changes
         for name, inst in self.instances.items():
             self.network.attach_server(name, inst)
         self.network.on_foreign = self._foreign_received
@@ -206,31 +199,26 @@ class World:
         return iter(self.store.ever.values())
 
     def trace_server_events(self) -> None:
-        events = self.cluster.take_events()
-        if events:
+        if self.cluster.events:  # taken only when there are some: no list per pump
             append = self.tracer.writer.append
-            for t, src, kind, data in events:
+            for t, src, kind, data in self.cluster.take_events():
                 append(t, src, kind, data)  # the cluster's own copy, handed over
 
     # -- traffic ---------------------------------------------------------------------
     def _schedule_traffic(self, client: SimClient) -> None:
         traffic = self.scenario.traffic
         if traffic.client_every is not None:
-            self._every(
-                client.spec.start_at + traffic.client_every,
-                traffic.client_every,
-                lambda: self._client_says(client),
-            )
+            first = client.spec.start_at + traffic.client_every
+            self._every(first, traffic.client_every, self._client_says, client)
         if traffic.agent_every is not None:
-            self._every(
-                client.spec.start_at + traffic.agent_every,
-                traffic.agent_every,
-                lambda: self._agent_says(client),
-            )
+            first = client.spec.start_at + traffic.agent_every
+            self._every(first, traffic.agent_every, self._agent_says, client)
 
-    def _every(self, first: float, period: float, action: Any) -> None:
+    def _every(
+        self, first: float, period: float, action: Callable[[SimClient], None], client: SimClient
+    ) -> None:
         def run(n: int) -> None:
-            action()
+            action(client)
             nxt = first + n * period  # no drift: n-th tick is computed, not summed
             if nxt <= self.traffic_until:
                 self.kernel.post(nxt, run, n + 1)
@@ -275,18 +263,29 @@ class World:
         self.pump_servers()
 
     def pump_servers(self) -> None:
-        # After every server input (a reply can leave from any instance): inlined
-        # drain_outputs, as this runs once per kernel event that reaches a server.
-        for core, timer, carry in self._pumped:
-            outputs = core.take_outputs()
-            if outputs:
-                carry(outputs)
-            deadline = core.next_deadline()
-            if deadline is not None:
-                earliest = timer.earliest  # arm() would ignore a later deadline
-                if earliest is None or deadline < earliest:
-                    timer.arm(deadline)
-        self.trace_server_events()
+        """After every server input: carry the outputs of the instances that have some
+        (a reply can leave from any instance) and re-arm those whose deadline may have
+        moved earlier, in instance order; then trace the cluster's events."""
+        changes = self._changes
+        if changes:
+            if len(changes) > 1:
+                changes.sort()
+            pumped = self._pumped
+            for index in changes:
+                core, outbox, timer, carry = pumped[index]
+                outbox.marked = False
+                if outbox.ready:
+                    carry(core.take_outputs())
+                if outbox.rearm:
+                    outbox.rearm = False
+                    deadline = core.next_deadline()
+                    if deadline is not None:
+                        earliest = timer.earliest  # arm() would ignore a later deadline
+                        if earliest is None or deadline < earliest:
+                            timer.arm(deadline)
+            changes.clear()
+        if self.cluster.events:
+            self.trace_server_events()
 
     # -- faults ----------------------------------------------------------------------
     def inject(self, fault: Fault) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sim.kernel import Kernel
 from sim.network_parts import Frame
@@ -138,26 +138,26 @@ class SimClient:
 
     # -- the application's commands ------------------------------------------------
     def start(self) -> None:
-        self.core.start(self.world.now)
+        self.core.start(self._clock._now)
         self.pump()
 
     def send(self, text: str | None = None) -> str:
         self._sent_count += 1
         body = text if text is not None else f"{self.id} says {self._sent_count}"
-        msg_id: str = self.core.send_message(body, self.world.now)
+        msg_id: str = self.core.send_message(body, self._clock._now)
         self.pump()
         return msg_id
 
     def typing(self) -> None:
-        self.core.send_typing(self.world.now)
+        self.core.send_typing(self._clock._now)
         self.pump()
 
     def end(self) -> None:
-        self.core.end(self.world.now)
+        self.core.end(self._clock._now)
         self.pump()
 
     def reload(self) -> None:
-        self.core.reload(self.world.now)
+        self.core.reload(self._clock._now)
         self.pump()
 
     # -- network inputs (sim.network.ClientSide) ----------------------------------
@@ -195,7 +195,7 @@ class SimClient:
 
     # -- driving -------------------------------------------------------------------
     def _tick(self) -> None:
-        self.core.tick(self.world.now)
+        self.core.tick(self._clock._now)
         self.pump()
 
     def pump(self) -> None:
@@ -213,37 +213,83 @@ class SimClient:
         events = core.take_events()
         if events:
             self.events_taken += len(events)
-            append, src, observe = self._trace_append, self.src, self._observe
+            append, src = self._trace_append, self.src
             now = self._clock._now
             for t, event in events:  # as Tracer.event, without its call
                 append(now if t is None else t, src, event.kind, event.fields())
-                observe(event)
+                # What the view keeps of it: a lookup, and no call for the kinds it ignores.
+                observe = _OBSERVERS.get(type(event), _resolve)
+                if observe is not None:
+                    observe(self, event)
         deadline = core.next_deadline()
         if deadline is not None:
             earliest = self.timer.earliest  # arm() would ignore a later deadline
             if earliest is None or deadline < earliest:
                 self.timer.arm(deadline)
 
-    def _observe(self, event: AppEvent) -> None:
-        view = self.view
-        # The commonest kinds first (the classes are disjoint: the order is free).
-        if isinstance(event, Message):
-            if event.direction is MessageDirection.IN and event.index is not None:
-                view.delivered.append(event.index)
-            elif event.direction is MessageDirection.OUT and event.id is not None:
-                view.sent.append(event.id)
-        elif isinstance(event, Acked):
-            view.acked.setdefault(event.id, []).append(event.index)
-        elif isinstance(event, StateChanged):
-            view.state = State(event.to)
-            view.ever_ready = view.ever_ready or view.state is State.READY
-        elif isinstance(event, Ready) and event.chat_id is not None:
-            view.chat_id = event.chat_id
-        elif isinstance(event, SendFailed):
-            view.failed[event.id] = event.code
-        elif isinstance(event, Restored) and view.chat_id is None:
-            saved = self.core.saved_state()
-            view.chat_id = saved.chat_id if saved is not None else None
+
+# -- what the view keeps of each application event (by the event's class) ----------
+def _message(client: SimClient, event: Message) -> None:
+    if event.direction is MessageDirection.IN and event.index is not None:
+        client.view.delivered.append(event.index)
+    elif event.direction is MessageDirection.OUT and event.id is not None:
+        client.view.sent.append(event.id)
+
+
+def _acked(client: SimClient, event: Acked) -> None:
+    client.view.acked.setdefault(event.id, []).append(event.index)
+
+
+def _state_changed(client: SimClient, event: StateChanged) -> None:
+    view = client.view
+    view.state = State(event.to)
+    view.ever_ready = view.ever_ready or view.state is State.READY
+
+
+def _ready(client: SimClient, event: Ready) -> None:
+    if event.chat_id is not None:
+        client.view.chat_id = event.chat_id
+
+
+def _send_failed(client: SimClient, event: SendFailed) -> None:
+    client.view.failed[event.id] = event.code
+
+
+def _restored(client: SimClient, event: Restored) -> None:
+    view = client.view
+    if view.chat_id is None:
+        saved = client.core.saved_state()
+        view.chat_id = saved.chat_id if saved is not None else None
+
+
+_Observer = Callable[[SimClient, Any], None]
+_KEPT: tuple[tuple[type[AppEvent], _Observer], ...] = (
+    (Message, _message),
+    (Acked, _acked),
+    (StateChanged, _state_changed),
+    (Ready, _ready),
+    (SendFailed, _send_failed),
+    (Restored, _restored),
+)
+
+
+def _observer_of(cls: type[AppEvent]) -> _Observer | None:
+    for kind, observe in _KEPT:
+        if issubclass(cls, kind):
+            return observe
+    return None
+
+
+def _resolve_first(client: SimClient, event: AppEvent) -> None:
+    """The first event of a class: find its observer (or none) once, then use it."""
+    observe = _OBSERVERS[type(event)] = _observer_of(type(event))
+    if observe is not None:
+        observe(client, event)
+
+
+_resolve: _Observer = _resolve_first
+# The event classes seen so far -> what the view keeps of them (None: nothing).
+_OBSERVERS: dict[type[AppEvent], _Observer | None] = dict(_KEPT)
 
 
 class SimInstance:
@@ -254,7 +300,9 @@ class SimInstance:
         self.name = name
         self.core = world.cluster.instances[name]
         self.timer = _Timer(world.kernel, self._tick, f"server:{name}")
-        # A command on one instance can answer a held connect on another: drain all.
+        self._clock = world.kernel.clock
+        # A command on one instance can answer a held connect on another: the world
+        # drains every instance that changed.
         self.pump = world.pump_servers
         self.frames_received = 0  # a statistic (the bench's event count)
 
@@ -273,14 +321,8 @@ class SimInstance:
         self.pump()
 
     def _tick(self) -> None:
-        self.core.tick(self.world.now)
+        self.core.tick(self._clock._now)
         self.pump()
-
-    def drain_outputs(self) -> None:
-        outputs = self.core.take_outputs()
-        if outputs:
-            self._carry(outputs)
-        self.timer.arm(self.core.next_deadline())
 
     def _carry(self, outputs: list[Output]) -> None:
         net = self.world.network

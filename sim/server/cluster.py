@@ -7,9 +7,11 @@ faults, and collects the trace events of all instances. Its routing (chat
 bindings, subscriptions, answering held connects) is the `Routing` mixin in
 `sim.server.routing`.
 
-Drivers: after any call, drain every instance's `take_outputs()` (or
-`Cluster.take_outputs()`), because a command on one instance can answer a
-held connect on another. The cluster-wide timers ride on the first instance
+Drivers: after any call, drain the instances in `changes` (or call
+`Cluster.take_outputs()`, which does), because a command on one instance can
+answer a held connect on another: `changes` lists, once each, the instances
+with outputs or a deadline that may have moved earlier since the driver last
+looked (see `Outbox`). The cluster-wide timers ride on the first instance
 (its `clock`): its `tick(now)` runs them and its `next_deadline()` includes
 them, so they wake once however many instances there are.
 """
@@ -86,11 +88,17 @@ class Cluster(Routing):
         self.not_ready_until = -math.inf
         self.truth_events = truth_events
         self.chat = ChatService(self)
+        # Indexes of the instances changed since the driver last looked (see Outbox).
+        self.changes: list[int] = []
         # The first instance carries the cluster-wide timers: they wake once, not once per instance.
         self.instances: dict[str, ServerInstance] = {
-            n: ServerInstance(n, self, clock=i == 0) for i, n in enumerate(instances)
+            n: ServerInstance(n, self, clock=i == 0, changes=self.changes, index=i)
+            for i, n in enumerate(instances)
         }
-        self._events: list[ServerEvent] = []
+        self._ordered = list(self.instances.values())
+        self._clock_outbox = self._ordered[0].outbox
+        # Trace events not taken yet: a driver may look before it takes (no list per take).
+        self.events: list[ServerEvent] = []
         Routing.__init__(self)
         self._ttl: list[tuple[float, str]] = []
         self._agent_jobs: list[tuple[float, int, str, str, str]] = []  # due, seq, kind, chat, text
@@ -100,12 +108,23 @@ class Cluster(Routing):
 
     # -- driver API -------------------------------------------------------------------
     def take_events(self) -> list[ServerEvent]:
-        events, self._events = self._events, []
+        events, self.events = self.events, []
         return events
 
     def take_outputs(self) -> list[tuple[str, Output]]:
-        """Outputs of every instance, as (instance, output), in instance order."""
-        return [(n, o) for n, inst in self.instances.items() for o in inst.take_outputs()]
+        """Outputs of every instance, as (instance, output), in instance order (only
+        the changed instances can have some)."""
+        changes = self.changes
+        if not changes:
+            return []
+        changes.sort()
+        taken: list[tuple[str, Output]] = []
+        for index in changes:
+            inst = self._ordered[index]
+            inst.outbox.marked = inst.outbox.rearm = False
+            taken.extend((inst.name, o) for o in inst.take_outputs())
+        changes.clear()
+        return taken
 
     def tick(self, now: float) -> None:
         for inst in self.instances.values():
@@ -245,6 +264,7 @@ class Cluster(Routing):
     def _agent_job(self, due: float, kind: str, chat_id: str, text: str = "") -> None:
         self._seq += 1
         heapq.heappush(self._agent_jobs, (due, self._seq, kind, chat_id, text))
+        self._clock_outbox.deadline_moved()
 
     # -- sessions (used by the chat service) -------------------------------------------
     def start_session(
@@ -252,6 +272,7 @@ class Cluster(Routing):
     ) -> None:
         self.store.put(session)
         heapq.heappush(self._ttl, (now + self.session_ttl, session.chat_id))
+        self._clock_outbox.deadline_moved()
         self.bind(session.chat_id, instance, client)
         event = session.append("ParticipantJoined", "client", session.nickname)
         self.store.put(session)
@@ -309,6 +330,7 @@ class Cluster(Routing):
                 self._expire_session(session, now, "ttl")
             else:
                 heapq.heappush(self._ttl, (due, chat_id))
+                self._clock_outbox.deadline_moved()
         while self._agent_jobs and self._agent_jobs[0][0] <= now:
             _, _, kind, chat_id, text = heapq.heappop(self._agent_jobs)
             session = self.store.get(chat_id)
@@ -352,7 +374,7 @@ class Cluster(Routing):
 
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
         """Report an event; `fields` is handed over (callers pass a dict of their own)."""
-        self._events.append((round(now, 6), f"server:{instance}", kind, fields))
+        self.events.append((round(now, 6), f"server:{instance}", kind, fields))
 
     def _instance(self, name: str) -> ServerInstance:
         try:

@@ -46,9 +46,19 @@ _RETRY = Reconnect.RETRY.value
 
 
 class ServerInstance(Services):
-    def __init__(self, name: str, cluster: InstancePort, *, clock: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        cluster: InstancePort,
+        *,
+        clock: bool = False,
+        changes: list[int] | None = None,
+        index: int = 0,
+    ) -> None:
         """`clock`: this instance's `tick`/`next_deadline` also carry the cluster-wide
-        timers (the cluster gives that to exactly one instance, so they wake once)."""
+        timers (the cluster gives that to exactly one instance, so they wake once).
+        `changes`, `index`: the cluster's list of changed instances and this one's
+        place in it (see `Outbox`)."""
         self.name = name
         self.cluster = cluster
         self.clock = clock
@@ -56,7 +66,7 @@ class ServerInstance(Services):
         self.connections: dict[str, None] = {}
         self.clients: dict[str, BayeuxClient] = {}
         self._held_by_conn: dict[str, str] = {}
-        self.outbox = Outbox()
+        self.outbox = Outbox(changes, index)
         self._timers: list[tuple[float, int, str, str]] = []  # (due, seq, kind, client id)
         # no_reply: (conn, the timed-out answer) by key, sent at the dialect's request timeout
         self._late: dict[str, tuple[str, Message]] = {}
@@ -116,6 +126,7 @@ class ServerInstance(Services):
             self._arm_idle_check(client)
 
     def tick(self, now: float) -> None:
+        self.outbox.deadline_moved()  # its wake-up fired: the driver re-arms it
         if self.outbox.delayed:
             self.outbox.release(now)
         timers = self._timers
@@ -141,7 +152,7 @@ class ServerInstance(Services):
         return earliest
 
     def take_outputs(self) -> list[Output]:
-        outbox = self.outbox  # Outbox.take, inlined: asked after every input
+        outbox = self.outbox  # Outbox.take, inlined: asked after most inputs
         outputs, outbox.ready = outbox.ready, []
         return outputs
 
@@ -157,7 +168,7 @@ class ServerInstance(Services):
         self.outbox.delayed.clear()
         self._timers.clear()
         self._late.clear()
-        self.outbox.ready.extend(drops)
+        self.outbox.extend(drops)
         return drops
 
     def set_slow(self, ms: float) -> None:
@@ -324,6 +335,7 @@ class ServerInstance(Services):
     def _schedule(self, due: float, kind: str, client_id: str) -> None:
         self._seq += 1
         heapq.heappush(self._timers, (due, self._seq, kind, client_id))
+        self.outbox.deadline_moved()
 
     def _on_timer(self, kind: str, client_id: str, now: float) -> None:
         if kind == LATE_TIMER:

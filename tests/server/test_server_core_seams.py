@@ -91,3 +91,24 @@ def test_a_frame_that_is_not_bayeux_drops_its_connection() -> None:
     inst.receive("c1", '[{"channel": "/meta/connect", "ext": 1}]', 0.0)
     assert inst.take_outputs() == [Drop("c1", "bad frame: 'ext' must be an object")]
     assert [kind for _, _, kind, _ in cluster.take_events()] == ["bad_frame"]
+
+
+def test_changes_name_only_the_instances_a_driver_must_look_at() -> None:
+    """A driver drains only `cluster.changes`: each changed instance once, in order."""
+    cluster = Cluster(["i1", "i2"], agent=AgentPolicy(join_after=None, reply_after=None))
+    ann = ScriptClient(World(cluster), "i2")
+    ann.handshake(0.0)  # drained by the script (Cluster.take_outputs)
+    assert cluster.changes == []
+    i1, i2 = cluster.instances["i1"], cluster.instances["i2"]
+    connect = {"channel": "/meta/connect", "clientId": ann.client_id, "connectionType": "websocket"}
+    i2.receive("c1", encode([connect]), 0.1)  # held: no output, but its hold timer
+    assert cluster.changes == [1] and i2.outbox.rearm and not i2.outbox.ready
+    assert cluster.take_outputs() == [] and cluster.changes == []
+    assert not i2.outbox.rearm and not i2.outbox.marked
+    i2.tick(0.2)  # a wake-up: its driver re-arms it
+    i1.tick(0.2)
+    assert cluster.changes == [1, 0]
+    assert cluster.take_outputs() == [] and cluster.changes == []
+    cluster.crash("i2", 0.3)  # the held connect's connection dropped
+    assert cluster.changes == [1]
+    assert [(name, type(out)) for name, out in cluster.take_outputs()] == [("i2", Drop)]
