@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from statecharts.chart import Timers
 from statecharts.values import quick_init
-from transport.wire import ConnectionType, Message, encode
+from transport.wire import ConnectionType, LazyFrame, Message
 
 
 @quick_init
@@ -16,32 +16,11 @@ class OpenConnection:
     instance: str
 
 
-class SendFrame:
-    """A frame to send: the `messages` it carries (read-only: the client keeps them for
-    a resend) and their JSON `text`, encoded only when asked: a peer in this process
-    takes the values, a wire (or a fault that breaks bytes) asks for the text."""
+class SendFrame(LazyFrame):
+    """A frame to send; the client keeps its `messages` for a resend."""
 
-    __slots__ = ("_text", "messages")
-
-    def __init__(self, messages: tuple[Message, ...]) -> None:
-        self.messages = messages
-        self._text: str | None = None
-
-    @property
-    def text(self) -> str:
-        text = self._text
-        if text is None:
-            text = self._text = encode(list(self.messages))
-        return text
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, SendFrame) and other.text == self.text
-
-    def __hash__(self) -> int:
-        return hash(self.text)
-
-    def __repr__(self) -> str:
-        return f"SendFrame({self.text!r})"
+    __slots__ = ()
+    messages: tuple[Message, ...]
 
 
 @quick_init

@@ -7,43 +7,23 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from transport.wire import Message, encode
+from transport.wire import LazyFrame, Message
 
 
-class Reply:
-    """Send one Bayeux frame, the `messages` (read-only once made), on connection
-    `conn_id`. Its JSON `text` is encoded only when asked: a peer in this process
-    takes the values, a wire (or a fault that breaks bytes) asks for the text."""
+class Reply(LazyFrame):
+    """Send one Bayeux frame, the `messages`, on connection `conn_id`."""
 
-    __slots__ = ("_text", "conn_id", "messages", "retry_after")
+    __slots__ = ("conn_id", "retry_after")
+    shown = ("conn_id", "text", "retry_after")
+    messages: list[Message]
 
     def __init__(
         self, conn_id: str, messages: list[Message], retry_after: float | None = None
     ) -> None:
+        super().__init__(messages)
         self.conn_id = conn_id
-        self.messages = messages
         # A command in it was rate-limited: an HTTP transport answers 429 with this Retry-After.
         self.retry_after = retry_after
-        self._text: str | None = None
-
-    @property
-    def text(self) -> str:
-        text = self._text
-        if text is None:
-            text = self._text = encode(self.messages)
-        return text
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Reply):
-            return NotImplemented
-        mine = (self.conn_id, self.text, self.retry_after)
-        return mine == (other.conn_id, other.text, other.retry_after)
-
-    def __hash__(self) -> int:
-        return hash((self.conn_id, self.text, self.retry_after))
-
-    def __repr__(self) -> str:
-        return f"Reply({self.conn_id!r}, {self.text!r}, {self.retry_after!r})"
 
 
 @dataclass(frozen=True, slots=True)
