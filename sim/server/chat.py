@@ -193,9 +193,9 @@ class ChatService:
         return told
 
     def _take_forced_error(self) -> None:
-        if self._forced_count > 0:
-            self._forced_count -= 1
-            raise Refused(self._forced_code, {"reason": "command_error fault"})
+        """Called while a `command_error` fault has commands left to refuse."""
+        self._forced_count -= 1
+        raise Refused(self._forced_code, {"reason": "command_error fault"})
 
     def _take_behaviour(self, instance: str) -> None:
         """Refuse (or swallow) the command as a pending seed behaviour says."""
