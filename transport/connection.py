@@ -24,6 +24,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 
+from mypy_extensions import mypyc_attr
+
 from statecharts.catalog import ErrorCode
 from statecharts.chart import LIVE, TERMINAL, Chart, State, Trigger
 from statecharts.errors import UsageError
@@ -53,7 +55,8 @@ from transport.timers import TimerTable
 from transport.wire import ConnectionType
 
 
-class ClientConnection(FrameReader, MetaReplies, TimerTable):
+@mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
+class ClientConnection(TimerTable, FrameReader, MetaReplies):
     """One client's connection; `service` gives the session its meaning."""
 
     def __init__(
