@@ -31,7 +31,7 @@ class Services:
     _late: dict[str, tuple[str, Message]]
     _seq: int
 
-    def _schedule(self, due: float, kind: str, client_id: str) -> None:
+    def schedule_wakeup(self, due: float, kind: str, client_id: str) -> None:
         raise NotImplementedError  # the host class's
 
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
@@ -84,4 +84,4 @@ class Services:
         self._seq += 1
         key = f"{self._seq}"
         self._late[key] = (conn_id, result)
-        self._schedule(now + dialect.request_timeout, LATE_TIMER, key)
+        self.schedule_wakeup(now + dialect.request_timeout, LATE_TIMER, key)
