@@ -9,6 +9,7 @@ only when used, so `chatsim codes` does not pay for aiohttp.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
@@ -181,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    if argv is None:
+        # The process exits next (the console script): spare it the collector's last
+        # pass over everything the command left, such as a long run's world and
+        # records (~0.5 s of the 10-hour load); the exit frees them all at once.
+        gc.freeze()
     return status
 
 
