@@ -14,7 +14,6 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import NoReturn
 
 from sim.live.limits import DEFAULT_LIMITS
@@ -31,6 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
+    from importlib import metadata  # noqa: PLC0415 (only for --version)
+
     try:
         return metadata.version("chatsim")
     except metadata.PackageNotFoundError:
