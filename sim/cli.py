@@ -9,11 +9,11 @@ only when used, so `chatsim codes` does not pay for aiohttp.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from importlib import metadata
 from typing import NoReturn
 
 from sim.live.limits import DEFAULT_LIMITS
@@ -30,6 +30,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _version() -> str:
+    from importlib import metadata  # noqa: PLC0415 (only for --version)
+
     try:
         return metadata.version("chatsim")
     except metadata.PackageNotFoundError:
@@ -185,6 +187,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
+    if argv is None:
+        # The process exits next (the console script): spare it the collector's last
+        # pass over everything the command left, such as a long run's world and
+        # records (~0.5 s of the 10-hour load); the exit frees them all at once.
+        gc.freeze()
     return status
 
 

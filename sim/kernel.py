@@ -12,6 +12,7 @@ import hashlib
 import heapq
 import random
 from collections.abc import Callable
+from heapq import heappop, heappush
 from pathlib import Path
 from typing import Any
 
@@ -94,8 +95,8 @@ class Kernel:
         """`call_at` for a call that is never cancelled (the hot paths: no Handle)."""
         if not t >= self.clock._now:
             raise ClockError(f"cannot schedule at {t!r}, before now ({self.clock._now!r})")
-        self._seq += 1
-        heapq.heappush(self._queue, (t, self._seq, None, fn, args))
+        seq = self._seq = self._seq + 1
+        heappush(self._queue, (t, seq, None, fn, args))
 
     def call_later(self, delay: float, fn: Callable[..., object], *args: Any) -> Handle:
         return self.call_at(self.clock.now + delay, fn, *args)
@@ -149,7 +150,7 @@ class Kernel:
         if not t >= self.clock.now:
             raise ClockError(f"cannot run until {t!r}, before now ({self.clock.now!r})")
         queue = self._queue
-        pop = heapq.heappop
+        pop = heappop
         clock = self.clock
         ran = 0
         while queue and queue[0][0] <= t:

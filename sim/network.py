@@ -76,6 +76,9 @@ class Network:
         self._genuine: set[int] = set()
         # Told (client id, now) before a client receives a foreign frame.
         self.on_foreign: Callable[[str, float], None] | None = None
+        # The clean path's arrivals, bound once (one kernel entry per frame).
+        self._arrive_up = self._arrives_up
+        self._arrive_down = self._arrives_down
 
     @property
     def latency(self) -> float:
@@ -187,7 +190,8 @@ class Network:
             last = floor[way]
             arrival = last if last > arrival else arrival  # max(), without the call
             floor[way] = arrival
-            kernel.post(arrival, self._deliver, conn, way, frame)
+            arrive = self._arrive_up if way is UP else self._arrive_down
+            kernel.post(arrival, arrive, conn, frame)
             return
         self._through_faults(conn, way, frame if isinstance(frame, str) else frame.text)
 
@@ -321,7 +325,7 @@ class Network:
         self, conn: Connection, way: Direction, frame: Frame, faulted: bool = False
     ) -> None:
         """`faulted`: the frame went through the fault engine (text, maybe corrupt)."""
-        now = self.kernel.now
+        now = self.kernel.clock._now
         if way is UP:
             if conn.server_end:
                 self.servers[conn.instance].receive(conn.id, frame, now)
@@ -332,6 +336,20 @@ class Network:
             self.clients[conn.client].frame_received(frame, now)
             return
         self._trace_net("drop", conn, way, why="closed")
+
+    def _arrives_up(self, conn: Connection, frame: Frame) -> None:
+        """`_deliver` of a clean network's frame to the server."""
+        if conn.server_end:
+            self.servers[conn.instance].receive(conn.id, frame, self.kernel.clock._now)
+        else:
+            self._trace_net("drop", conn, UP, why="closed")
+
+    def _arrives_down(self, conn: Connection, frame: Frame) -> None:
+        """`_deliver` of a clean network's frame (never foreign) to the client."""
+        if conn.client_end and conn.made:
+            self.clients[conn.client].frame_received(frame, self.kernel.clock._now)
+        else:
+            self._trace_net("drop", conn, DOWN, why="closed")
 
     # -- timing -------------------------------------------------------------------------
     def _schedule(

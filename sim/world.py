@@ -259,7 +259,7 @@ class World:
         chat_id = client.view.chat_id
         if chat_id is None or not client.view.alive or self.store.get(chat_id) is None:
             return
-        self.cluster.agent_say(chat_id, f"agent to {client.id}", self.now)
+        self.cluster.agent_say(chat_id, f"agent to {client.id}", self.kernel.clock._now)
         self.pump_servers()
 
     def pump_servers(self) -> None:

@@ -93,7 +93,8 @@ class TruthStore(MemoryStore):
         self.ever: dict[str, StoredChat] = {}
 
     def put(self, session: StoredChat) -> None:
-        super().put(session)
+        # Called for every message (the same session again): no super() lookup.
+        MemoryStore.put(self, session)
         self.ever[session.chat_id] = session
 
 

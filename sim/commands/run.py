@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
-from sim import outputs, report, timeline
+from sim import outputs
 from sim.cores import load_core
 from sim.runner import REPLAY_BUDGET, RunResult, run_scenario
 from sim.scenario import Scenario, load_scenario
 from transport.core import ClientCore
+
+if TYPE_CHECKING:
+    from sim.report import ReportInput
 
 
 def main(args: argparse.Namespace) -> int:
@@ -31,6 +35,8 @@ def main(args: argparse.Namespace) -> int:
     replay_check = getattr(args, "replay_check", False)
     result = execute(scenario, args.seed, replay_check=replay_check, core_class=core)
     if not args.quiet:
+        from sim import timeline  # noqa: PLC0415 (only when printed: start-up)
+
         print(f"{scenario.name}  (seed {result.seed}, {scenario.duration:g} virtual seconds)")
         if core_spec is not None:
             print(f"client core: {core_spec}")
@@ -42,6 +48,8 @@ def main(args: argparse.Namespace) -> int:
         outputs.write_lines(trace_path, result.trace_lines())
         print(f"trace: {trace_path}")
     if report_path is not None:
+        from sim import report  # noqa: PLC0415 (the HTML report: only when asked)
+
         outputs.write(report_path, report.render_html(report_input(result)))
         print(f"report: {report_path}")
     if "I8" not in result.checked and result.events > REPLAY_BUDGET:
@@ -65,7 +73,9 @@ def execute(
     return run_scenario(scenario, seed, twice=True if replay_check else None, core_class=core_class)
 
 
-def report_input(result: RunResult) -> report.ReportInput:
+def report_input(result: RunResult) -> ReportInput:
+    from sim import report, timeline  # noqa: PLC0415 (see main)
+
     scenario = result.scenario
     return report.ReportInput(
         title=scenario.name,
