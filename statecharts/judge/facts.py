@@ -10,6 +10,7 @@ mean the session works again (`WORKS_AGAIN`), which end it — are read from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from statecharts.catalog import ErrorCode
@@ -22,6 +23,7 @@ from statecharts.chart import (
     State,
     Trigger,
 )
+from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 # The connection counts as lost here: an interruption may be due, or is open.
@@ -38,11 +40,13 @@ ENDING_TRIGGERS = frozenset(
 )
 
 # The kinds that can change a client's phase (`ClientFacts.phase`, `ever_ready`):
-# the others (message, loss, ack, chat, ...) only move the loss start, the chat or
-# `last_t`, so a replay that asks only for phases may skip them.
+# the others (message, loss, chat) only move the loss start or the chat, so a
+# replay that asks only for phases may skip them.
 PHASE_KINDS = frozenset(
     {"state", "interrupted", "continued", "error", "ended", "ready", "restored"}
 )
+# The kinds `ClientFacts.apply` reads: the others (ack, command, ...) change no fact.
+FACT_KINDS = PHASE_KINDS | {"message", "loss", "chat"}
 
 # Phases an application-only trace (no `state` records) lets the judge tell apart.
 IDLE, READY, INTERRUPTED, ENDED, FAILED = "idle", "ready", "interrupted", "ended", "failed"
@@ -60,7 +64,6 @@ class ClientFacts:
     ever_ready: bool = False
     chat_id: str | None = None  # from `ready {chatId}` or `chat {chatId}`
     ended_at: float | None = None  # when the application heard `ended`
-    last_t: float = 0.0
 
     @property
     def phase(self) -> str:
@@ -89,8 +92,10 @@ class ClientFacts:
         return None
 
     def apply(self, rec: TraceRecord) -> None:
-        """Take one record of this client into the facts (after the rules judged it)."""
-        self.last_t = rec.t
+        """Take one record of this client into the facts (after the rules judged it).
+
+        Only the kinds of `FACT_KINDS` change anything: the judge passes no others.
+        """
         kind = rec.kind
         if kind == "message":  # the commonest kind first (the branches are disjoint)
             if rec.data.get("direction") == "in":
@@ -142,8 +147,12 @@ class ClientFacts:
             self.lost_since = None
 
 
+# How a rule judges one record of a client (its facts as they were before the record).
+Feed = Callable[[TraceRecord, ClientFacts, Report], None]
+
+
 def works_again(rec: TraceRecord) -> bool:
-    """This record shows the session working again (or ending)."""
+    """This record shows the session working again (or ending): only phase kinds do."""
     if rec.kind == "state":
         return rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS
     return rec.kind in ("ready", "restored", "continued")

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from statecharts.judge.facts import ENDED, FAILED, READY, ClientFacts
+from statecharts.judge.facts import ENDED, FAILED, READY, ClientFacts, Feed
 from statecharts.judge.i6_rule import (
     Inbound,
     accepted_twice,
@@ -43,42 +42,43 @@ class _Books:
     delivered: list[int] = field(default_factory=list)
     # index -> its first message in (the keys: every index seen)
     shown: dict[int, TraceRecord] = field(default_factory=dict)
+    # client message id -> the index of the last first-shown message in carrying it
+    own_index: dict[str, int] = field(default_factory=dict)
     sent: dict[str, TraceRecord] = field(default_factory=dict)  # id -> message out
     acks: dict[str, list[TraceRecord]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
 
 
 class Delivery:
-    kinds: ClassVar[frozenset[str]] = frozenset({"message", "ack", "send_failed"})
-
     def __init__(self, tolerance: float, *, wall_clock: bool) -> None:
         self.tolerance = tolerance
         self.wall_clock = wall_clock
         self.books: dict[str, _Books] = {}
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        books = self.books.get(rec.src)
+    def routes(self) -> dict[str, Feed]:
+        return {"message": self._message, "ack": self._ack, "send_failed": self._send_failed}
+
+    def _books(self, src: str) -> _Books:
+        books = self.books.get(src)
         if books is None:  # not setdefault: that would build a _Books per record
-            books = self.books[rec.src] = _Books()
-        msg_id = rec.data.get("id")
-        if rec.kind == "message":
-            if rec.data.get("direction") == "in":
-                self._inbound(rec, books, report)
-            elif isinstance(msg_id, str):
-                books.sent.setdefault(msg_id, rec)
-        elif not isinstance(msg_id, str):
-            return
-        elif rec.kind == "ack":
-            self._ack(rec, msg_id, books, report)
-        else:  # send_failed
-            if books.acks.get(msg_id):
-                report.fail(rec, "I6", f"no send_failed for {msg_id}: it was acknowledged")
-            books.failed.add(msg_id)
+            books = self.books[src] = _Books()
+        return books
+
+    def _message(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        books = self._books(rec.src)
+        data = rec.data
+        if data.get("direction") == "in":
+            self._inbound(rec, books, report)
+        else:
+            msg_id = data.get("id")
+            if isinstance(msg_id, str) and msg_id not in books.sent:
+                books.sent[msg_id] = rec
 
     def _inbound(self, rec: TraceRecord, books: _Books, report: Report) -> None:
         index = int(rec.data["index"])
         last = books.last_index
-        fault = inbound_fault(index, last, books.shown)
+        shown = books.shown
+        fault = inbound_fault(index, last, shown)
         if fault is Inbound.TWICE:
             report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
         elif fault is not None:
@@ -87,12 +87,22 @@ class Delivery:
                 report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
             else:
                 report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
-        books.last_index = index if last is None else max(last, index)
+        books.last_index = index if last is None or index > last else last
         books.delivered.append(index)
-        books.shown.setdefault(index, rec)
+        if index not in shown:
+            shown[index] = rec
+            msg_id = rec.data.get("id")
+            if isinstance(msg_id, str):  # acks name messages by string ids only
+                books.own_index[msg_id] = index
 
-    def _ack(self, rec: TraceRecord, msg_id: str, books: _Books, report: Report) -> None:
-        acks = books.acks.setdefault(msg_id, [])
+    def _ack(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        msg_id = rec.data.get("id")
+        if not isinstance(msg_id, str):
+            return
+        books = self._books(rec.src)
+        acks = books.acks.get(msg_id)
+        if acks is None:
+            acks = books.acks[msg_id] = []
         acks.append(rec)
         if msg_id not in books.sent:
             report.fail(rec, "I6", f"an ack of a message this client sent; {msg_id} never was")
@@ -100,6 +110,15 @@ class Delivery:
             report.fail(rec, "I6", f"one ack of {msg_id}; it is acknowledged {len(acks)} times")
         if msg_id in books.failed:
             report.fail(rec, "I6", f"no ack of {msg_id}: it was reported failed")
+
+    def _send_failed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        msg_id = rec.data.get("id")
+        if not isinstance(msg_id, str):
+            return
+        books = self._books(rec.src)
+        if books.acks.get(msg_id):
+            report.fail(rec, "I6", f"no send_failed for {msg_id}: it was acknowledged")
+        books.failed.add(msg_id)
 
     # -- at the end ------------------------------------------------------------------
     def finish(
@@ -142,16 +161,15 @@ class Delivery:
     @staticmethod
     def _acks_against_trace(books: _Books, report: Report) -> None:
         """An ack names its own message's index, where the trace shows it."""
-        own_index = {
-            r.data["id"]: index for index, r in books.shown.items() if r.data.get("id") is not None
-        }
+        own_index = books.own_index
         for msg_id, acks in books.acks.items():
+            shown = own_index.get(msg_id)
             for ack in acks:
                 index = ack.data.get("index")
-                shown = own_index.get(msg_id)
-                if shown is not None and shown != index:
-                    report.fail(ack, "I6", f"index {shown}, where the trace shows {msg_id}")
-                    continue
+                if shown is not None:
+                    if shown != index:
+                        report.fail(ack, "I6", f"index {shown}, where the trace shows {msg_id}")
+                    continue  # at its own index: the message shown there is this one
                 there = books.shown.get(index) if isinstance(index, int) else None
                 if there is not None and _another(there, msg_id):
                     report.fail(ack, "I6", f"the index of {msg_id}; index {index} is {show(there)}")
