@@ -45,8 +45,13 @@ ENDING_TRIGGERS = frozenset(
 PHASE_KINDS = frozenset(
     {"state", "interrupted", "continued", "error", "ended", "ready", "restored"}
 )
-# The kinds `ClientFacts.apply` reads: the others (ack, command, ...) change no fact.
-FACT_KINDS = PHASE_KINDS | {"message", "loss", "chat"}
+# The judge routes a `message` by its direction too (most rules read one direction):
+# a rule that reads both registers for "message" and gets both routes.
+INBOUND, OUTBOUND = "message.in", "message.out"
+ROUTES_OF = {"message": (INBOUND, OUTBOUND)}
+# The routes whose records `ClientFacts.apply` reads: the others (a message out, an
+# ack, a command, ...) change no fact.
+FACT_KINDS = PHASE_KINDS | {INBOUND, "loss", "chat"}
 
 # Phases an application-only trace (no `state` records) lets the judge tell apart.
 IDLE, READY, INTERRUPTED, ENDED, FAILED = "idle", "ready", "interrupted", "ended", "failed"
@@ -94,12 +99,12 @@ class ClientFacts:
     def apply(self, rec: TraceRecord) -> None:
         """Take one record of this client into the facts (after the rules judged it).
 
-        Only the kinds of `FACT_KINDS` change anything: the judge passes no others.
+        Only the records routed by `FACT_KINDS` change anything: the judge passes no others.
         """
         kind = rec.kind
         if kind == "message":  # the commonest kind first (the branches are disjoint)
-            if rec.data.get("direction") == "in":
-                self._works()
+            if rec.data.get("direction") == "in" and self.told is None:
+                self.lost_since = None  # as _works, without a call for each message
         elif kind == "loss":
             # A transport writes `loss` once per outage, so a second one while no
             # interruption is open means the previous outage ended unseen.

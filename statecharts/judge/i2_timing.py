@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 
 from statecharts.chart import TERMINAL, State
 from statecharts.judge.facts import (
+    INBOUND,
     PHASE_KINDS,
     WORKS_AGAIN_TRIGGERS,
     ClientFacts,
@@ -55,7 +56,7 @@ class Timing:
             "state": self._state,
             "ready": self._works,
             "restored": self._works,
-            "message": self._message,
+            INBOUND: self._works,
         }
 
     def _interrupted(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
@@ -79,10 +80,6 @@ class Timing:
 
     def _state(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
         if rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS:
-            self._works(rec, facts, report)
-
-    def _message(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        if rec.data.get("direction") == "in":
             self._works(rec, facts, report)
 
     def _works(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from statecharts.judge.facts import ENDED, FAILED, READY, ClientFacts, Feed
+from statecharts.judge.facts import ENDED, FAILED, INBOUND, OUTBOUND, READY, ClientFacts, Feed
 from statecharts.judge.i6_rule import (
     Inbound,
     accepted_twice,
@@ -39,8 +39,7 @@ class _Books:
     """One client's deliveries and messages, as its trace tells them."""
 
     last_index: int | None = None
-    delivered: list[int] = field(default_factory=list)
-    # index -> its first message in (the keys: every index seen)
+    # index -> its first message in (the keys: every index delivered)
     shown: dict[int, TraceRecord] = field(default_factory=dict)
     # client message id -> the index of the last first-shown message in carrying it
     own_index: dict[str, int] = field(default_factory=dict)
@@ -56,7 +55,12 @@ class Delivery:
         self.books: dict[str, _Books] = {}
 
     def routes(self) -> dict[str, Feed]:
-        return {"message": self._message, "ack": self._ack, "send_failed": self._send_failed}
+        return {
+            INBOUND: self._inbound,
+            OUTBOUND: self._sent,
+            "ack": self._ack,
+            "send_failed": self._send_failed,
+        }
 
     def _books(self, src: str) -> _Books:
         books = self.books.get(src)
@@ -64,34 +68,27 @@ class Delivery:
             books = self.books[src] = _Books()
         return books
 
-    def _message(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        books = self._books(rec.src)
-        data = rec.data
-        if data.get("direction") == "in":
-            self._inbound(rec, books, report)
-        else:
-            msg_id = data.get("id")
-            if isinstance(msg_id, str) and msg_id not in books.sent:
+    def _sent(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        msg_id = rec.data.get("id")
+        if isinstance(msg_id, str):
+            books = self.books.get(rec.src) or self._books(rec.src)
+            if msg_id not in books.sent:
                 books.sent[msg_id] = rec
 
-    def _inbound(self, rec: TraceRecord, books: _Books, report: Report) -> None:
-        index = int(rec.data["index"])
+    def _inbound(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        data = rec.data
+        books = self.books.get(rec.src) or self._books(rec.src)
+        index: int = data["index"]  # an integer: the trace reader checked it
         last = books.last_index
         shown = books.shown
         fault = inbound_fault(index, last, shown)
-        if fault is Inbound.TWICE:
-            report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
-        elif fault is not None:
-            due = 1 if last is None else last + 1  # LATE and GAP come after a first index
-            if fault is Inbound.LATE:
-                report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
-            else:
-                report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
+        if fault is not None:
+            _misdelivered(rec, index, last, fault, report)
         books.last_index = index if last is None or index > last else last
-        books.delivered.append(index)
-        if index not in shown:
+        # (`fault is None` first: an enum member costs a lookup on the enum class)
+        if fault is None or fault is not Inbound.TWICE:  # the first message in at this index
             shown[index] = rec
-            msg_id = rec.data.get("id")
+            msg_id = data.get("id")
             if isinstance(msg_id, str):  # acks name messages by string ids only
                 books.own_index[msg_id] = index
 
@@ -210,7 +207,7 @@ class _Against:
 
     def _transcript(self, accepted: list[Accepted]) -> None:
         src, books = self.src, self.books
-        unknown = not_accepted(books.delivered, {a.index for a in accepted})
+        unknown = not_accepted(books.shown, {a.index for a in accepted})
         if unknown:
             self.report.add(
                 "I6",
@@ -235,20 +232,21 @@ class _Against:
         by_id: dict[str, int] = dict(self.truth.server_acks.get(self.chat or "", {}))
         if accepted is None and not by_id:
             return  # nothing known of the server's indexes
-        for msg_id in sorted(accepted_twice(a.id for a in accepted or ())):
+        own = [a for a in accepted or () if a.id is not None]  # the client messages
+        for msg_id in sorted(accepted_twice(a.id for a in own)):
             self.report.add(
                 "I6",
                 f"message {msg_id} is twice in the transcript",
                 "each client message accepted once (the server de-duplicates)",
             )
-        in_transcript = {a.id: a.index for a in accepted or () if a.id is not None}
+        sources: list[tuple[str, dict[str, int]]] = []  # what the server says, where known
+        if accepted is not None:
+            sources.append(("transcript", {a.id: a.index for a in own if a.id is not None}))
+        if by_id:
+            sources.append(("acknowledgement", by_id))
         for msg_id, acks in self.books.acks.items():
             index = acks[0].data.get("index")
-            for source, known in (("transcript", in_transcript), ("acknowledgement", by_id)):
-                if accepted is None and source == "transcript":
-                    continue
-                if not by_id and source == "acknowledgement":
-                    continue
+            for source, known in sources:
                 if known.get(msg_id) != index:
                     self.report.fail(
                         acks[0],
@@ -257,6 +255,19 @@ class _Against:
                         f"acknowledged at index {index}, the server's {source} has it at "
                         f"{known.get(msg_id)}",
                     )
+
+
+def _misdelivered(
+    rec: TraceRecord, index: int, last: int | None, fault: Inbound, report: Report
+) -> None:
+    if fault is Inbound.TWICE:
+        report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
+        return
+    due = 1 if last is None else last + 1  # LATE and GAP come after a first index
+    if fault is Inbound.LATE:
+        report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
+    else:
+        report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
 
 
 def _another(shown: TraceRecord, msg_id: str) -> bool:

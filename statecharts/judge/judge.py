@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from statecharts.judge.facts import FACT_KINDS, ClientFacts, Feed
+from statecharts.judge.facts import FACT_KINDS, INBOUND, OUTBOUND, ROUTES_OF, ClientFacts, Feed
 from statecharts.judge.i1_alternation import Alternation
 from statecharts.judge.i2_timing import Timing, fault_timing
 from statecharts.judge.i3_legacy_error import LegacyError
@@ -63,7 +63,8 @@ class Judge:
         routes: dict[str, list[Feed]] = {}
         for rule in rules:
             for kind, handler in rule.routes().items():
-                routes.setdefault(kind, []).append(handler)
+                for route in ROUTES_OF.get(kind, (kind,)):
+                    routes.setdefault(route, []).append(handler)
         for kind in _LANDMARKS:  # a client's own (odd) landmark records are kept too
             routes.setdefault(kind, []).append(self._keep_landmark)
         self._routes = {kind: tuple(handlers) for kind, handlers in routes.items()}
@@ -84,7 +85,10 @@ class Judge:
         fed = 0
         for rec in records:
             fed += 1
-            order.feed(rec, report)
+            if rec.t < order.last_t:  # time went back: by more than the tolerance?
+                order.late(rec, report)
+            else:
+                order.last_t = rec.t
             src = rec.src
             facts = clients.get(src)
             if facts is None:
@@ -96,6 +100,8 @@ class Judge:
                 mine[src] = []
             mine[src].append(rec)
             kind = rec.kind
+            if kind == "message":
+                kind = INBOUND if rec.data.get("direction") == "in" else OUTBOUND
             for handle in routes.get(kind, no_rules):
                 handle(rec, facts, report)
             if kind in FACT_KINDS:
