@@ -10,6 +10,7 @@ mean the session works again (`WORKS_AGAIN`), which end it — are read from
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from statecharts.catalog import ErrorCode
@@ -22,6 +23,7 @@ from statecharts.chart import (
     State,
     Trigger,
 )
+from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 # The connection counts as lost here: an interruption may be due, or is open.
@@ -38,11 +40,18 @@ ENDING_TRIGGERS = frozenset(
 )
 
 # The kinds that can change a client's phase (`ClientFacts.phase`, `ever_ready`):
-# the others (message, loss, ack, chat, ...) only move the loss start, the chat or
-# `last_t`, so a replay that asks only for phases may skip them.
+# the others (message, loss, chat) only move the loss start or the chat, so a
+# replay that asks only for phases may skip them.
 PHASE_KINDS = frozenset(
     {"state", "interrupted", "continued", "error", "ended", "ready", "restored"}
 )
+# The judge routes a `message` by its direction too (most rules read one direction):
+# a rule that reads both registers for "message" and gets both routes.
+INBOUND, OUTBOUND = "message.in", "message.out"
+ROUTES_OF = {"message": (INBOUND, OUTBOUND)}
+# The routes whose records `ClientFacts.apply` reads: the others (a message out, an
+# ack, a command, ...) change no fact.
+FACT_KINDS = PHASE_KINDS | {INBOUND, "loss", "chat"}
 
 # Phases an application-only trace (no `state` records) lets the judge tell apart.
 IDLE, READY, INTERRUPTED, ENDED, FAILED = "idle", "ready", "interrupted", "ended", "failed"
@@ -60,7 +69,6 @@ class ClientFacts:
     ever_ready: bool = False
     chat_id: str | None = None  # from `ready {chatId}` or `chat {chatId}`
     ended_at: float | None = None  # when the application heard `ended`
-    last_t: float = 0.0
 
     @property
     def phase(self) -> str:
@@ -89,12 +97,14 @@ class ClientFacts:
         return None
 
     def apply(self, rec: TraceRecord) -> None:
-        """Take one record of this client into the facts (after the rules judged it)."""
-        self.last_t = rec.t
+        """Take one record of this client into the facts (after the rules judged it).
+
+        Only the records routed by `FACT_KINDS` change anything: the judge passes no others.
+        """
         kind = rec.kind
         if kind == "message":  # the commonest kind first (the branches are disjoint)
-            if rec.data.get("direction") == "in":
-                self._works()
+            if rec.data.get("direction") == "in" and self.told is None:
+                self.lost_since = None  # as _works, without a call for each message
         elif kind == "loss":
             # A transport writes `loss` once per outage, so a second one while no
             # interruption is open means the previous outage ended unseen.
@@ -142,8 +152,12 @@ class ClientFacts:
             self.lost_since = None
 
 
+# How a rule judges one record of a client (its facts as they were before the record).
+Feed = Callable[[TraceRecord, ClientFacts, Report], None]
+
+
 def works_again(rec: TraceRecord) -> bool:
-    """This record shows the session working again (or ending)."""
+    """This record shows the session working again (or ending): only phase kinds do."""
     if rec.kind == "state":
         return rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS
     return rec.kind in ("ready", "restored", "continued")

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
-from statecharts.judge.facts import ClientFacts
+from statecharts.judge.facts import ClientFacts, Feed
 from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 
 class Alternation:
-    kinds: ClassVar[frozenset[str]] = frozenset({"interrupted", "continued"})
+    def routes(self) -> dict[str, Feed]:
+        return {"interrupted": self._interrupted, "continued": self._continued}
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        if rec.kind == "interrupted" and facts.told is not None:
+    def _interrupted(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if facts.told is not None:
             report.fail(rec, "I1", f"a continued after the interrupted of line {facts.told}")
-        elif rec.kind == "continued" and facts.told is None:
+
+    def _continued(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if facts.told is None:
             report.fail(rec, "I1", "an interrupted before it")

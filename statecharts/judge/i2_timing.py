@@ -23,13 +23,14 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
 
 from statecharts.chart import TERMINAL, State
 from statecharts.judge.facts import (
+    INBOUND,
     PHASE_KINDS,
     WORKS_AGAIN_TRIGGERS,
     ClientFacts,
+    Feed,
     works_again,
 )
 from statecharts.judge.settings import Settings
@@ -45,49 +46,49 @@ _FINISHED = frozenset(s.value for s in TERMINAL)
 
 
 class Timing:
-    kinds: ClassVar[frozenset[str]] = frozenset(
-        {"interrupted", "continued", "state", "ready", "restored", "message"}
-    )
-
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        threshold = self.settings.timers(rec.src).interrupt_after
-        tolerance = self.settings.tolerance
-        if rec.kind == "interrupted":
-            if facts.lost_since is not None:
-                due = facts.lost_since + threshold
-                if abs(rec.t - due) > tolerance:
-                    report.fail(rec, "I2", f"t = {due:g} (loss began at {facts.lost_since:g})")
-        elif rec.kind == "continued":
-            if facts.told is None:
-                return
-            began = rec.t - float(rec.data["duration"])
-            due = began + threshold
-            if abs(facts.told_at - due) > tolerance:
-                report.fail(
-                    rec,
-                    "I2",
-                    f"the interrupted of line {facts.told} at t = {due:g}, "
-                    f"interrupt_after past the loss start {began:g} implied by this duration",
-                )
-        elif self._session_works(rec):
-            lost = facts.lost_since
-            if lost is not None and facts.told is None:
-                due = lost + threshold
-                if rec.t >= due + tolerance:
-                    report.fail(
-                        rec, "I2", f"an interrupted at t = {due:g} (loss began at {lost:g})"
-                    )
+    def routes(self) -> dict[str, Feed]:
+        return {
+            "interrupted": self._interrupted,
+            "continued": self._continued,
+            "state": self._state,
+            "ready": self._works,
+            "restored": self._works,
+            INBOUND: self._works,
+        }
 
-    @staticmethod
-    def _session_works(rec: TraceRecord) -> bool:
-        if rec.kind == "state":
-            return rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS
-        if rec.kind == "message":
-            return rec.data.get("direction") == "in"
-        return True  # ready, restored
+    def _interrupted(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if facts.lost_since is not None:
+            due = facts.lost_since + self.settings.timers(rec.src).interrupt_after
+            if abs(rec.t - due) > self.settings.tolerance:
+                report.fail(rec, "I2", f"t = {due:g} (loss began at {facts.lost_since:g})")
+
+    def _continued(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if facts.told is None:
+            return
+        began = rec.t - float(rec.data["duration"])
+        due = began + self.settings.timers(rec.src).interrupt_after
+        if abs(facts.told_at - due) > self.settings.tolerance:
+            report.fail(
+                rec,
+                "I2",
+                f"the interrupted of line {facts.told} at t = {due:g}, "
+                f"interrupt_after past the loss start {began:g} implied by this duration",
+            )
+
+    def _state(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if rec.data.get("trigger") in WORKS_AGAIN_TRIGGERS:
+            self._works(rec, facts, report)
+
+    def _works(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        """The session works: a loss this long should have been told by now."""
+        lost = facts.lost_since
+        if lost is not None and facts.told is None:
+            due = lost + self.settings.timers(rec.src).interrupt_after
+            if rec.t >= due + self.settings.tolerance:
+                report.fail(rec, "I2", f"an interrupted at t = {due:g} (loss began at {lost:g})")
 
     def finish(self, clients: Mapping[str, ClientFacts], end: float, report: Report) -> None:
         """A loss still open at the end of the trace, long enough to have interrupted."""
@@ -149,15 +150,14 @@ class _FaultJudge:
         self.settings = settings
         self.threshold = settings.timers(src).interrupt_after
         self._phases: _Phases | None = None  # built on the first window that asks
-        self._again: list[float] = []  # times of the records that show it working again
-        self._told: list[TraceRecord] = []  # its interrupted records
 
     def _phase_at(self, t: float) -> str:
+        return self._known().at(t)
+
+    def _known(self) -> _Phases:
         if self._phases is None:
             self._phases = _Phases(self.mine)
-            self._again = [r.t for r in self.mine if works_again(r)]
-            self._told = [r for r in self.mine if r.kind == "interrupted"]
-        return self._phases.at(t)
+        return self._phases
 
     def _aimed_here(self, window: FaultWindow) -> bool | None:
         """Is the fault aimed at this session? None: it names something we cannot place."""
@@ -193,9 +193,9 @@ class _FaultJudge:
             return  # the trace stops before the interruption was due
         if self._phase_at(due) in _FINISHED:
             return  # the session finished first: nothing to interrupt
-        if any(start < t < due - tolerance for t in self._again):
+        if any(start < t < due - tolerance for t in self._known().again):
             return  # it worked again before the threshold (a failover restored it)
-        told = [r for r in self._told if start <= r.t <= due + tolerance]
+        told = [r for r in self._known().told if start <= r.t <= due + tolerance]
         if not any(abs(r.t - due) <= tolerance for r in told):
             when = ", ".join(f"{r.t:g}" for r in told) or "none by then"
             report.add(
@@ -227,19 +227,27 @@ class _Phases:
     is not in time order. Only records that can change the phase
     (`PHASE_KINDS`) are replayed and kept, each with the running maximum up
     to it: the records before a time are a prefix, so the phase-changing
-    ones among them are a prefix of those kept.
+    ones among them are a prefix of those kept. The same pass notes when the
+    session worked again (`works_again`) and its `interrupted` records (both
+    phase kinds).
     """
 
     def __init__(self, mine: Sequence[TraceRecord]) -> None:
         facts = ClientFacts("")
         self.reach: list[float] = []  # running maximum of the times, at each kept record
         self.after: list[str] = [_phase_of(facts)]  # phase after the first n kept records
+        self.again: list[float] = []  # times of the records that show it working again
+        self.told: list[TraceRecord] = []  # its interrupted records
         latest = float("-inf")
         for rec in mine:
             t = rec.t
             latest = max(latest, t)
             if rec.kind in PHASE_KINDS:
                 self.reach.append(latest)
+                if works_again(rec):
+                    self.again.append(t)
+                if rec.kind == "interrupted":
+                    self.told.append(rec)
                 facts.apply(rec)
                 self.after.append(_phase_of(facts))
 

@@ -7,18 +7,15 @@ do not say, a client that ever reports a 150 is taken to have it on.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
 
 from statecharts.catalog import ErrorCode
-from statecharts.judge.facts import ClientFacts
+from statecharts.judge.facts import ClientFacts, Feed
 from statecharts.judge.settings import Settings
 from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 
 class LegacyError:
-    kinds: ClassVar[frozenset[str]] = frozenset({"interrupted", "continued", "error"})
-
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.uses_150: set[str] = set()
@@ -30,15 +27,24 @@ class LegacyError:
             if rec.kind == "error" and rec.data.get("code") == ErrorCode.NETWORK_INTERRUPTED:
                 self.uses_150.add(rec.src)
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        if rec.kind == "error":
-            if rec.data.get("code") == ErrorCode.NETWORK_INTERRUPTED:
-                self.uses_150.add(rec.src)
-                self._error_150(rec, facts, report)
-        elif rec.kind == "interrupted":
-            self._close(facts, report)
-            self.with_150[rec.src] = False
-        elif facts.told is not None:  # continued
+    def routes(self) -> dict[str, Feed]:
+        return {
+            "error": self._error,
+            "interrupted": self._interrupted,
+            "continued": self._continued,
+        }
+
+    def _error(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if rec.data.get("code") == ErrorCode.NETWORK_INTERRUPTED:
+            self.uses_150.add(rec.src)
+            self._error_150(rec, facts, report)
+
+    def _interrupted(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        self._close(facts, report)
+        self.with_150[rec.src] = False
+
+    def _continued(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if facts.told is not None:
             self._close(facts, report)
 
     def finish(self, clients: Mapping[str, ClientFacts], report: Report) -> None:

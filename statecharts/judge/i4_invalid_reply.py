@@ -10,31 +10,31 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import ClassVar
 
 from statecharts.catalog import ErrorCode
 from statecharts.chart import State
-from statecharts.judge.facts import ClientFacts
+from statecharts.judge.facts import ClientFacts, Feed
 from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 
 class InvalidReplies:
-    kinds: ClassVar[frozenset[str]] = frozenset({"error", "state"})
-
     def __init__(self) -> None:
         self.errors: dict[str, Counter[float]] = {}  # per client: errors 151 per moment
         self.failed_at: dict[str, set[float]] = {}
         self.total = 0  # errors 151 so far, all clients
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        moment = round(rec.t, 6)
-        if rec.kind == "error":
-            if rec.data.get("code") == ErrorCode.INVALID_RESPONSE:
-                self.errors.setdefault(rec.src, Counter())[moment] += 1
-                self.total += 1
-        elif rec.data.get("to") == State.FAILED.value:
-            self.failed_at.setdefault(rec.src, set()).add(moment)
+    def routes(self) -> dict[str, Feed]:
+        return {"error": self._error, "state": self._state}
+
+    def _error(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if rec.data.get("code") == ErrorCode.INVALID_RESPONSE:
+            self.errors.setdefault(rec.src, Counter())[round(rec.t, 6)] += 1
+            self.total += 1
+
+    def _state(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        if rec.data.get("to") == State.FAILED.value:
+            self.failed_at.setdefault(rec.src, set()).add(round(rec.t, 6))
 
     def judge(self, foreign: Mapping[str, Sequence[float]], report: Report) -> None:
         """Compare with the frames each client got that no server sent."""

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from statecharts.events import APP_KINDS
-from statecharts.judge.facts import ClientFacts, ends_session
+from statecharts.judge.facts import ClientFacts, Feed, ends_session
 from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 
 class RestoreFailed:
-    # I5 concerns what the application sees; diagnostics (a send_failed for a
-    # message the ended session could not deliver) may still follow.
-    kinds: ClassVar[frozenset[str]] = APP_KINDS
+    def routes(self) -> dict[str, Feed]:
+        # I5 concerns what the application sees; diagnostics (a send_failed for a
+        # message the ended session could not deliver) may still follow.
+        return dict.fromkeys(APP_KINDS, self.feed)
 
     def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
         if facts.finished_by_152 and not ends_session(rec):

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import ClassVar
 
-from statecharts.judge.facts import ENDED, FAILED, READY, ClientFacts
+from statecharts.judge.facts import ENDED, FAILED, INBOUND, OUTBOUND, READY, ClientFacts, Feed
 from statecharts.judge.i6_rule import (
     Inbound,
     accepted_twice,
@@ -40,59 +39,67 @@ class _Books:
     """One client's deliveries and messages, as its trace tells them."""
 
     last_index: int | None = None
-    delivered: list[int] = field(default_factory=list)
-    # index -> its first message in (the keys: every index seen)
+    # index -> its first message in (the keys: every index delivered)
     shown: dict[int, TraceRecord] = field(default_factory=dict)
+    # client message id -> the index of the last first-shown message in carrying it
+    own_index: dict[str, int] = field(default_factory=dict)
     sent: dict[str, TraceRecord] = field(default_factory=dict)  # id -> message out
     acks: dict[str, list[TraceRecord]] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
 
 
 class Delivery:
-    kinds: ClassVar[frozenset[str]] = frozenset({"message", "ack", "send_failed"})
-
     def __init__(self, tolerance: float, *, wall_clock: bool) -> None:
         self.tolerance = tolerance
         self.wall_clock = wall_clock
         self.books: dict[str, _Books] = {}
 
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
-        books = self.books.get(rec.src)
+    def routes(self) -> dict[str, Feed]:
+        return {
+            INBOUND: self._inbound,
+            OUTBOUND: self._sent,
+            "ack": self._ack,
+            "send_failed": self._send_failed,
+        }
+
+    def _books(self, src: str) -> _Books:
+        books = self.books.get(src)
         if books is None:  # not setdefault: that would build a _Books per record
-            books = self.books[rec.src] = _Books()
+            books = self.books[src] = _Books()
+        return books
+
+    def _sent(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
         msg_id = rec.data.get("id")
-        if rec.kind == "message":
-            if rec.data.get("direction") == "in":
-                self._inbound(rec, books, report)
-            elif isinstance(msg_id, str):
-                books.sent.setdefault(msg_id, rec)
-        elif not isinstance(msg_id, str):
-            return
-        elif rec.kind == "ack":
-            self._ack(rec, msg_id, books, report)
-        else:  # send_failed
-            if books.acks.get(msg_id):
-                report.fail(rec, "I6", f"no send_failed for {msg_id}: it was acknowledged")
-            books.failed.add(msg_id)
+        if isinstance(msg_id, str):
+            books = self.books.get(rec.src) or self._books(rec.src)
+            if msg_id not in books.sent:
+                books.sent[msg_id] = rec
 
-    def _inbound(self, rec: TraceRecord, books: _Books, report: Report) -> None:
-        index = int(rec.data["index"])
+    def _inbound(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        data = rec.data
+        books = self.books.get(rec.src) or self._books(rec.src)
+        index: int = data["index"]  # an integer: the trace reader checked it
         last = books.last_index
-        fault = inbound_fault(index, last, books.shown)
-        if fault is Inbound.TWICE:
-            report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
-        elif fault is not None:
-            due = 1 if last is None else last + 1  # LATE and GAP come after a first index
-            if fault is Inbound.LATE:
-                report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
-            else:
-                report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
-        books.last_index = index if last is None else max(last, index)
-        books.delivered.append(index)
-        books.shown.setdefault(index, rec)
+        shown = books.shown
+        fault = inbound_fault(index, last, shown)
+        if fault is not None:
+            _misdelivered(rec, index, last, fault, report)
+        books.last_index = index if last is None or index > last else last
+        # (`fault is None` first: an enum member costs a lookup on the enum class)
+        if fault is None or fault is not Inbound.TWICE:  # the first message in at this index
+            shown[index] = rec
+            msg_id = data.get("id")
+            if isinstance(msg_id, str):  # acks name messages by string ids only
+                books.own_index[msg_id] = index
 
-    def _ack(self, rec: TraceRecord, msg_id: str, books: _Books, report: Report) -> None:
-        acks = books.acks.setdefault(msg_id, [])
+    def _ack(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        msg_id = rec.data.get("id")
+        if not isinstance(msg_id, str):
+            return
+        books = self._books(rec.src)
+        acks = books.acks.get(msg_id)
+        if acks is None:
+            acks = books.acks[msg_id] = []
         acks.append(rec)
         if msg_id not in books.sent:
             report.fail(rec, "I6", f"an ack of a message this client sent; {msg_id} never was")
@@ -100,6 +107,15 @@ class Delivery:
             report.fail(rec, "I6", f"one ack of {msg_id}; it is acknowledged {len(acks)} times")
         if msg_id in books.failed:
             report.fail(rec, "I6", f"no ack of {msg_id}: it was reported failed")
+
+    def _send_failed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        msg_id = rec.data.get("id")
+        if not isinstance(msg_id, str):
+            return
+        books = self._books(rec.src)
+        if books.acks.get(msg_id):
+            report.fail(rec, "I6", f"no send_failed for {msg_id}: it was acknowledged")
+        books.failed.add(msg_id)
 
     # -- at the end ------------------------------------------------------------------
     def finish(
@@ -142,16 +158,15 @@ class Delivery:
     @staticmethod
     def _acks_against_trace(books: _Books, report: Report) -> None:
         """An ack names its own message's index, where the trace shows it."""
-        own_index = {
-            r.data["id"]: index for index, r in books.shown.items() if r.data.get("id") is not None
-        }
+        own_index = books.own_index
         for msg_id, acks in books.acks.items():
+            shown = own_index.get(msg_id)
             for ack in acks:
                 index = ack.data.get("index")
-                shown = own_index.get(msg_id)
-                if shown is not None and shown != index:
-                    report.fail(ack, "I6", f"index {shown}, where the trace shows {msg_id}")
-                    continue
+                if shown is not None:
+                    if shown != index:
+                        report.fail(ack, "I6", f"index {shown}, where the trace shows {msg_id}")
+                    continue  # at its own index: the message shown there is this one
                 there = books.shown.get(index) if isinstance(index, int) else None
                 if there is not None and _another(there, msg_id):
                     report.fail(ack, "I6", f"the index of {msg_id}; index {index} is {show(there)}")
@@ -192,7 +207,7 @@ class _Against:
 
     def _transcript(self, accepted: list[Accepted]) -> None:
         src, books = self.src, self.books
-        unknown = not_accepted(books.delivered, {a.index for a in accepted})
+        unknown = not_accepted(books.shown, {a.index for a in accepted})
         if unknown:
             self.report.add(
                 "I6",
@@ -217,20 +232,21 @@ class _Against:
         by_id: dict[str, int] = dict(self.truth.server_acks.get(self.chat or "", {}))
         if accepted is None and not by_id:
             return  # nothing known of the server's indexes
-        for msg_id in sorted(accepted_twice(a.id for a in accepted or ())):
+        own = [a for a in accepted or () if a.id is not None]  # the client messages
+        for msg_id in sorted(accepted_twice(a.id for a in own)):
             self.report.add(
                 "I6",
                 f"message {msg_id} is twice in the transcript",
                 "each client message accepted once (the server de-duplicates)",
             )
-        in_transcript = {a.id: a.index for a in accepted or () if a.id is not None}
+        sources: list[tuple[str, dict[str, int]]] = []  # what the server says, where known
+        if accepted is not None:
+            sources.append(("transcript", {a.id: a.index for a in own if a.id is not None}))
+        if by_id:
+            sources.append(("acknowledgement", by_id))
         for msg_id, acks in self.books.acks.items():
             index = acks[0].data.get("index")
-            for source, known in (("transcript", in_transcript), ("acknowledgement", by_id)):
-                if accepted is None and source == "transcript":
-                    continue
-                if not by_id and source == "acknowledgement":
-                    continue
+            for source, known in sources:
                 if known.get(msg_id) != index:
                     self.report.fail(
                         acks[0],
@@ -239,6 +255,19 @@ class _Against:
                         f"acknowledged at index {index}, the server's {source} has it at "
                         f"{known.get(msg_id)}",
                     )
+
+
+def _misdelivered(
+    rec: TraceRecord, index: int, last: int | None, fault: Inbound, report: Report
+) -> None:
+    if fault is Inbound.TWICE:
+        report.fail(rec, "I6", f"each index once; this delivers index {index} more than once")
+        return
+    due = 1 if last is None else last + 1  # LATE and GAP come after a first index
+    if fault is Inbound.LATE:
+        report.fail(rec, "I6", f"index {due}; index {index} arrives out of order")
+    else:
+        report.fail(rec, "I6", f"index {due}; indexes {due}..{index - 1} missed")
 
 
 def _another(shown: TraceRecord, msg_id: str) -> bool:

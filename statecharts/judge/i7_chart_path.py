@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
-
 from statecharts.chart import State, Trigger, dest_of
-from statecharts.judge.facts import ClientFacts
+from statecharts.judge.facts import ClientFacts, Feed
 from statecharts.judge.verdict import Report
 from statecharts.trace import TraceRecord
 
 
 class ChartPath:
-    kinds: ClassVar[frozenset[str]] = frozenset({"state"})
+    def routes(self) -> dict[str, Feed]:
+        return {"state": self.feed}
 
     def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
         src, to, trigger = rec.data["from"], rec.data["to"], rec.data["trigger"]

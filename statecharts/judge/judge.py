@@ -9,11 +9,11 @@ rules that need it. It judges a whole trace (`check`) or a growing one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from statecharts.judge.facts import ClientFacts
+from statecharts.judge.facts import FACT_KINDS, INBOUND, OUTBOUND, ROUTES_OF, ClientFacts, Feed
 from statecharts.judge.i1_alternation import Alternation
 from statecharts.judge.i2_timing import Timing, fault_timing
 from statecharts.judge.i3_legacy_error import LegacyError
@@ -28,19 +28,15 @@ from statecharts.judge.verdict import Report, Verdict, Violation
 from statecharts.judge.windows import Whereabouts, fault_windows
 from statecharts.trace import Trace, TraceRecord
 
-Feed = Callable[[TraceRecord, ClientFacts, Report], None]
 # The records `finish` reads again besides each client's own: fault windows and
 # where each chat was served. Kept as they are fed, so the end needs no rescan.
 _LANDMARKS = frozenset({"fault.start", "fault.end", "session.start", "session.move"})
 
 
 class Rule(Protocol):
-    """A rule judged record by record: the kinds it reads and how it judges one."""
+    """A rule judged record by record: for each kind it reads, how it judges one."""
 
-    @property
-    def kinds(self) -> frozenset[str]: ...
-
-    def feed(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None: ...
+    def routes(self) -> Mapping[str, Feed]: ...
 
 
 class Judge:
@@ -63,10 +59,15 @@ class Judge:
             self.i6,
             self.i4,
         )
-        self._routes: dict[str, list[Feed]] = {}
+        # kind -> the rules' handlers for it: each record goes only where it is read.
+        routes: dict[str, list[Feed]] = {}
         for rule in rules:
-            for kind in rule.kinds:
-                self._routes.setdefault(kind, []).append(rule.feed)
+            for kind, handler in rule.routes().items():
+                for route in ROUTES_OF.get(kind, (kind,)):
+                    routes.setdefault(route, []).append(handler)
+        for kind in _LANDMARKS:  # a client's own (odd) landmark records are kept too
+            routes.setdefault(kind, []).append(self._keep_landmark)
+        self._routes = {kind: tuple(handlers) for kind, handlers in routes.items()}
         self.seen = 0  # records taken by feed_new
         self.fed = 0  # records taken by feed
         self._landmarks: list[TraceRecord] = []  # see _LANDMARKS
@@ -84,21 +85,31 @@ class Judge:
         fed = 0
         for rec in records:
             fed += 1
-            order.feed(rec, report)
-            kind, src = rec.kind, rec.src
-            if kind in _LANDMARKS:
-                landmarks.append(rec)
-            if not src.startswith("client:"):
-                continue
+            if rec.t < order.last_t:  # time went back: by more than the tolerance?
+                order.late(rec, report)
+            else:
+                order.last_t = rec.t
+            src = rec.src
             facts = clients.get(src)
             if facts is None:
+                if not src.startswith("client:"):
+                    if rec.kind in _LANDMARKS:
+                        landmarks.append(rec)
+                    continue
                 facts = clients[src] = ClientFacts(src)
                 mine[src] = []
             mine[src].append(rec)
-            for rule in routes.get(kind, no_rules):
-                rule(rec, facts, report)
-            facts.apply(rec)
+            kind = rec.kind
+            if kind == "message":
+                kind = INBOUND if rec.data.get("direction") == "in" else OUTBOUND
+            for handle in routes.get(kind, no_rules):
+                handle(rec, facts, report)
+            if kind in FACT_KINDS:
+                facts.apply(rec)
         self.fed += fed
+
+    def _keep_landmark(self, rec: TraceRecord, facts: ClientFacts, report: Report) -> None:
+        self._landmarks.append(rec)
 
     def feed_new(self, records: Sequence[TraceRecord]) -> list[Violation]:
         """Judge the records added since the last call; the violations they broke."""
