@@ -114,8 +114,18 @@ def parse_operation(data: dict[str, Any]) -> Operation:
 def check_parameters(op: Operation, data: dict[str, Any]) -> None:
     """A missing required parameter (the first, in the operation's order) is reported
     before a wrong one (the first likewise)."""
+    checks = _CHECKS[op]
+    for name, kind, required, non_empty, non_negative in checks:
+        value = data.get(name)  # the usual command first: every value of its exact type
+        if type(value) is kind:
+            if (non_empty and value == "") or (non_negative and value < 0):
+                break
+        elif value is not None or required:
+            break
+    else:
+        return
     missing = wrong = None
-    for name, kind, required, non_empty, non_negative in _CHECKS[op]:
+    for name, kind, required, non_empty, non_negative in checks:
         value = data.get(name)
         if value is None:
             if required and missing is None:
@@ -163,7 +173,8 @@ class ChatService:
                 self._take_forced_error()
             self._take_behaviour(instance)
             check_parameters(op, data)
-            self._check_request_id(op, data)
+            if op is Operation.REQUEST_CHAT:
+                self._check_request_id(data)
             if self.decorators:
                 self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
@@ -234,11 +245,12 @@ class ChatService:
         if session is not None and _same_secret(session.secure_key, key):
             self.cluster.end_by_server(chat_id, instance, now)
 
-    def _check_request_id(self, op: Operation, data: dict[str, Any]) -> None:
-        """A dialect that wants UUID request ids (Layer) refuses any other login id."""
+    def _check_request_id(self, data: dict[str, Any]) -> None:
+        """A dialect that wants UUID request ids (Layer) refuses any other login id
+        (asked of requestChat only)."""
         row = self.cluster.dialect.request_id_row
         request_id = data.get("clientRequestId")
-        if row is None or op is not Operation.REQUEST_CHAT or request_id is None:
+        if row is None or request_id is None:
             return
         if not is_uuid(request_id):
             code = self.cluster.dialect.row(row).maps_to
@@ -398,4 +410,6 @@ class ChatService:
 
 def _same_secret(known: str, given: str) -> bool:
     """Compared in constant time, so response times do not leak the key."""
+    if known.isascii() and given.isascii():  # the usual key: compared as it is
+        return hmac.compare_digest(known, given)
     return hmac.compare_digest(known.encode(), given.encode("utf-8", "surrogatepass"))

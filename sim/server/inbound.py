@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from statecharts.errors import ProtocolViolation
-from transport.wire import Message, decode
+from transport.wire import Message, decode, messages_of
 
 # JSON interoperable integers (RFC 7159 §6): every client can represent them.
 MAX_SAFE_INTEGER = 2**53 - 1
@@ -75,6 +76,42 @@ def _check_number(item: Any) -> None:
         raise ProtocolViolation("numbers must be finite (no NaN, Infinity or 1e400)")
     if abs(item) > MAX_SAFE_INTEGER:
         raise ProtocolViolation(f"numbers must be within ±{MAX_SAFE_INTEGER}")
+
+
+def checked_frame(frame: Sequence[Any]) -> Sequence[Message]:
+    """A frame of values (a peer's messages in this process) whose Bayeux envelope
+    is sound, in one pass over it; ProtocolViolation says what is wrong.
+
+    The pass only recognises the usual, well-formed message (exact types); anything
+    else is judged by `messages_of` and `check_envelope`, so a refusal names the same
+    fault in the same order whichever path found it."""
+    for message in frame:
+        if type(message) is not dict:
+            break
+        channel = message.get("channel")
+        if type(channel) is not str or len(channel) > MAX_ID_LENGTH or channel[:1] != "/":
+            break
+        client_id = message.get("clientId")
+        if client_id is not None and (type(client_id) is not str or len(client_id) > MAX_ID_LENGTH):
+            break
+        msg_id = message.get("id")
+        if msg_id is not None and not (
+            (type(msg_id) is str and len(msg_id) <= MAX_ID_LENGTH) or type(msg_id) is int
+        ):
+            break
+        advice = message.get("advice")
+        if advice is not None and type(advice) is not dict:
+            break
+        ext = message.get("ext")
+        if ext is not None and type(ext) is not dict:
+            break
+    else:
+        if frame:
+            return frame
+    messages = messages_of(list(frame))
+    for message in messages:
+        check_envelope(message)
+    return messages
 
 
 def check_envelope(message: Message) -> None:
