@@ -118,7 +118,9 @@ class ServerInstance(Services):
         cluster = self.cluster
         if replies:
             # Only a chat command (which always has a reply) can have been rate-limited.
-            self.outbox.send(Reply(conn_id, replies, cluster.chat.take_retry_after()), now)
+            chat = cluster.chat
+            retry_after = None if chat.retry_after is None else chat.take_retry_after()
+            self.outbox.send(Reply(conn_id, replies, retry_after), now)
         cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
@@ -216,8 +218,10 @@ class ServerInstance(Services):
         if client is None:
             return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
-        if client.chats:
-            self.cluster.touch_chats(client, now)
+        if client.chats:  # cluster.touch_chats(client, now), inlined: once per message
+            store = self.cluster.store
+            for chat_id in client.chats:
+                store.touch(chat_id, now)
         # The two common channels first (neither is any of the others).
         if channel == META_CONNECT:
             return self._connect(conn_id, client, msg, now)

@@ -22,6 +22,8 @@ class Events(Protocol):
 
 
 class CommandHandler(Protocol):
+    retry_after: float | None  # a rate limit's, told since `take_retry_after`
+
     def handle(
         self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
     ) -> Message | None: ...
@@ -58,6 +60,7 @@ class ChatPort(Events, Protocol):
     secrets: SecretSource
     not_ready_until: float
     max_message_bytes: int | None
+    truth_events: bool
 
     def issue_nonce(self) -> str: ...
     def has_client(self, client_id: str) -> bool: ...
