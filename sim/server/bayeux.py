@@ -49,9 +49,6 @@ class BayeuxClient:
     def pending_count(self) -> int:
         return len(self.queue) + self.unacked_count
 
-    def has_pending(self) -> bool:
-        return bool(self.queue or self.unacked)
-
     def take_batch(self) -> tuple[list[Message], int | None]:
         """Messages for the next connect reply and the batch id to put in its `ext.ack`.
 

@@ -206,7 +206,8 @@ class ServerInstance(Services):
     def complete_held(self, client_id: str, now: float) -> None:
         """Answer a held connect if its client has something to deliver."""
         client = self.clients.get(client_id)
-        if client is not None and client.held is not None and client.has_pending():
+        # Something to deliver: a queue or a batch not acknowledged yet.
+        if client is not None and client.held is not None and (client.queue or client.unacked):
             self._answer_held(client, now, deliver=True)
 
     # -- dispatch -------------------------------------------------------------------
@@ -218,7 +219,7 @@ class ServerInstance(Services):
         if client is None:
             return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
-        if client.chats:  # cluster.touch_chats(client, now), inlined: once per message
+        if client.chats:  # contact with the client is contact with its chats (their TTL)
             store = self.cluster.store
             for chat_id in client.chats:
                 store.touch(chat_id, now)
@@ -336,8 +337,10 @@ class ServerInstance(Services):
         client.held = None
         client.last_contact = now
         self._held_by_conn.pop(held.conn_id, None)
-        if client.chats:
-            self.cluster.touch_chats(client, now)
+        if client.chats:  # as in _dispatch: contact with the client touches its chats
+            store = self.cluster.store
+            for chat_id in client.chats:
+                store.touch(chat_id, now)
         if client.idle_check is None:
             self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)

@@ -135,7 +135,3 @@ class Routing:
             if client is not None and client.held is not None:
                 return True
         return False
-
-    def touch_chats(self, client: BayeuxClient, now: float) -> None:
-        for chat_id in client.chats:
-            self.store.touch(chat_id, now)
