@@ -11,13 +11,14 @@ message is forgotten at once, as plain Bayeux does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from transport.wire import Message
 
 
-@dataclass(frozen=True, slots=True)
-class HeldConnect:
-    """A `/meta/connect` the server holds until a delivery or the hold deadline."""
+class HeldConnect(NamedTuple):
+    """A `/meta/connect` the server holds until a delivery or the hold deadline (a
+    named tuple: immutable, and made faster than a frozen dataclass, once per hold)."""
 
     conn_id: str
     msg_id: object
