@@ -246,7 +246,8 @@ class Cluster(Routing):
         if self.truth_events:
             self.accepted(session, event, now)
         self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
-        self.flush(now)
+        if self.dirty:
+            self.flush(now)
         return event.index
 
     def client_said(self, chat_id: str, text: str, now: float) -> None:

@@ -121,7 +121,8 @@ class ServerInstance(Services):
             chat = cluster.chat
             retry_after = None if chat.retry_after is None else chat.take_retry_after()
             self.outbox.send(Reply(conn_id, replies, retry_after), now)
-        cluster.flush(now)
+        if cluster.dirty:  # deliveries (an overflow is one too) to answer
+            cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
         self.connections.pop(conn_id, None)

@@ -37,6 +37,7 @@ class InstancePort(Events, Protocol):
     dialect: Dialect
     hold: float
     max_interval: float
+    dirty: dict[tuple[str, str], None]  # clients `flush` must answer (empty: nothing to do)
 
     @property
     def chat(self) -> CommandHandler: ...
