@@ -141,9 +141,11 @@ class ServerInstance(Services):
         while timers and timers[0][0] <= now:
             _, _, kind, client_id = heapq.heappop(timers)
             self._on_timer(kind, client_id, now)
+        cluster = self.cluster
         if self.clock:
-            self.cluster.run_timers(now)
-        self.cluster.flush(now)
+            cluster.run_timers(now)
+        if cluster.dirty:
+            cluster.flush(now)
 
     def next_deadline(self) -> float | None:
         # Asked after every input of every instance: no temporary lists.
