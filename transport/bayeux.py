@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 from transport import wire
 from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
@@ -37,7 +37,6 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
-@quick_init
 @dataclass(frozen=True)
 class Pending:
     """One request waiting for its reply."""
@@ -248,3 +247,7 @@ class BayeuxLayer:
     def took_batch(self, ack: int | None) -> None:
         if ack is not None:
             self.ack = max(self.ack, ack)
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(Pending)

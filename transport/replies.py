@@ -18,7 +18,7 @@ from typing import Any
 
 from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 from transport import wire
 from transport.checks import (
     MAX_DEPTH,
@@ -40,7 +40,6 @@ _CHAT_PREFIX = wire.CHAT_PREFIX
 _INDEXED_TYPES = wire.INDEXED_TYPES
 
 
-@quick_init
 @dataclass(frozen=True)
 class MetaReply:
     """A reply on a /meta/ channel."""
@@ -60,7 +59,6 @@ class MetaReply:
         return bayeux_error_code(self.error)
 
 
-@quick_init
 @dataclass(frozen=True)
 class CommandError:
     code: int
@@ -68,7 +66,6 @@ class CommandError:
     data: Mapping[str, Any]
 
 
-@quick_init
 @dataclass(frozen=True)
 class LoginResult:
     chat_id: str
@@ -77,7 +74,6 @@ class LoginResult:
     position: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class ReplayResult:
     instance: str | None
@@ -85,7 +81,6 @@ class ReplayResult:
     replayed: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
@@ -105,7 +100,6 @@ class ServiceReply:
         return bayeux_error_code(self.error)
 
 
-@quick_init
 @dataclass(frozen=True)
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
@@ -117,7 +111,6 @@ class TranscriptItem:
     client_message_id: str | None
 
 
-@quick_init
 @dataclass(frozen=True)
 class Delivery:
     channel: str
@@ -125,7 +118,6 @@ class Delivery:
     data: dict[str, Any]  # as delivered (a broadcast service hands it on)
 
 
-@quick_init
 @dataclass(frozen=True)
 class OtherMessage:
     """A message on any other channel (broadcast deliveries, publish replies)."""
@@ -332,3 +324,16 @@ def _delivery(msg: wire.Message) -> Delivery | Invalid:
         message_id if isinstance(message_id, str) else None,
     )
     return Delivery(msg["channel"], item, data)
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(
+    MetaReply,
+    CommandError,
+    LoginResult,
+    ReplayResult,
+    ServiceReply,
+    TranscriptItem,
+    Delivery,
+    OtherMessage,
+)

@@ -11,7 +11,7 @@ message is forgotten at once, as plain Bayeux does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from transport.wire import Message
 
@@ -21,7 +21,7 @@ class HeldConnect(NamedTuple):
     named tuple: immutable, and made faster than a frozen dataclass, once per hold)."""
 
     conn_id: str
-    msg_id: object
+    msg_id: Any  # the connect's id as the client sent it (any JSON value)
     deadline: float
     ack_in: int | None
     seq: int
