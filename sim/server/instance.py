@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sim.server.bayeux import BayeuxClient, HeldConnect
 from sim.server.bounds import MAX_CLIENTS
 from sim.server.channels import subscription
-from sim.server.inbound import check_envelope, checked_frame
+from sim.server.envelope import check_envelope, checked_frame
 from sim.server.outputs import Drop, Outbox, Output, Reply
 from sim.server.replies import ack_of, failed, ok, unknown_client
 from sim.server.services import LATE_TIMER, Services
