@@ -70,6 +70,7 @@ COMPILED: tuple[str, ...] = (
     "sim.server.channels",
     "sim.server.chat",
     "sim.server.cluster",
+    "sim.server.envelope",
     "sim.server.instance",
     "sim.server.outputs",
     "sim.server.ports",

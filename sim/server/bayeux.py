@@ -11,14 +11,14 @@ message is forgotten at once, as plain Bayeux does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from transport.wire import Message
 
 
-@dataclass(frozen=True, slots=True)
-class HeldConnect:
-    """A `/meta/connect` the server holds until a delivery or the hold deadline."""
+class HeldConnect(NamedTuple):
+    """A `/meta/connect` the server holds until a delivery or the hold deadline (a
+    named tuple: immutable, and made faster than a frozen dataclass, once per hold)."""
 
     conn_id: str
     msg_id: Any  # the connect's id as the client sent it (any JSON value)
@@ -49,9 +49,6 @@ class BayeuxClient:
 
     def pending_count(self) -> int:
         return len(self.queue) + self.unacked_count
-
-    def has_pending(self) -> bool:
-        return bool(self.queue or self.unacked)
 
     def take_batch(self) -> tuple[list[Message], int | None]:
         """Messages for the next connect reply and the batch id to put in its `ext.ack`.

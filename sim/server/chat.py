@@ -122,8 +122,19 @@ def parse_operation(data: dict[str, Any]) -> Operation:
 def check_parameters(op: Operation, data: dict[str, Any]) -> None:
     """A missing required parameter (the first, in the operation's order) is reported
     before a wrong one (the first likewise)."""
+    checks = _CHECKS[op]
+    for name, kind, required, non_empty, non_negative in checks:
+        given: Any = data.get(name)  # the usual command first: every value of its exact type
+        given_type = type(given)
+        if given_type is kind:
+            if (non_empty and given == "") or (non_negative and given < 0):
+                break
+        elif given is not None or required:
+            break
+    else:
+        return
     missing = wrong = None
-    for name, kind, required, non_empty, non_negative in _CHECKS[op]:
+    for name, kind, required, non_empty, non_negative in checks:
         value = data.get(name)
         if value is None:
             if required and missing is None:
@@ -146,7 +157,7 @@ class ChatService:
         self._forced_code = ErrorCode.EXECUTION_ERROR
         self._forced_count = 0
         self.behaviours = Behaviours()
-        self._retry_after: float | None = None  # a rate limit told since take_retry_after
+        self.retry_after: float | None = None  # a rate limit told since take_retry_after
         self._chat_counter = 0
         # clientRequestId -> Login: a retried requestChat finds its chat again;
         # pruned with the chat (`forget`).
@@ -166,12 +177,15 @@ class ChatService:
         if isinstance(data.get("chatId"), str):
             fields["chatId"] = data["chatId"]
         try:
-            op = parse_operation(data)
+            op = _OPERATIONS.get(name) if type(name) is str else None
+            if op is None:  # not a known name: parse_operation says why
+                op = parse_operation(data)
             if self._forced_count > 0:
                 self._take_forced_error()
             self._take_behaviour(instance)
             check_parameters(op, data)
-            self._check_request_id(op, data)
+            if op is Operation.REQUEST_CHAT:
+                self._check_request_id(data)
             if self.decorators:
                 self._run_decorators(op, data)
             result = self._execute(op, instance, client, data, now)
@@ -197,7 +211,7 @@ class ChatService:
 
     def take_retry_after(self) -> float | None:
         """The Retry-After of a rate limit refused since the last call (None: none)."""
-        told, self._retry_after = self._retry_after, None
+        told, self.retry_after = self.retry_after, None
         return told
 
     def _take_forced_error(self) -> None:
@@ -217,7 +231,7 @@ class ChatService:
         if pending.rate_limited > 0:
             pending.rate_limited -= 1
             wait = {"retryAfter": pending.retry_after}
-            self._retry_after = pending.retry_after
+            self.retry_after = pending.retry_after
             raise Refused(dialect.behaviour_code(RATE_LIMIT), wait, RATE_LIMIT)
         if pending.expired_credentials > 0:
             pending.expired_credentials -= 1
@@ -242,11 +256,12 @@ class ChatService:
         if session is not None and _same_secret(session.secure_key, key):
             self.cluster.end_by_server(chat_id, instance, now)
 
-    def _check_request_id(self, op: Operation, data: dict[str, Any]) -> None:
-        """A dialect that wants UUID request ids (Layer) refuses any other login id."""
+    def _check_request_id(self, data: dict[str, Any]) -> None:
+        """A dialect that wants UUID request ids (Layer) refuses any other login id
+        (asked of requestChat only)."""
         row = self.cluster.dialect.request_id_row
         request_id = data.get("clientRequestId")
-        if row is None or op is not Operation.REQUEST_CHAT or request_id is None:
+        if row is None or request_id is None:
             return
         if not is_uuid(request_id):
             code = self.cluster.dialect.row(row).maps_to
@@ -266,7 +281,11 @@ class ChatService:
     ) -> dict[str, Any]:
         if op is Operation.REQUEST_CHAT:
             return self._request_chat(instance, client, data, now)
-        session = self._session(data, now)
+        store = self.cluster.store  # the command's session, by id and secure key
+        session = store.get(data["chatId"])
+        if session is None or not _same_secret(session.secure_key, data["secureKey"]):
+            raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
+        store.touch(session.chat_id, now)
         if op is Operation.SEND_MESSAGE:
             return self._send_message(session, data, now)
         if op is Operation.SEND_TYPING:
@@ -275,13 +294,6 @@ class ChatService:
         if op is Operation.REQUEST_NOTIFICATIONS:
             return self._request_notifications(session, instance, client, data, now)
         return self._disconnect(session, instance, now)
-
-    def _session(self, data: dict[str, Any], now: float) -> StoredChat:
-        session = self.cluster.store.get(data["chatId"])
-        if session is None or not _same_secret(session.secure_key, data["secureKey"]):
-            raise Refused(ErrorCode.UNKNOWN_SESSION, {"chatId": data["chatId"]})
-        self.cluster.store.touch(session.chat_id, now)
-        return session
 
     def _request_chat(
         self, instance: str, client: BayeuxClient, data: dict[str, Any], now: float
@@ -352,24 +364,29 @@ class ChatService:
     def _send_message(
         self, session: StoredChat, data: dict[str, Any], now: float
     ) -> dict[str, Any]:
+        cluster = self.cluster
         message_id = data["clientMessageId"]
         known = session.message_ids.get(message_id)
         if known is not None:
-            self.cluster.acked(session, message_id, known, now)
+            cluster.acked(session, message_id, known, now)
             return {"index": known}
-        limit = self.cluster.max_message_bytes
-        if limit is not None and len(data["text"].encode()) > limit:
-            code = self.cluster.dialect.behaviour_code(TOO_LARGE)
+        text = data["text"]
+        limit = cluster.max_message_bytes
+        if limit is not None and len(text.encode()) > limit:
+            code = cluster.dialect.behaviour_code(TOO_LARGE)
             raise Refused(code, {"limit": limit}, TOO_LARGE)
-        if session.chars + len(data["text"]) > MAX_TRANSCRIPT_CHARS:
+        if session.chars + len(text) > MAX_TRANSCRIPT_CHARS:
             reason = f"the transcript is full ({MAX_TRANSCRIPT_CHARS} characters)"
             raise Refused(ErrorCode.EXECUTION_ERROR, {"reason": reason})
-        event = session.append("Message", "client", data["text"], message_id)
-        self.cluster.store.put(session)
-        self.cluster.deliver_chat(session.chat_id, event.as_data())
-        self.cluster.accepted(session, event, now)
-        self.cluster.client_said(session.chat_id, data["text"], now)
-        self.cluster.acked(session, message_id, event.index, now)
+        event = session.append("Message", "client", text, message_id)
+        cluster.store.put(session)
+        cluster.deliver_chat(session.chat_id, event.as_data())
+        truth = cluster.truth_events  # accepted/acked report only then: no calls otherwise
+        if truth:
+            cluster.accepted(session, event, now)
+        cluster.client_said(session.chat_id, text, now)
+        if truth:
+            cluster.acked(session, message_id, event.index, now)
         return {"index": event.index}
 
     def _request_notifications(
@@ -406,4 +423,6 @@ class ChatService:
 
 def _same_secret(known: str, given: str) -> bool:
     """Compared in constant time, so response times do not leak the key."""
+    if known.isascii() and given.isascii():  # the usual key: compared as it is
+        return hmac.compare_digest(known, given)
     return hmac.compare_digest(known.encode(), given.encode("utf-8", "surrogatepass"))

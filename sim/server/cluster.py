@@ -96,6 +96,7 @@ class Cluster(Routing):
             for i, n in enumerate(instances)
         }
         self._ordered = list(self.instances.values())
+        self._sources = {n: f"server:{n}" for n in instances}  # trace sources, made once
         self._clock_outbox = self._ordered[0].outbox
         # Trace events not taken yet: a driver may look before it takes (no list per take).
         self.events: list[ServerEvent] = []
@@ -246,7 +247,8 @@ class Cluster(Routing):
         if self.truth_events:
             self.accepted(session, event, now)
         self.emit(now, session.instance, "agent", {"chatId": chat_id, "index": event.index})
-        self.flush(now)
+        if self.dirty:
+            self.flush(now)
         return event.index
 
     def client_said(self, chat_id: str, text: str, now: float) -> None:
@@ -374,7 +376,10 @@ class Cluster(Routing):
 
     def emit(self, now: float, instance: str, kind: str, fields: dict[str, Any]) -> None:
         """Report an event; `fields` is handed over (callers pass a dict of their own)."""
-        self.events.append((round(now, 6), f"server:{instance}", kind, fields))
+        source = self._sources.get(instance)
+        if source is None:
+            source = f"server:{instance}"
+        self.events.append((round(now, 6), source, kind, fields))
 
     def _instance(self, name: str) -> ServerInstance:
         try:

@@ -14,16 +14,15 @@ import math
 import re
 from typing import Any
 
+from sim.server.envelope import check_envelope
 from statecharts.errors import ProtocolViolation
 from transport.wire import Message, decode
 
 # JSON interoperable integers (RFC 7159 §6): every client can represent them.
 MAX_SAFE_INTEGER = 2**53 - 1
 CEILING_DEPTH = 512  # the server core's own bound, whatever the adapter allows
-MAX_ID_LENGTH = 256
 # A lone surrogate parses from JSON ("\ud800") but cannot be encoded to reply.
 _SURROGATE = re.compile("[\ud800-\udfff]")
-_DICT_FIELDS = ("advice", "ext")
 
 
 def parse_frame(text: str, max_depth: int = CEILING_DEPTH) -> list[Message]:
@@ -75,29 +74,6 @@ def _check_number(item: Any) -> None:
         raise ProtocolViolation("numbers must be finite (no NaN, Infinity or 1e400)")
     if abs(item) > MAX_SAFE_INTEGER:
         raise ProtocolViolation(f"numbers must be within ±{MAX_SAFE_INTEGER}")
-
-
-def check_envelope(message: Message) -> None:
-    """The Bayeux fields the server reads before it knows the channel (inlined: it runs
-    for every message the server takes)."""
-    get = message.get
-    client_id = get("clientId")
-    if client_id is not None and not (
-        isinstance(client_id, str) and len(client_id) <= MAX_ID_LENGTH
-    ):
-        raise ProtocolViolation(f"'clientId' must be a string of at most {MAX_ID_LENGTH} chars")
-    msg_id = get("id")
-    if msg_id is not None and not (
-        (isinstance(msg_id, str) and len(msg_id) <= MAX_ID_LENGTH)
-        or (isinstance(msg_id, int) and not isinstance(msg_id, bool))
-    ):
-        raise ProtocolViolation(f"'id' must be a string of at most {MAX_ID_LENGTH} chars")
-    if len(message["channel"]) > MAX_ID_LENGTH:
-        raise ProtocolViolation(f"'channel' must be at most {MAX_ID_LENGTH} characters")
-    for name in _DICT_FIELDS:
-        value = get(name)
-        if value is not None and not isinstance(value, dict):
-            raise ProtocolViolation(f"'{name}' must be an object")
 
 
 class ParsedFrame(str):

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sim.server.bayeux import BayeuxClient, HeldConnect
 from sim.server.bounds import MAX_CLIENTS
 from sim.server.channels import subscription
-from sim.server.inbound import check_envelope
+from sim.server.envelope import check_envelope, checked_frame
 from sim.server.outputs import Drop, Outbox, Output, Reply
 from sim.server.replies import ack_of, failed, ok, unknown_client
 from sim.server.services import LATE_TIMER, Services
@@ -33,7 +33,6 @@ from transport.wire import (
     Reconnect,
     bayeux_error,
     decode,
-    messages_of,
 )
 
 if TYPE_CHECKING:
@@ -73,6 +72,8 @@ class ServerInstance(Services):
         self._seq = 0
         self.messages_received = 0  # Bayeux messages in the frames taken (a statistic)
         self._timeout_ms = round(cluster.hold * 1000)  # advice.timeout (the hold is fixed)
+        # The same advice on every connect reply: one dict, read-only once made.
+        self._connect_advice = self._advice()
 
     # -- driver API ----------------------------------------------------------
     def open(self, conn_id: str, now: float) -> bool:
@@ -88,9 +89,12 @@ class ServerInstance(Services):
         if not self.up:
             return
         try:
-            messages = decode(frame) if isinstance(frame, str) else messages_of(list(frame))
-            for message in messages:
-                check_envelope(message)
+            if isinstance(frame, str):
+                messages: Sequence[Message] = decode(frame)
+                for message in messages:
+                    check_envelope(message)
+            else:
+                messages = checked_frame(frame)
         except ProtocolViolation as exc:
             self.cluster.emit(now, self.name, "bad_frame", {"reason": str(exc)})
             self.connections.pop(conn_id, None)
@@ -98,7 +102,7 @@ class ServerInstance(Services):
             return
         self.receive_messages(conn_id, messages, now)
 
-    def receive_messages(self, conn_id: str, messages: list[Message], now: float) -> None:
+    def receive_messages(self, conn_id: str, messages: Sequence[Message], now: float) -> None:
         """A frame already parsed at the boundary (`decode` and `check_envelope`, or
         `sim.server.inbound.parse_frame`): the core entry point, nothing is checked again."""
         if not self.up:
@@ -111,10 +115,14 @@ class ServerInstance(Services):
             replies = []
             for message in messages:
                 replies.extend(self._dispatch(conn_id, message, now))
-        retry_after = self.cluster.chat.take_retry_after()
+        cluster = self.cluster
         if replies:
+            # Only a chat command (which always has a reply) can have been rate-limited.
+            chat = cluster.chat
+            retry_after = None if chat.retry_after is None else chat.take_retry_after()
             self.outbox.send(Reply(conn_id, replies, retry_after), now)
-        self.cluster.flush(now)
+        if cluster.dirty:  # deliveries (an overflow is one too) to answer
+            cluster.flush(now)
 
     def closed(self, conn_id: str, now: float) -> None:
         self.connections.pop(conn_id, None)
@@ -133,9 +141,11 @@ class ServerInstance(Services):
         while timers and timers[0][0] <= now:
             _, _, kind, client_id = heapq.heappop(timers)
             self._on_timer(kind, client_id, now)
+        cluster = self.cluster
         if self.clock:
-            self.cluster.run_timers(now)
-        self.cluster.flush(now)
+            cluster.run_timers(now)
+        if cluster.dirty:
+            cluster.flush(now)
 
     def next_deadline(self) -> float | None:
         # Asked after every input of every instance: no temporary lists.
@@ -199,7 +209,8 @@ class ServerInstance(Services):
     def complete_held(self, client_id: str, now: float) -> None:
         """Answer a held connect if its client has something to deliver."""
         client = self.clients.get(client_id)
-        if client is not None and client.held is not None and client.has_pending():
+        # Something to deliver: a queue or a batch not acknowledged yet.
+        if client is not None and client.held is not None and (client.queue or client.unacked):
             self._answer_held(client, now, deliver=True)
 
     # -- dispatch -------------------------------------------------------------------
@@ -211,8 +222,10 @@ class ServerInstance(Services):
         if client is None:
             return [unknown_client(channel, msg.get("id"))]
         client.last_contact = now
-        if client.chats:
-            self.cluster.touch_chats(client, now)
+        if client.chats:  # contact with the client is contact with its chats (their TTL)
+            store = self.cluster.store
+            for chat_id in client.chats:
+                store.touch(chat_id, now)
         # The two common channels first (neither is any of the others).
         if channel == META_CONNECT:
             return self._connect(conn_id, client, msg, now)
@@ -273,20 +286,21 @@ class ServerInstance(Services):
     def _connect(
         self, conn_id: str, client: BayeuxClient, msg: Message, now: float
     ) -> list[Message]:
-        if not isinstance(msg.get("connectionType"), str):
+        get = msg.get
+        if not isinstance(get("connectionType"), str):
             return [failed(msg, bayeux_error(BayeuxError.BAD_REQUEST, "Missing connectionType"))]
         if client.held is not None:  # superseded: answer the old one empty
             self._answer_held(client, now, deliver=False)
         ack_in = None
         if client.ack_enabled:
             ack_in = ack_of(msg)
-            if ack_in is not None:
+            if ack_in is not None and client.unacked:
                 client.acknowledge(ack_in)
-        hold = self.cluster.hold if msg.get("advice") is None else self._hold_for(msg)
+        hold = self.cluster.hold if get("advice") is None else self._hold_for(msg)
         if client.queue or client.unacked or hold <= 0:
-            return self._connect_reply(client, msg.get("id"), ack_in, deliver=True)
+            return self._connect_reply(client, get("id"), ack_in, deliver=True)
         self._seq += 1
-        client.held = HeldConnect(conn_id, msg.get("id"), now + hold, ack_in, self._seq)
+        client.held = HeldConnect(conn_id, get("id"), now + hold, ack_in, self._seq)
         self._held_by_conn[conn_id] = client.client_id
         self.schedule_wakeup(now + hold, _HOLD, client.client_id)
         return []
@@ -309,13 +323,15 @@ class ServerInstance(Services):
             "channel": META_CONNECT,
             "successful": True,
             "clientId": client.client_id,
-            "advice": {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms},
+            "advice": self._connect_advice,
         }
         if msg_id is not None:
             reply["id"] = msg_id
         ack_out = batch if batch is not None else ack_in
-        if client.ack_enabled and ack_out is not None:
+        if ack_out is not None and client.ack_enabled:
             reply["ext"] = {"ack": ack_out}
+        if not messages:
+            return [reply]
         return [*messages, reply]
 
     def _answer_held(self, client: BayeuxClient, now: float, *, deliver: bool) -> None:
@@ -324,8 +340,10 @@ class ServerInstance(Services):
         client.held = None
         client.last_contact = now
         self._held_by_conn.pop(held.conn_id, None)
-        if client.chats:
-            self.cluster.touch_chats(client, now)
+        if client.chats:  # as in _dispatch: contact with the client touches its chats
+            store = self.cluster.store
+            for chat_id in client.chats:
+                store.touch(chat_id, now)
         if client.idle_check is None:
             self._arm_idle_check(client)
         frame = self._connect_reply(client, held.msg_id, held.ack_in, deliver=deliver)

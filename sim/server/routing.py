@@ -32,8 +32,10 @@ class Routing:
     def __init__(self) -> None:
         self._bound: dict[str, dict[ClientKey, None]] = {}
         self._subs: dict[str, dict[ClientKey, None]] = {}
-        self._dirty: dict[ClientKey, None] = {}
-        self._overflowing: dict[ClientKey, None] = {}
+        # Clients with new deliveries, answered by `flush` (public: an empty one
+        # needs no flush, and instances look before they call it once per frame).
+        self.dirty: dict[ClientKey, None] = {}
+        self._overflowing: dict[ClientKey, None] = {}  # always also in `dirty`
 
     def bind(self, chat_id: str, instance: str, client: BayeuxClient) -> None:
         client.chats.add(chat_id)
@@ -46,7 +48,8 @@ class Routing:
             self._bound.get(chat_id, {}).pop(key, None)
         for channel in client.subscriptions:
             self._remove_sub(channel, key)
-        self._dirty.pop(key, None)
+        self.dirty.pop(key, None)
+        self._overflowing.pop(key, None)  # gone: nothing left to forget
 
     def subscribe(self, instance: str, client: BayeuxClient, channel: str) -> None:
         client.subscriptions.add(channel)
@@ -93,7 +96,7 @@ class Routing:
         if client is not None and messages:
             queue = client.queue
             queue.extend(messages)
-            self._dirty[key] = None
+            self.dirty[key] = None
             if len(queue) + client.unacked_count > MAX_PENDING:  # client.pending_count()
                 self._overflowing[key] = None
 
@@ -103,11 +106,11 @@ class Routing:
         again and restore their chats: nothing accepted is lost)."""
         while self._overflowing:
             (instance, client_id), _ = self._overflowing.popitem()
-            self._dirty.pop((instance, client_id), None)
+            self.dirty.pop((instance, client_id), None)
             reason = f"over {MAX_PENDING} undelivered messages"
             self.instances[instance].forget_client(client_id, now, reason)
-        while self._dirty:
-            dirty, self._dirty = self._dirty, {}
+        while self.dirty:
+            dirty, self.dirty = self.dirty, {}
             for instance, client_id in dirty:
                 self.instances[instance].complete_held(client_id, now)
 
@@ -135,7 +138,3 @@ class Routing:
             if client is not None and client.held is not None:
                 return True
         return False
-
-    def touch_chats(self, client: BayeuxClient, now: float) -> None:
-        for chat_id in client.chats:
-            self.store.touch(chat_id, now)
