@@ -55,16 +55,22 @@ class Advice:
     reconnect: wire.Reconnect = wire.Reconnect.RETRY
     interval: float = 0.0  # seconds between a connect reply and the next connect
     hold: float = 30.0  # seconds the server may hold a connect (advice.timeout)
+    # The last update taken: nothing else sets these fields, so taking it again changes nothing.
+    applied: AdviceUpdate | None = field(default=None, repr=False, compare=False)
 
     def update(self, advice: AdviceUpdate | None) -> None:
-        if advice is None:
-            return
+        if advice is None or advice is self.applied:
+            return  # a server repeats its advice (parsed once: the same value)
+        self.applied = advice
         if advice.reconnect is not None:
             self.reconnect = advice.reconnect
         if advice.interval is not None:
             self.interval = advice.interval
         if advice.hold is not None:
             self.hold = advice.hold
+
+
+_CONNECT = RequestKind.CONNECT
 
 
 @dataclass
@@ -118,19 +124,22 @@ class BayeuxLayer:
 
     def connect(self, now: float, *, immediate: bool) -> Message:
         """A /meta/connect; `immediate` asks the server not to hold it (advice timeout 0)."""
+        self._next_id += 1  # new_id() and _track(), inline: one connect per server push
+        ident = str(self._next_id)
         msg: Message = {
             "channel": wire.META_CONNECT,
             "clientId": self.client_id,
             "connectionType": self.connection_type._value_,  # not .value: a descriptor call
-            "id": self.new_id(),
+            "id": ident,
             "ext": {"ack": self.ack},
         }
-        hold = self.advice.hold
         if immediate:
             msg["advice"] = {"timeout": 0}
-            hold = 0.0
-        deadline = now + hold + self.max_network_delay
-        return self._track(RequestKind.CONNECT, deadline, msg)
+            deadline = now + self.max_network_delay
+        else:
+            deadline = now + self.advice.hold + self.max_network_delay
+        self.pending[ident] = Pending(_CONNECT, deadline, msg)
+        return msg
 
     def subscribe(self, channel: str, now: float, purpose: Purpose = Purpose.NONE) -> Message:
         msg: Message = {

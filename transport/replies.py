@@ -20,6 +20,7 @@ from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
 from statecharts.values import quick_init
 from transport import wire
+from transport.bayeux import Pending
 from transport.checks import (
     MAX_DEPTH,
     AdviceUpdate,
@@ -169,15 +170,21 @@ def decode_frame(text: str | list[wire.Message]) -> list[wire.Message]:
     return messages
 
 
-def parse_message(msg: wire.Message, operation: Operation | None) -> Reply | Invalid:
-    """A typed reply, or why `msg` fails validation (`operation`: what it answers)."""
+def parse_message(msg: wire.Message, requests: Mapping[str, Pending]) -> Reply | Invalid:
+    """A typed reply, or why `msg` fails validation (`requests`: the outstanding ones,
+    by id: a /service/chat reply is read as what its request asked for).
+
+    One dispatch on the channel, the common kinds first; each kind reads only its fields.
+    """
     channel: str = msg["channel"]
+    if channel == _META_CONNECT:
+        return _meta(msg, channel)
+    if channel.startswith(_CHAT_PREFIX) and "successful" not in msg:
+        return _delivery(msg, channel)  # a reply to a publish there says "successful"
+    if channel == _SERVICE_CHAT:
+        return _service(msg, requests)
     if channel.startswith("/meta/"):
         return _meta(msg, channel)
-    if channel == _SERVICE_CHAT:
-        return _service(msg, operation)
-    if channel.startswith(_CHAT_PREFIX) and "successful" not in msg:
-        return _delivery(msg)  # a reply to a publish there says "successful"
     successful = msg.get("successful")
     return OtherMessage(
         channel,
@@ -198,49 +205,46 @@ def _meta(msg: wire.Message, channel: str) -> MetaReply | Invalid:
         advice = parse_advice(advice)
         if isinstance(advice, Invalid):
             return Invalid(f"{channel} reply: {advice.reason}")
-    client_id = msg.get("clientId")
+    ident = msg.get("id")
+    if not isinstance(ident, str):
+        ident = None
+    error = None if successful else opt_str(msg.get("error"))  # read only when refused
+    if channel == _META_CONNECT:
+        ext = msg.get("ext")
+        ack = ext.get("ack") if isinstance(ext, dict) else None
+        if ack is not None and not is_int(ack):
+            return Invalid("connect reply: 'ext.ack' is not an integer")
+        return MetaReply(channel, ident, successful, error, advice, None, None, ack)
+    client_id = opt_str(msg.get("clientId"))
     types: tuple[str, ...] | None = None
     if channel == _META_HANDSHAKE and successful:
-        if not isinstance(client_id, str) or not client_id:
+        if client_id is None or not client_id:
             return Invalid("handshake reply without 'clientId'")
         listed = msg.get("supportedConnectionTypes")
         if isinstance(listed, list):
             types = tuple(t for t in listed if isinstance(t, str))
-    ack: int | None = None
-    if channel == _META_CONNECT:
-        ext = msg.get("ext")
-        if isinstance(ext, dict):
-            ack = ext.get("ack")
-            if ack is not None and not is_int(ack):
-                return Invalid("connect reply: 'ext.ack' is not an integer")
-    ident = msg.get("id")
-    error = msg.get("error")
-    subscription = msg.get("subscription")
+    subscription = opt_str(msg.get("subscription"))
     return MetaReply(
-        channel,
-        ident if isinstance(ident, str) else None,
-        successful,
-        error if isinstance(error, str) else None,
-        advice,
-        client_id if isinstance(client_id, str) else None,
-        types,
-        ack,
-        subscription if isinstance(subscription, str) else None,
+        channel, ident, successful, error, advice, client_id, types, None, subscription
     )
 
 
 # -- /service/chat ---------------------------------------------------------------
-def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | Invalid:
+def _service(msg: wire.Message, requests: Mapping[str, Pending]) -> ServiceReply | Invalid:
     successful = msg.get("successful")
-    if not isinstance(successful, bool):
+    if successful is not True and successful is not False:
         return Invalid("service reply: 'successful' is not a boolean")
-    ident = opt_str(msg.get("id"))
+    ident = msg.get("id")
+    if not isinstance(ident, str):
+        ident = None
     if not successful:
         return ServiceReply(ident, False, opt_str(msg.get("error")))
-    if "data" not in msg:
-        # The publish ack CometD servers send beside the result (same id, no data).
-        return ServiceReply(ident, True, None, ack_only=True)
     data = msg.get("data")
+    if data is None and "data" not in msg:
+        # The publish ack CometD servers send beside the result (same id, no data).
+        return ServiceReply(ident, True, None, None, None, None, None, None, True)
+    pending = requests.get(ident) if ident is not None else None
+    operation = pending.operation if pending is not None else None
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         return Invalid("service reply: 'data' has neither 'result' nor 'error'")
     if "error" in data:
@@ -309,7 +313,7 @@ def command_error(payload: object) -> CommandError | None:
 
 
 # -- /chat/<chatId> --------------------------------------------------------------
-def _delivery(msg: wire.Message) -> Delivery | Invalid:
+def _delivery(msg: wire.Message, channel: str) -> Delivery | Invalid:
     data = msg.get("data")
     if not isinstance(data, dict):
         return Invalid("chat delivery without a 'data.type'")
@@ -317,7 +321,7 @@ def _delivery(msg: wire.Message) -> Delivery | Invalid:
     if not isinstance(kind, str):
         return Invalid("chat delivery without a 'data.type'")
     index = data.get("index")
-    if not is_int(index):
+    if type(index) is not int and not is_int(index):
         index = None
     if kind in _INDEXED_TYPES and (index is None or index < 1):
         return Invalid(f"{kind} delivery without an integer 'index'")
@@ -331,4 +335,4 @@ def _delivery(msg: wire.Message) -> Delivery | Invalid:
         text if isinstance(text, str) else None,
         message_id if isinstance(message_id, str) else None,
     )
-    return Delivery(msg["channel"], item, data)
+    return Delivery(channel, item, data)
