@@ -86,9 +86,11 @@ class MetaReplies:
         if bayeux.resolve(reply.id) is None:
             return  # a stale or duplicated reply
         advice = bayeux.advice
-        advice.update(reply.advice)
+        if reply.advice is not advice.applied:
+            advice.update(reply.advice)
         self.attempting = False
-        self.outage = recovery.worked(self.outage)
+        if self.outage.instance_failures:
+            self.outage = recovery.worked(self.outage)
         if not reply.successful:
             MetaReplies._on_connect_refused(self, reply, now)
             return

@@ -120,10 +120,16 @@ class TranscriptItem:
 
 @quick_init
 @dataclass(frozen=True)
-class Delivery:
+class Delivery(TranscriptItem):
+    """A chat event on /chat/<chatId>: its transcript item, where and as it came
+    (one value, not an item inside a delivery: one object less per delivery)."""
+
     channel: str
-    item: TranscriptItem
-    data: dict[str, Any]  # as delivered (a broadcast service hands it on)
+    data: dict[str, Any]  # as delivered (PolyAI's session end is read from it)
+
+    @property
+    def item(self) -> TranscriptItem:
+        return self
 
 
 @quick_init
@@ -328,11 +334,12 @@ def _delivery(msg: wire.Message, channel: str) -> Delivery | Invalid:
     party = data.get("party")
     text = data.get("text")
     message_id = data.get("clientMessageId")
-    item = TranscriptItem(
+    return Delivery(
         index,
         kind,
         party if isinstance(party, str) else None,
         text if isinstance(text, str) else None,
         message_id if isinstance(message_id, str) else None,
+        channel,
+        data,
     )
-    return Delivery(channel, item, data)
