@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from statecharts.values import quick_init
 from transport import wire
 from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
@@ -37,8 +36,7 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
-@quick_init
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: no instance dict (a value, never changed)
 class Pending:
     """One request waiting for its reply."""
 

@@ -41,8 +41,7 @@ _CHAT_PREFIX = wire.CHAT_PREFIX
 _INDEXED_TYPES = wire.INDEXED_TYPES
 
 
-@quick_init
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class MetaReply:
     """A reply on a /meta/ channel."""
 
@@ -86,8 +85,7 @@ class ReplayResult:
     replayed: int
 
 
-@quick_init
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
 
@@ -106,8 +104,7 @@ class ServiceReply:
         return bayeux_error_code(self.error)
 
 
-@quick_init
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
 
@@ -118,8 +115,7 @@ class TranscriptItem:
     client_message_id: str | None
 
 
-@quick_init
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class Delivery(TranscriptItem):
     """A chat event on /chat/<chatId>: its transcript item, where and as it came
     (one value, not an item inside a delivery: one object less per delivery)."""
