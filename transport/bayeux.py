@@ -253,5 +253,5 @@ class BayeuxLayer:
         self.pending.clear()
 
     def took_batch(self, ack: int | None) -> None:
-        if ack is not None:
-            self.ack = max(self.ack, ack)
+        if ack is not None and ack > self.ack:
+            self.ack = ack

@@ -214,7 +214,7 @@ def _meta(msg: wire.Message, channel: str) -> MetaReply | Invalid:
     if channel == _META_CONNECT:
         ext = msg.get("ext")
         ack = ext.get("ack") if isinstance(ext, dict) else None
-        if ack is not None and not is_int(ack):
+        if ack is not None and type(ack) is not int and not is_int(ack):
             return Invalid("connect reply: 'ext.ack' is not an integer")
         return MetaReply(channel, ident, successful, error, advice, None, None, ack)
     client_id = opt_str(msg.get("clientId"))
