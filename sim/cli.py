@@ -142,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     add_arguments(load)
 
     _add_bench(sub.add_parser("bench", help="measure the performance targets"))
+    compile_ = sub.add_parser("compile", help="compile the hot path with mypyc (about 1.5x faster)")
+    from sim.commands.compile import add_arguments as add_compile  # noqa: PLC0415
+
+    add_compile(compile_)
     return parser
 
 

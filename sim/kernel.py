@@ -200,7 +200,8 @@ class Streams:
             stream = self._streams[name] = random.Random(self.derive(name))
         return stream
 
-    __getitem__ = get
+    def __getitem__(self, name: str) -> random.Random:
+        return self.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._streams)

@@ -14,7 +14,7 @@ from enum import StrEnum
 from typing import Any, ClassVar
 
 from statecharts.catalog import describe
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,6 @@ def _layout(cls: type[AppEvent]) -> tuple[tuple[str, str, bool], ...]:
     )
 
 
-@quick_init
 @dataclass(frozen=True)
 class StateChanged(AppEvent):
     kind: ClassVar[str] = "state"
@@ -55,7 +54,6 @@ class StateChanged(AppEvent):
     trigger: str
 
 
-@quick_init
 @dataclass(frozen=True)
 class Ready(AppEvent):
     kind: ClassVar[str] = "ready"
@@ -67,14 +65,12 @@ class Interrupted(AppEvent):
     kind: ClassVar[str] = "interrupted"
 
 
-@quick_init
 @dataclass(frozen=True)
 class Continued(AppEvent):
     kind: ClassVar[str] = "continued"
     duration: float
 
 
-@quick_init
 @dataclass(frozen=True)
 class EventError(AppEvent):
     """The EventError of the chat API: {code, description, data}."""
@@ -89,7 +85,6 @@ class EventError(AppEvent):
         return cls(int(code), describe(code), data)
 
 
-@quick_init
 @dataclass(frozen=True)
 class Restored(AppEvent):
     kind: ClassVar[str] = "restored"
@@ -103,7 +98,6 @@ class MessageDirection(StrEnum):
     OUT = "out"  # the application sent a message
 
 
-@quick_init
 @dataclass(frozen=True)
 class Message(AppEvent):
     """A transcript event: `in` reached the application, `out` was sent by it."""
@@ -116,7 +110,6 @@ class Message(AppEvent):
     text: str | None = None
 
 
-@quick_init
 @dataclass(frozen=True)
 class Ended(AppEvent):
     kind: ClassVar[str] = "ended"
@@ -144,7 +137,6 @@ def event_from_fields(kind: str, data: dict[str, Any]) -> AppEvent:
 
 
 # -- diagnostic events: in traces, not shown to the application -------------
-@quick_init
 @dataclass(frozen=True)
 class Loss(AppEvent):
     """The transport observed a failure (starts an outage if none is running)."""
@@ -153,7 +145,6 @@ class Loss(AppEvent):
     reason: str
 
 
-@quick_init
 @dataclass(frozen=True)
 class Acked(AppEvent):
     """The server acknowledged a client message: it sits at `index`."""
@@ -163,7 +154,6 @@ class Acked(AppEvent):
     index: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class SendFailed(AppEvent):
     """A client message that will not be delivered, reported to the application."""
@@ -173,7 +163,6 @@ class SendFailed(AppEvent):
     code: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class CommandDone(AppEvent):
     """The outcome of a chat command: `result` on success, `error` (code) on failure."""
@@ -184,3 +173,19 @@ class CommandDone(AppEvent):
     ok: bool
     result: dict[str, Any] | None = None
     code: int | None = None
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(
+    StateChanged,
+    Ready,
+    Continued,
+    EventError,
+    Restored,
+    Message,
+    Ended,
+    Loss,
+    Acked,
+    SendFailed,
+    CommandDone,
+)

@@ -16,14 +16,17 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
+from mypy_extensions import mypyc_attr
+
 from statecharts.catalog import describe
 from statecharts.errors import BadInput
 from statecharts.events import APP_KINDS, AppEvent, event_from_fields
+from statecharts.values import is_compiled
 
 if TYPE_CHECKING:  # the judge reads traces: imported for the type only
     from statecharts.judge.i8_replay import Replay
@@ -84,24 +87,34 @@ class RunHeader:
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
-# A frozen dataclass's __init__ sets each field through object.__setattr__ (and
-# checks the data's default factory): over twice the cost of filling the slots.
-# The writer makes one record per trace line, so it fills them directly.
-_new_object = object.__new__
-_set_t, _set_src, _set_kind, _set_data, _set_line = (
-    TraceRecord.__dict__[name].__set__ for name in ("t", "src", "kind", "data", "line")
-)
+RecordMaker = Callable[[float, str, str, dict[str, Any], int], TraceRecord]
 
 
-def _new_record(t: float, src: str, kind: str, data: dict[str, Any], line: int) -> TraceRecord:
-    """`TraceRecord(t, src, kind, data, line)`, without the frozen __init__."""
-    rec: TraceRecord = _new_object(TraceRecord)
-    _set_t(rec, t)
-    _set_src(rec, src)
-    _set_kind(rec, kind)
-    _set_data(rec, data)
-    _set_line(rec, line)
-    return rec
+def _record_maker() -> RecordMaker:
+    """`TraceRecord` itself in a compiled build (its native __init__ is fast already);
+    in pure Python, a maker that fills the slots directly: a frozen dataclass's
+    __init__ sets each field through object.__setattr__ (and checks the data's default
+    factory), over twice the cost, and the writer makes one record per trace line."""
+    if is_compiled(TraceRecord):
+        return TraceRecord
+    new_object = object.__new__
+    set_t, set_src, set_kind, set_data, set_line = (
+        vars(TraceRecord)[name].__set__ for name in ("t", "src", "kind", "data", "line")
+    )
+
+    def make(t: float, src: str, kind: str, data: dict[str, Any], line: int) -> TraceRecord:
+        rec: TraceRecord = new_object(TraceRecord)
+        set_t(rec, t)
+        set_src(rec, src)
+        set_kind(rec, kind)
+        set_data(rec, data)
+        set_line(rec, line)
+        return rec
+
+    return make
+
+
+_new_record = _record_maker()
 
 
 def record(t: float, src: str, event: AppEvent) -> TraceRecord:
@@ -203,6 +216,7 @@ def parse_trace(lines: Iterable[str], source: str = "<trace>") -> Trace:
     return Trace(header, tuple(records), source, tuple(warnings))
 
 
+@mypyc_attr(native_class=False)  # a str subclass: a plain Python class when compiled
 class _NonFinite(str):
     """`NaN`/`Infinity` as Python's json reads them: kept aside to be refused by field."""
 
@@ -266,6 +280,7 @@ def _deep_field(raw: str) -> str | None:
     return None
 
 
+@mypyc_attr(native_class=False)  # a str subclass: a plain Python class when compiled
 class _Shown(str):
     """A `got` shown as it is, without quotes."""
 

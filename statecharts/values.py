@@ -8,7 +8,8 @@ same parameters, defaults and annotations; equality, hashing, `repr`, the
 frozen guard and `dataclasses.fields`/`replace` stay the dataclass's own.
 
 Classes it cannot speed up as they are (`__slots__`, a default factory, an
-`init=False` or keyword-only field, `__post_init__`) are returned unchanged.
+`init=False` or keyword-only field, `__post_init__`) are returned unchanged, and
+so are classes compiled by mypyc (`chatsim compile`): their `__init__` is native.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ def quick_init(cls: type[T]) -> type[T]:
     """Give the frozen dataclass `cls` a faster `__init__` (see the module docstring)."""
     if not dataclasses.is_dataclass(cls) or "__slots__" in cls.__dict__:
         return cls
+    if is_compiled(cls):
+        return cls  # built natively already
     if hasattr(cls, "__post_init__"):
         return cls
     fields = dataclasses.fields(cls)
@@ -49,3 +52,15 @@ def quick_init(cls: type[T]) -> type[T]:
     init.__doc__ = original.__doc__
     cls.__init__ = init  # type: ignore[method-assign]
     return cls
+
+
+def quick_init_all(*classes: type) -> None:
+    """`quick_init` each of `classes`: a module calls it once, after its classes, so that
+    a compiled build (which allows no decorator of its own) sees plain dataclasses."""
+    for cls in classes:
+        quick_init(cls)
+
+
+def is_compiled(cls: type) -> bool:
+    """Whether `cls` is a native class of the mypyc build (its slots are not a dict's)."""
+    return "__mypyc_attrs__" in vars(cls)

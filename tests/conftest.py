@@ -13,10 +13,12 @@ import os
 import pytest
 
 from sim.runner import REPLAY_ENV
+from statecharts.native import PURE_ENV
 
 
 def pytest_configure(config: pytest.Config) -> None:
     os.environ[REPLAY_ENV] = "1"  # I8 by a second run in every test, however long the run
+    os.environ.setdefault(PURE_ENV, "1")  # chatsim processes the tests start run Python too
     manager = config.pluginmanager
     if manager.has_plugin("chatsim") or manager.has_plugin("chatsim-tests"):
         return

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeGuard
 
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 from transport.wire import Reconnect
 
 MS = 1000.0
@@ -22,13 +22,11 @@ MAX_DEPTH = 32  # nesting of a frame's JSON (ours is at most 5 deep)
 RECONNECT_VALUES = frozenset(r.value for r in Reconnect)
 
 
-@quick_init
 @dataclass(frozen=True)
 class Invalid:
     reason: str
 
 
-@quick_init
 @dataclass(frozen=True)
 class AdviceUpdate:
     """What a reply's `advice` changes (None: not given)."""
@@ -159,3 +157,7 @@ def is_number(value: object) -> TypeGuard[int | float]:
         and not isinstance(value, bool)
         and (isinstance(value, int) or math.isfinite(value))
     )
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(Invalid, AdviceUpdate)

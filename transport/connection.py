@@ -5,17 +5,14 @@ a time to a list of server instances. Inputs are network happenings
 (`connection_made`, `frame_received`, ...) and `tick`; every input takes
 `now`; the driver drains `take_outputs()` (open/close a link, send a frame) and
 `take_events()` (state changes, events, diagnostics). It never reads a clock.
-
 It owns the Bayeux handshake and connect loop, parses every frame at the
 boundary (`transport.replies`: an invalid reply is EventError 151, dropped, its
-request asked again), and runs the outage rules: the
-first failure starts a `Loss`, `interrupted` fires `interrupt_after` later in
-the states that arm it, retries and failover follow `transport.recovery`, a
-402 gets a new handshake. The session on top (chat or pure Bayeux) is a
-`transport.service.Service`, called at fixed points.
-
-Property tests plant bugs by overriding the public hooks `emit`, `emit_*`,
-`backoff_delay` and `interrupt_deadline`.
+request asked again), and runs the outage rules: the first failure starts a
+`Loss`, `interrupted` fires `interrupt_after` later in the states that arm it,
+retries and failover follow `transport.recovery`, a 402 gets a new handshake.
+The session on top (chat or pure Bayeux), a `transport.service.Service`, is
+called at fixed points. Property tests plant bugs by overriding its public hooks
+(`emit`, `emit_*`, `backoff_delay`, `interrupt_deadline`), compiled or not.
 """
 
 from __future__ import annotations
@@ -23,6 +20,8 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import replace
+
+from mypy_extensions import mypyc_attr
 
 from statecharts.catalog import ErrorCode
 from statecharts.chart import LIVE, TERMINAL, Chart, State, Trigger
@@ -53,7 +52,8 @@ from transport.timers import TimerTable
 from transport.wire import ConnectionType
 
 
-class ClientConnection(FrameReader, MetaReplies, TimerTable):
+@mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
+class ClientConnection(TimerTable, FrameReader, MetaReplies):
     """One client's connection; `service` gives the session its meaning."""
 
     def __init__(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr, trait
+
 from statecharts.errors import ProtocolViolation
 from transport import wire
 from transport.bayeux import BayeuxLayer, Pending, RequestKind
@@ -45,6 +47,8 @@ class Reader(Protocol):
     def handle(self, reply: Reply, now: float, *, batch_ok: bool) -> None: ...
 
 
+@trait  # a mixin of the connection: mypyc compiles it as a trait
+@mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
 class FrameReader:
     """Mixin of the connection: frames in, typed replies to the right layer."""
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr, trait
+
 from statecharts.chart import Trigger
 from transport import recovery, wire
 from transport.bayeux import BayeuxLayer
@@ -40,6 +42,8 @@ class Meta(Protocol):
     def fire(self, trigger: Trigger, now: float, **context: float) -> None: ...
 
 
+@trait  # a mixin of the connection: mypyc compiles it as a trait
+@mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
 class MetaReplies:
     """Mixin of the connection: what each /meta/ reply does."""
 

@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from statecharts.chart import Timers
-from statecharts.values import quick_init
-from transport.wire import ConnectionType, LazyFrame, Message
+from statecharts.values import quick_init_all
+from transport.wire import ConnectionType, LazyFrame
 
 
-@quick_init
 @dataclass(frozen=True)
 class OpenConnection:
     instance: str
@@ -20,10 +19,8 @@ class SendFrame(LazyFrame):
     """A frame to send; the client keeps its `messages` for a resend."""
 
     __slots__ = ()
-    messages: tuple[Message, ...]
 
 
-@quick_init
 @dataclass(frozen=True)
 class CloseConnection:
     reason: str
@@ -46,3 +43,7 @@ class LinkState(StrEnum):
     NONE = "none"
     OPENING = "opening"
     OPEN = "open"
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(OpenConnection, CloseConnection)

@@ -13,10 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from statecharts.chart import INTERRUPT_ARMED_IN, State
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 
 
-@quick_init
 @dataclass(frozen=True)
 class Outage:
     since: float | None = None  # the first failure of the outage going on
@@ -28,7 +27,6 @@ class Outage:
 NO_OUTAGE = Outage()
 
 
-@quick_init
 @dataclass(frozen=True)
 class AfterFailure:
     outage: Outage
@@ -62,3 +60,7 @@ def interrupt_deadline(outage: Outage, state: State, interrupt_after: float) -> 
     if outage.since is None or outage.told or state not in INTERRUPT_ARMED_IN:
         return None
     return outage.since + interrupt_after
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(Outage, AfterFailure)

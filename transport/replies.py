@@ -18,7 +18,7 @@ from typing import Any
 
 from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
-from statecharts.values import quick_init
+from statecharts.values import quick_init_all
 from transport import wire
 from transport.bayeux import Pending
 from transport.checks import (
@@ -60,7 +60,6 @@ class MetaReply:
         return bayeux_error_code(self.error)
 
 
-@quick_init
 @dataclass(frozen=True)
 class CommandError:
     code: int
@@ -68,7 +67,6 @@ class CommandError:
     data: Mapping[str, Any]
 
 
-@quick_init
 @dataclass(frozen=True)
 class LoginResult:
     chat_id: str
@@ -77,7 +75,6 @@ class LoginResult:
     position: int
 
 
-@quick_init
 @dataclass(frozen=True)
 class ReplayResult:
     instance: str | None
@@ -128,7 +125,6 @@ class Delivery(TranscriptItem):
         return self
 
 
-@quick_init
 @dataclass(frozen=True)
 class OtherMessage:
     """A message on any other channel (broadcast deliveries, publish replies)."""
@@ -339,3 +335,8 @@ def _delivery(msg: wire.Message, channel: str) -> Delivery | Invalid:
         channel,
         data,
     )
+
+
+# Pure Python only (a compiled build's classes are built natively already; the slotted
+# ones need no faster __init__).
+quick_init_all(CommandError, LoginResult, ReplayResult, OtherMessage)

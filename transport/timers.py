@@ -12,6 +12,8 @@ from collections.abc import Callable
 from enum import StrEnum
 from typing import Protocol
 
+from mypy_extensions import mypyc_attr
+
 from transport.bayeux import BayeuxLayer
 from transport.outputs import LinkState
 from transport.recovery import Outage
@@ -40,7 +42,8 @@ class Timed(Protocol):
     outage: Outage
     interrupt_hooked: bool  # interrupt_deadline is overridden
     settled: bool
-    settled_timer: tuple[int, float]
+    settled_row: int
+    settled_at: float
 
     @property
     def link(self) -> LinkState: ...
@@ -76,8 +79,9 @@ _ACTIONS = tuple(action for _, _, action in TIMER_TABLE)
 _NONE = LinkState.NONE
 
 
+@mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
 class TimerTable:
-    """Mixin of the connection: its deadlines come from `TIMER_TABLE`."""
+    """Base of the connection (its other mixins are traits): deadlines from `TIMER_TABLE`."""
 
     open_deadline: float | None
     retry_at: float | None
@@ -86,7 +90,8 @@ class TimerTable:
     interrupt_hooked: bool
     # The earliest timer as the last `advance` left it; `settled`: nothing changed since.
     settled: bool
-    settled_timer: tuple[int, float]
+    settled_row: int
+    settled_at: float
 
     def init_timers(self, *, interrupt_hooked: bool) -> None:
         """No timer armed; `interrupt_hooked`: a subclass moves the interruption deadline
@@ -97,7 +102,7 @@ class TimerTable:
         self.drain_until = None
         self.interrupt_hooked = interrupt_hooked
         self.settled = False
-        self.settled_timer = (-1, _INF)
+        self.settled_row, self.settled_at = -1, _INF
 
     def deadlines(self: Timed) -> dict[Wake, float]:
         """Every armed timer and its deadline (for tests and diagnostics)."""
@@ -141,7 +146,9 @@ class TimerTable:
         return first, earliest
 
     def next_deadline(self: Timed) -> float | None:
-        first, earliest = self.settled_timer if self.settled else self.earliest_timer()
+        if self.settled:
+            return self.settled_at if self.settled_row >= 0 else None
+        first, earliest = self.earliest_timer()
         return earliest if first >= 0 else None
 
     def settle(self: Timed, now: float) -> None:
@@ -155,15 +162,15 @@ class TimerTable:
     def advance(self: Timed, now: float) -> None:
         """Run every timer due at `now`, earliest first (ties in table order)."""
         if self.settled:
-            first, earliest = self.settled_timer
+            first, earliest = self.settled_row, self.settled_at
             self.settled = False
         else:
-            first, earliest = self.settled_timer = self.earliest_timer()
+            first, earliest = self.settled_row, self.settled_at = self.earliest_timer()
         if first < 0 or not earliest <= now:
             return  # the common case: nothing due
         for _ in range(10_000):
             _ACTIONS[first](self, now)
-            first, earliest = self.settled_timer = self.earliest_timer()
+            first, earliest = self.settled_row, self.settled_at = self.earliest_timer()
             if first < 0 or not earliest <= now:
                 return
         raise RuntimeError("client core timers do not settle")  # a bug, never input

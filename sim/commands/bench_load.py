@@ -29,6 +29,7 @@ from sim.commands.run import execute
 from sim.hypo.campaign import default_workers
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
+from statecharts import native
 
 ROOT = Path(__file__).resolve().parents[2]
 LOADS = ROOT / "examples" / "bench"
@@ -117,6 +118,7 @@ def report(quick: bool) -> list[str]:
     lines = [
         f"standard load {path.stem} ({path.relative_to(ROOT)}): {ours.duration:g} virtual s,"
         f" {ours.app_messages:,} chat messages, {ours.frames:,} wire frames",
+        f"chatsim's hot path: {native.activate().reason}",
         f"{'':<34} {'chatsim':>12} {'baseline':>12}",
     ]
     rows: list[tuple[str, Callable[[Figures], str]]] = [

@@ -11,6 +11,7 @@ message is forgotten at once, as plain Bayeux does.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from transport.wire import Message
 
@@ -20,7 +21,7 @@ class HeldConnect:
     """A `/meta/connect` the server holds until a delivery or the hold deadline."""
 
     conn_id: str
-    msg_id: object
+    msg_id: Any  # the connect's id as the client sent it (any JSON value)
     deadline: float
     ack_in: int | None
     seq: int

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from sim.server.bayeux import BayeuxClient
@@ -69,14 +69,22 @@ class Login:
     client_id: str
 
 
-@dataclass
 class Refused(Exception):
     """A command answered with an EventError code (or a dialect's behaviour row)."""
 
-    code: ErrorCode
-    data: dict[str, Any] = field(default_factory=dict)
-    behaviour: str | None = None
-    row: str | None = None  # one row of the dialect's table (the `reject` fault)
+    # A plain class, not a dataclass: a compiled build allows no dataclass exception.
+    def __init__(
+        self,
+        code: ErrorCode,
+        data: dict[str, Any] | None = None,
+        behaviour: str | None = None,
+        row: str | None = None,  # one row of the dialect's table (the `reject` fault)
+    ) -> None:
+        super().__init__(code, data, behaviour, row)
+        self.code = code
+        self.data: dict[str, Any] = {} if data is None else data
+        self.behaviour = behaviour
+        self.row = row
 
 
 class Unanswered(Exception):

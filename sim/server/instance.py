@@ -288,7 +288,7 @@ class ServerInstance(Services):
         self._seq += 1
         client.held = HeldConnect(conn_id, msg.get("id"), now + hold, ack_in, self._seq)
         self._held_by_conn[conn_id] = client.client_id
-        self._schedule(now + hold, _HOLD, client.client_id)
+        self.schedule_wakeup(now + hold, _HOLD, client.client_id)
         return []
 
     def _hold_for(self, msg: Message) -> float:
@@ -332,7 +332,7 @@ class ServerInstance(Services):
         self.outbox.send(Reply(held.conn_id, frame), now)
 
     # -- timers and output ---------------------------------------------------------
-    def _schedule(self, due: float, kind: str, client_id: str) -> None:
+    def schedule_wakeup(self, due: float, kind: str, client_id: str) -> None:
         self._seq += 1
         heapq.heappush(self._timers, (due, self._seq, kind, client_id))
         self.outbox.deadline_moved()
@@ -363,7 +363,7 @@ class ServerInstance(Services):
         """Keep exactly one idle check per client; an early one re-arms itself when it runs."""
         if client.idle_check is None:
             client.idle_check = client.last_contact + self.cluster.max_interval
-            self._schedule(client.idle_check, _IDLE, client.client_id)
+            self.schedule_wakeup(client.idle_check, _IDLE, client.client_id)
 
     def _advice(self) -> dict[str, Any]:
         return {"reconnect": _RETRY, "interval": 0, "timeout": self._timeout_ms}

@@ -15,7 +15,6 @@ class Reply(LazyFrame):
 
     __slots__ = ("conn_id", "retry_after")
     shown = ("conn_id", "text", "retry_after")
-    messages: list[Message]
 
     def __init__(
         self, conn_id: str, messages: list[Message], retry_after: float | None = None

@@ -25,9 +25,9 @@ ClientKey = tuple[str, str]  # (instance, clientId)
 class Routing:
     """Chat bindings and channel subscriptions across the instances of a cluster."""
 
-    if TYPE_CHECKING:  # what the mixin uses of `Cluster` (declarations only)
-        store: SessionStore
-        instances: dict[str, ServerInstance]
+    # What the mixin uses of its host class (declarations only).
+    store: SessionStore
+    instances: dict[str, ServerInstance]
 
     def __init__(self) -> None:
         self._bound: dict[str, dict[ClientKey, None]] = {}

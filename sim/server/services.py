@@ -25,13 +25,14 @@ MAX_LATE = 1024  # unanswered commands waiting for the dialect's request timeout
 class Services:
     """/service/chat through the cluster's chat service; other channels published."""
 
-    if TYPE_CHECKING:  # what the mixin uses of `ServerInstance` (declarations only)
-        name: str
-        cluster: InstancePort
-        _late: dict[str, tuple[str, Message]]
-        _seq: int
+    # What the mixin uses of its host class (declarations only).
+    name: str
+    cluster: InstancePort
+    _late: dict[str, tuple[str, Message]]
+    _seq: int
 
-        def _schedule(self, due: float, kind: str, client_id: str) -> None: ...
+    def schedule_wakeup(self, due: float, kind: str, client_id: str) -> None:
+        raise NotImplementedError  # the host class's
 
     def _publish(self, client: BayeuxClient, msg: Message, now: float) -> Message:
         channel = msg["channel"]
@@ -83,4 +84,4 @@ class Services:
         self._seq += 1
         key = f"{self._seq}"
         self._late[key] = (conn_id, result)
-        self._schedule(now + dialect.request_timeout, LATE_TIMER, key)
+        self.schedule_wakeup(now + dialect.request_timeout, LATE_TIMER, key)

@@ -157,7 +157,7 @@ class _CheckedDeadline(ClientCore):
 
     def advance(self, now: float) -> None:
         if self.settled:
-            assert self.settled_timer == self.earliest_timer()
+            assert (self.settled_row, self.settled_at) == self.earliest_timer()
         super().advance(now)
 
     def next_deadline(self) -> float | None:
