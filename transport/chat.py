@@ -136,7 +136,7 @@ class ChatService:
 
     def after_frame(self, now: float) -> None:
         """A gap that the frame did not fill: ask the server to replay from our position."""
-        if not self.transcript.has_gap or self.conn.state is not State.READY:
+        if not self.transcript.waiting or self.conn.state is not State.READY:  # no gap
             return
         if self.conn.link is LinkState.OPEN and not self.conn.bayeux.has_pending(Purpose.CATCH_UP):
             self.conn.send([self._replay_request(now, Purpose.CATCH_UP)])

@@ -79,11 +79,7 @@ class FrameReader:
             self.emit_invalid_reply(now, problem)
         batch_ok = invalid is None
         for reply in replies:
-            if not self.listening():
-                continue
-            if isinstance(reply, MetaReply) and not self.draining:
-                self.on_meta(reply, batch_ok, now)  # handle()'s common case, one call less
-            else:
+            if self.listening():
                 self.handle(reply, now, batch_ok=batch_ok)
         if invalid is not None:
             FrameReader._recover_invalid(self, invalid, now)
@@ -138,14 +134,10 @@ class FrameReader:
             self.send([self.bayeux.resend(pending, now)])
 
     def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
-        if self.draining:
-            if isinstance(reply, ServiceReply) and not reply.ack_only:
-                self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
-            if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
-                self.finish_drain(now)
-            return
         # The common kinds first: a connect reply, a delivery, a command's result.
-        if isinstance(reply, MetaReply):
+        if self.draining:
+            FrameReader._drain_reply(self, reply, now)
+        elif isinstance(reply, MetaReply):
             self.on_meta(reply, batch_ok, now)
         elif isinstance(reply, Delivery):
             self.service.on_reply(reply, None, now)
@@ -156,3 +148,10 @@ class FrameReader:
             self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
         else:
             self.service.on_reply(reply, None, now)
+
+    def _drain_reply(self: Reader, reply: Reply, now: float) -> None:
+        """Ending: only command results matter, until no publish is outstanding."""
+        if isinstance(reply, ServiceReply) and not reply.ack_only:
+            self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
+        if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
+            self.finish_drain(now)
