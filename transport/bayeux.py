@@ -179,15 +179,12 @@ class BayeuxLayer:
         purpose: Purpose = Purpose.NONE,
         operation: Operation | None = None,
     ) -> Message:
-        msg: Message = {
-            "channel": channel,
-            "clientId": self.client_id,
-            "id": self.new_id(),
-            "data": data,
-        }
+        self._next_id += 1  # new_id(), inline: one publish per application message
+        ident = str(self._next_id)
+        msg: Message = {"channel": channel, "clientId": self.client_id, "id": ident, "data": data}
         deadline = now + self.max_network_delay
         pending = Pending(RequestKind.PUBLISH, deadline, msg, operation, command_id, purpose)
-        self.pending[msg["id"]] = pending
+        self.pending[ident] = pending
         return msg
 
     def disconnect(self, now: float) -> Message:
