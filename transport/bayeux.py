@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from statecharts.values import quick_init_all
 from transport import wire
 from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
@@ -37,7 +36,7 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per request: no instance dict (a value, never changed)
 class Pending:
     """One request waiting for its reply."""
 
@@ -54,16 +53,22 @@ class Advice:
     reconnect: wire.Reconnect = wire.Reconnect.RETRY
     interval: float = 0.0  # seconds between a connect reply and the next connect
     hold: float = 30.0  # seconds the server may hold a connect (advice.timeout)
+    # The last update taken: nothing else sets these fields, so taking it again changes nothing.
+    applied: AdviceUpdate | None = field(default=None, repr=False, compare=False)
 
     def update(self, advice: AdviceUpdate | None) -> None:
-        if advice is None:
-            return
+        if advice is None or advice is self.applied:
+            return  # a server repeats its advice (parsed once: the same value)
+        self.applied = advice
         if advice.reconnect is not None:
             self.reconnect = advice.reconnect
         if advice.interval is not None:
             self.interval = advice.interval
         if advice.hold is not None:
             self.hold = advice.hold
+
+
+_CONNECT = RequestKind.CONNECT
 
 
 @dataclass
@@ -117,19 +122,22 @@ class BayeuxLayer:
 
     def connect(self, now: float, *, immediate: bool) -> Message:
         """A /meta/connect; `immediate` asks the server not to hold it (advice timeout 0)."""
+        self._next_id += 1  # new_id() and _track(), inline: one connect per server push
+        ident = str(self._next_id)
         msg: Message = {
             "channel": wire.META_CONNECT,
             "clientId": self.client_id,
             "connectionType": self.connection_type._value_,  # not .value: a descriptor call
-            "id": self.new_id(),
+            "id": ident,
             "ext": {"ack": self.ack},
         }
-        hold = self.advice.hold
         if immediate:
             msg["advice"] = {"timeout": 0}
-            hold = 0.0
-        deadline = now + hold + self.max_network_delay
-        return self._track(RequestKind.CONNECT, deadline, msg)
+            deadline = now + self.max_network_delay
+        else:
+            deadline = now + self.advice.hold + self.max_network_delay
+        self.pending[ident] = Pending(_CONNECT, deadline, msg)
+        return msg
 
     def subscribe(self, channel: str, now: float, purpose: Purpose = Purpose.NONE) -> Message:
         msg: Message = {
@@ -171,15 +179,12 @@ class BayeuxLayer:
         purpose: Purpose = Purpose.NONE,
         operation: Operation | None = None,
     ) -> Message:
-        msg: Message = {
-            "channel": channel,
-            "clientId": self.client_id,
-            "id": self.new_id(),
-            "data": data,
-        }
+        self._next_id += 1  # new_id(), inline: one publish per application message
+        ident = str(self._next_id)
+        msg: Message = {"channel": channel, "clientId": self.client_id, "id": ident, "data": data}
         deadline = now + self.max_network_delay
         pending = Pending(RequestKind.PUBLISH, deadline, msg, operation, command_id, purpose)
-        self.pending[msg["id"]] = pending
+        self.pending[ident] = pending
         return msg
 
     def disconnect(self, now: float) -> Message:
@@ -245,9 +250,5 @@ class BayeuxLayer:
         self.pending.clear()
 
     def took_batch(self, ack: int | None) -> None:
-        if ack is not None:
-            self.ack = max(self.ack, ack)
-
-
-# Pure Python only (a compiled build's classes are built natively already).
-quick_init_all(Pending)
+        if ack is not None and ack > self.ack:
+            self.ack = ack

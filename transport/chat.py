@@ -86,7 +86,7 @@ class ChatService:
         self._messages += 1
         message_id = f"{self.client_id}-m{self._messages}"
         self.outbox.add(message_id, text)
-        self.conn.emit(now, Message(MessageDirection.OUT, id=message_id, text=text))
+        self.conn.emit(now, Message(MessageDirection.OUT, None, message_id, None, text))
         self.flush(now)
         return message_id
 
@@ -136,7 +136,7 @@ class ChatService:
 
     def after_frame(self, now: float) -> None:
         """A gap that the frame did not fill: ask the server to replay from our position."""
-        if not self.transcript.has_gap or self.conn.state is not State.READY:
+        if not self.transcript.waiting or self.conn.state is not State.READY:  # no gap
             return
         if self.conn.link is LinkState.OPEN and not self.conn.bayeux.has_pending(Purpose.CATCH_UP):
             self.conn.send([self._replay_request(now, Purpose.CATCH_UP)])
@@ -151,7 +151,7 @@ class ChatService:
             return  # told to wait (Retry-After): `retry_due` flushes
         batch: list[wire.Message] = []
         for message_id, text in self.outbox.unsent():
-            params = {**self.chat.params(), "text": text, "clientMessageId": message_id}
+            params = self.chat.message_params(text, message_id)
             batch.append(self._publish(Operation.SEND_MESSAGE, params, now, command_id=message_id))
             self.outbox.sent(message_id)
         if self.typing_queued:
@@ -336,12 +336,12 @@ class ChatService:
             return
         if delivery.channel != self.chat.channel:
             return
-        index = delivery.item.index
+        index = delivery.index
         if index is None:
-            if delivery.item.type in SESSION_END_TYPES and not self.conn.draining:
+            if delivery.type in SESSION_END_TYPES and not self.conn.draining:
                 self._ended_by_server(delivery.data, self.chat.chat_id, now)
             return  # typing notices and other unindexed news
-        for item in self.transcript.accept(delivery.item, index):
+        for item in self.transcript.accept(delivery, index):
             self.deliver(now, item)
 
     # -- requests ----------------------------------------------------------------------

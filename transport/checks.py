@@ -43,6 +43,23 @@ _ADVICE_CACHE_MAX = 64
 _KEY_TYPES = (str, int, type(None))
 
 
+class _LastAdvice:
+    """The values of the advice cached last (the same objects are the same advice:
+    str, int or None, immutable) and what they parse to."""
+
+    __slots__ = ("interval", "parsed", "reconnect", "timeout")
+
+    def __init__(self) -> None:
+        unset = object()  # matches no value a frame holds
+        self.reconnect: object = unset
+        self.interval: object = unset
+        self.timeout: object = unset
+        self.parsed: AdviceUpdate | None = None
+
+
+_LAST = _LastAdvice()
+
+
 def parse_advice(advice: object) -> AdviceUpdate | Invalid | None:
     if advice is None:
         return None
@@ -51,6 +68,9 @@ def parse_advice(advice: object) -> AdviceUpdate | Invalid | None:
     reconnect = advice.get("reconnect")
     interval = advice.get("interval")
     timeout = advice.get("timeout")
+    last = _LAST
+    if reconnect is last.reconnect and interval is last.interval and timeout is last.timeout:
+        return last.parsed  # the very values of the last cached advice: no key to build
     if (
         type(reconnect) in _KEY_TYPES
         and type(interval) in _KEY_TYPES
@@ -58,12 +78,18 @@ def parse_advice(advice: object) -> AdviceUpdate | Invalid | None:
     ):
         key = (reconnect, interval, timeout, type(reconnect), type(interval), type(timeout))
         known = _ADVICE_CACHE.get(key)
-        if known is not None:
-            return known
-        parsed = _parse_advice(reconnect, interval, timeout)
-        if not isinstance(parsed, Invalid) and len(_ADVICE_CACHE) < _ADVICE_CACHE_MAX:
-            _ADVICE_CACHE[key] = parsed
-        return parsed
+        if known is None:
+            parsed = _parse_advice(reconnect, interval, timeout)
+            if isinstance(parsed, Invalid) or len(_ADVICE_CACHE) >= _ADVICE_CACHE_MAX:
+                return parsed
+            known = _ADVICE_CACHE[key] = parsed
+        last.reconnect, last.interval, last.timeout, last.parsed = (
+            reconnect,
+            interval,
+            timeout,
+            known,
+        )
+        return known
     return _parse_advice(reconnect, interval, timeout)
 
 

@@ -392,8 +392,8 @@ class ClientConnection(TimerTable, FrameReader, MetaReplies):
             raise UsageError(f"{command} needs state '{state}', the transport is '{self.state}'")
 
     def require_session(self, command: str) -> None:
-        if self.state is State.IDLE or self.state in TERMINAL:
-            raise UsageError(f"{command}: no live chat (the transport is '{self.state}')")
+        if self._state is State.IDLE or self._state in TERMINAL:  # no property call
+            raise UsageError(f"{command}: no live chat (the transport is '{self._state}')")
 
     def adopt_instance(self, alias: str | None) -> None:
         if alias is not None and alias in self.servers:

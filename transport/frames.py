@@ -47,11 +47,6 @@ class Reader(Protocol):
     def handle(self, reply: Reply, now: float, *, batch_ok: bool) -> None: ...
 
 
-def _parse(bayeux: BayeuxLayer, msg: wire.Message) -> tuple[Pending | None, Reply | Invalid]:
-    pending = bayeux.lookup(msg)
-    return pending, parse_message(msg, pending.operation if pending is not None else None)
-
-
 @trait  # a mixin of the connection: mypyc compiles it as a trait
 @mypyc_attr(allow_interpreted_subclasses=True)  # see ClientCore
 class FrameReader:
@@ -67,33 +62,34 @@ class FrameReader:
             self.recover_all(now)
             return
         self.messages_received += len(messages)
-        pending_of = self.bayeux.pending.get
-        verdicts: list[tuple[wire.Message, Pending | None, Reply | Invalid]] = []
-        problem: str | None = None
+        requests = self.bayeux.pending
+        replies: list[Reply] = []
+        # (message, the request it answered) of each invalid one: rare, so built lazily.
+        invalid: list[tuple[wire.Message, Pending | None]] | None = None
+        problem = ""
         for msg in messages:
-            ident = msg.get("id")
-            pending = pending_of(ident) if isinstance(ident, str) else None
-            parsed = parse_message(msg, pending.operation if pending is not None else None)
-            if problem is None and isinstance(parsed, Invalid):
-                problem = parsed.reason
-            verdicts.append((msg, pending, parsed))
-        if problem is not None:
+            parsed = parse_message(msg, requests)
+            if isinstance(parsed, Invalid):
+                if invalid is None:
+                    invalid, problem = [], parsed.reason
+                invalid.append((msg, self.bayeux.lookup(msg)))
+            else:
+                replies.append(parsed)
+        if invalid is not None:
             self.emit_invalid_reply(now, problem)
-        batch_ok = problem is None
-        for _msg, _pending, parsed in verdicts:
-            if not isinstance(parsed, Invalid) and self.listening():
-                self.handle(parsed, now, batch_ok=batch_ok)
-        if problem is not None:
-            FrameReader._recover_invalid(self, verdicts, now)
+        batch_ok = invalid is None
+        for reply in replies:
+            if self.listening():
+                self.handle(reply, now, batch_ok=batch_ok)
+        if invalid is not None:
+            FrameReader._recover_invalid(self, invalid, now)
 
     def _recover_invalid(
-        self: Reader,
-        verdicts: list[tuple[wire.Message, Pending | None, Reply | Invalid]],
-        now: float,
+        self: Reader, invalid: list[tuple[wire.Message, Pending | None]], now: float
     ) -> None:
         """Ask again what the invalid replies of a frame answered."""
-        for msg, pending, parsed in verdicts:
-            if not isinstance(parsed, Invalid) or not self.listening():
+        for msg, pending in invalid:
+            if not self.listening():
                 continue
             if pending is not None:
                 if self.bayeux.resolve(msg.get("id")) is not None:
@@ -111,7 +107,7 @@ class FrameReader:
             return
         self.messages_received += len(messages)
         for msg in messages:
-            _pending, parsed = _parse(self.bayeux, msg)
+            parsed = parse_message(msg, self.bayeux.pending)
             if isinstance(parsed, Invalid):
                 self.emit_invalid_reply(now, parsed.reason)
                 return
@@ -138,14 +134,10 @@ class FrameReader:
             self.send([self.bayeux.resend(pending, now)])
 
     def handle(self: Reader, reply: Reply, now: float, *, batch_ok: bool) -> None:
-        if self.draining:
-            if isinstance(reply, ServiceReply) and not reply.ack_only:
-                self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
-            if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
-                self.finish_drain(now)
-            return
         # The common kinds first: a connect reply, a delivery, a command's result.
-        if isinstance(reply, MetaReply):
+        if self.draining:
+            FrameReader._drain_reply(self, reply, now)
+        elif isinstance(reply, MetaReply):
             self.on_meta(reply, batch_ok, now)
         elif isinstance(reply, Delivery):
             self.service.on_reply(reply, None, now)
@@ -156,3 +148,10 @@ class FrameReader:
             self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
         else:
             self.service.on_reply(reply, None, now)
+
+    def _drain_reply(self: Reader, reply: Reply, now: float) -> None:
+        """Ending: only command results matter, until no publish is outstanding."""
+        if isinstance(reply, ServiceReply) and not reply.ack_only:
+            self.service.on_reply(reply, self.bayeux.resolve(reply.id), now)
+        if not any(p.kind is RequestKind.PUBLISH for p in self.bayeux.pending.values()):
+            self.finish_drain(now)

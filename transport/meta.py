@@ -22,6 +22,8 @@ from transport.service import Service
 from transport.wire import Reconnect
 
 UNKNOWN_CLIENT = int(wire.BayeuxError.UNKNOWN_CLIENT)
+_META_CONNECT = wire.META_CONNECT
+_OPEN = LinkState.OPEN
 
 
 class Meta(Protocol):
@@ -48,11 +50,12 @@ class MetaReplies:
     connect_at: float | None  # the connection's CONNECT timer
 
     def on_meta(self: Meta, reply: MetaReply, batch_ok: bool, now: float) -> None:
-        if reply.channel == wire.META_HANDSHAKE:
-            MetaReplies._on_handshake(self, reply, now)
-        elif reply.channel == wire.META_CONNECT:
+        channel = reply.channel
+        if channel == _META_CONNECT:  # the common one first
             MetaReplies._on_connect(self, reply, now, batch_ok=batch_ok)
-        elif reply.channel == wire.META_SUBSCRIBE:
+        elif channel == wire.META_HANDSHAKE:
+            MetaReplies._on_handshake(self, reply, now)
+        elif channel == wire.META_SUBSCRIBE:
             pending = self.bayeux.resolve(reply.id)
             if pending is not None:
                 self.service.subscribed(reply, pending, now)
@@ -81,23 +84,27 @@ class MetaReplies:
         self.service.step(now)
 
     def _on_connect(self: Meta, reply: MetaReply, now: float, *, batch_ok: bool) -> None:
+        bayeux = self.bayeux
         if batch_ok:
-            self.bayeux.took_batch(reply.ack)
-        if self.bayeux.resolve(reply.id) is None:
+            bayeux.took_batch(reply.ack)
+        if bayeux.resolve(reply.id) is None:
             return  # a stale or duplicated reply
-        self.bayeux.advice.update(reply.advice)
+        advice = bayeux.advice
+        if reply.advice is not advice.applied:
+            advice.update(reply.advice)
         self.attempting = False
-        self.outage = recovery.worked(self.outage)
+        if self.outage.instance_failures:
+            self.outage = recovery.worked(self.outage)
         if not reply.successful:
             MetaReplies._on_connect_refused(self, reply, now)
             return
         self.service.connected(now)
-        if self.link is not LinkState.OPEN:
+        if self.link is not _OPEN:
             return
-        if self.bayeux.advice.interval > 0:
-            self.connect_at = now + self.bayeux.advice.interval
+        if advice.interval > 0:
+            self.connect_at = now + advice.interval
         else:
-            self.send([self.bayeux.connect(now, immediate=False)])
+            self.send([bayeux.connect(now, immediate=False)])
 
     def _on_connect_refused(self: Meta, reply: MetaReply, now: float) -> None:
         reconnect = self.bayeux.advice.reconnect

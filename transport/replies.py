@@ -20,6 +20,7 @@ from statecharts.dialects import read_error
 from statecharts.errors import ProtocolViolation
 from statecharts.values import quick_init_all
 from transport import wire
+from transport.bayeux import Pending
 from transport.checks import (
     MAX_DEPTH,
     AdviceUpdate,
@@ -40,7 +41,7 @@ _CHAT_PREFIX = wire.CHAT_PREFIX
 _INDEXED_TYPES = wire.INDEXED_TYPES
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class MetaReply:
     """A reply on a /meta/ channel."""
 
@@ -81,7 +82,7 @@ class ReplayResult:
     replayed: int
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
 
@@ -100,7 +101,7 @@ class ServiceReply:
         return bayeux_error_code(self.error)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
 
@@ -111,11 +112,17 @@ class TranscriptItem:
     client_message_id: str | None
 
 
-@dataclass(frozen=True)
-class Delivery:
+@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
+class Delivery(TranscriptItem):
+    """A chat event on /chat/<chatId>: its transcript item, where and as it came
+    (one value, not an item inside a delivery: one object less per delivery)."""
+
     channel: str
-    item: TranscriptItem
-    data: dict[str, Any]  # as delivered (a broadcast service hands it on)
+    data: dict[str, Any]  # as delivered (PolyAI's session end is read from it)
+
+    @property
+    def item(self) -> TranscriptItem:
+        return self
 
 
 @dataclass(frozen=True)
@@ -161,15 +168,21 @@ def decode_frame(text: str | list[wire.Message]) -> list[wire.Message]:
     return messages
 
 
-def parse_message(msg: wire.Message, operation: Operation | None) -> Reply | Invalid:
-    """A typed reply, or why `msg` fails validation (`operation`: what it answers)."""
+def parse_message(msg: wire.Message, requests: Mapping[str, Pending]) -> Reply | Invalid:
+    """A typed reply, or why `msg` fails validation (`requests`: the outstanding ones,
+    by id: a /service/chat reply is read as what its request asked for).
+
+    One dispatch on the channel, the common kinds first; each kind reads only its fields.
+    """
     channel: str = msg["channel"]
+    if channel == _META_CONNECT:
+        return _meta(msg, channel)
+    if channel.startswith(_CHAT_PREFIX) and "successful" not in msg:
+        return _delivery(msg, channel)  # a reply to a publish there says "successful"
+    if channel == _SERVICE_CHAT:
+        return _service(msg, requests)
     if channel.startswith("/meta/"):
         return _meta(msg, channel)
-    if channel == _SERVICE_CHAT:
-        return _service(msg, operation)
-    if channel.startswith(_CHAT_PREFIX) and "successful" not in msg:
-        return _delivery(msg)  # a reply to a publish there says "successful"
     successful = msg.get("successful")
     return OtherMessage(
         channel,
@@ -190,49 +203,46 @@ def _meta(msg: wire.Message, channel: str) -> MetaReply | Invalid:
         advice = parse_advice(advice)
         if isinstance(advice, Invalid):
             return Invalid(f"{channel} reply: {advice.reason}")
-    client_id = msg.get("clientId")
+    ident = msg.get("id")
+    if not isinstance(ident, str):
+        ident = None
+    error = None if successful else opt_str(msg.get("error"))  # read only when refused
+    if channel == _META_CONNECT:
+        ext = msg.get("ext")
+        ack = ext.get("ack") if isinstance(ext, dict) else None
+        if ack is not None and type(ack) is not int and not is_int(ack):
+            return Invalid("connect reply: 'ext.ack' is not an integer")
+        return MetaReply(channel, ident, successful, error, advice, None, None, ack)
+    client_id = opt_str(msg.get("clientId"))
     types: tuple[str, ...] | None = None
     if channel == _META_HANDSHAKE and successful:
-        if not isinstance(client_id, str) or not client_id:
+        if client_id is None or not client_id:
             return Invalid("handshake reply without 'clientId'")
         listed = msg.get("supportedConnectionTypes")
         if isinstance(listed, list):
             types = tuple(t for t in listed if isinstance(t, str))
-    ack: int | None = None
-    if channel == _META_CONNECT:
-        ext = msg.get("ext")
-        if isinstance(ext, dict):
-            ack = ext.get("ack")
-            if ack is not None and not is_int(ack):
-                return Invalid("connect reply: 'ext.ack' is not an integer")
-    ident = msg.get("id")
-    error = msg.get("error")
-    subscription = msg.get("subscription")
+    subscription = opt_str(msg.get("subscription"))
     return MetaReply(
-        channel,
-        ident if isinstance(ident, str) else None,
-        successful,
-        error if isinstance(error, str) else None,
-        advice,
-        client_id if isinstance(client_id, str) else None,
-        types,
-        ack,
-        subscription if isinstance(subscription, str) else None,
+        channel, ident, successful, error, advice, client_id, types, None, subscription
     )
 
 
 # -- /service/chat ---------------------------------------------------------------
-def _service(msg: wire.Message, operation: Operation | None) -> ServiceReply | Invalid:
+def _service(msg: wire.Message, requests: Mapping[str, Pending]) -> ServiceReply | Invalid:
     successful = msg.get("successful")
-    if not isinstance(successful, bool):
+    if successful is not True and successful is not False:
         return Invalid("service reply: 'successful' is not a boolean")
-    ident = opt_str(msg.get("id"))
+    ident = msg.get("id")
+    if not isinstance(ident, str):
+        ident = None
     if not successful:
         return ServiceReply(ident, False, opt_str(msg.get("error")))
-    if "data" not in msg:
-        # The publish ack CometD servers send beside the result (same id, no data).
-        return ServiceReply(ident, True, None, ack_only=True)
     data = msg.get("data")
+    if data is None and "data" not in msg:
+        # The publish ack CometD servers send beside the result (same id, no data).
+        return ServiceReply(ident, True, None, None, None, None, None, None, True)
+    pending = requests.get(ident) if ident is not None else None
+    operation = pending.operation if pending is not None else None
     if not isinstance(data, dict) or ("result" not in data and "error" not in data):
         return Invalid("service reply: 'data' has neither 'result' nor 'error'")
     if "error" in data:
@@ -301,7 +311,7 @@ def command_error(payload: object) -> CommandError | None:
 
 
 # -- /chat/<chatId> --------------------------------------------------------------
-def _delivery(msg: wire.Message) -> Delivery | Invalid:
+def _delivery(msg: wire.Message, channel: str) -> Delivery | Invalid:
     data = msg.get("data")
     if not isinstance(data, dict):
         return Invalid("chat delivery without a 'data.type'")
@@ -309,31 +319,24 @@ def _delivery(msg: wire.Message) -> Delivery | Invalid:
     if not isinstance(kind, str):
         return Invalid("chat delivery without a 'data.type'")
     index = data.get("index")
-    if not is_int(index):
+    if type(index) is not int and not is_int(index):
         index = None
     if kind in _INDEXED_TYPES and (index is None or index < 1):
         return Invalid(f"{kind} delivery without an integer 'index'")
     party = data.get("party")
     text = data.get("text")
     message_id = data.get("clientMessageId")
-    item = TranscriptItem(
+    return Delivery(
         index,
         kind,
         party if isinstance(party, str) else None,
         text if isinstance(text, str) else None,
         message_id if isinstance(message_id, str) else None,
+        channel,
+        data,
     )
-    return Delivery(msg["channel"], item, data)
 
 
-# Pure Python only (a compiled build's classes are built natively already).
-quick_init_all(
-    MetaReply,
-    CommandError,
-    LoginResult,
-    ReplayResult,
-    ServiceReply,
-    TranscriptItem,
-    Delivery,
-    OtherMessage,
-)
+# Pure Python only (a compiled build's classes are built natively already; the slotted
+# ones need no faster __init__).
+quick_init_all(CommandError, LoginResult, ReplayResult, OtherMessage)

@@ -31,6 +31,15 @@ class Chat:
     def params(self) -> dict[str, Any]:
         return {"chatId": self.chat_id, "secureKey": self.secure_key}
 
+    def message_params(self, text: str, message_id: str) -> dict[str, Any]:
+        """`params()` of a sendMessage, in one dict (one per application message)."""
+        return {
+            "chatId": self.chat_id,
+            "secureKey": self.secure_key,
+            "text": text,
+            "clientMessageId": message_id,
+        }
+
 
 @dataclass
 class Transcript:
@@ -39,6 +48,9 @@ class Transcript:
 
     def accept(self, item: TranscriptItem, index: int) -> list[TranscriptItem]:
         """Take one delivery (its `index`); return the events now deliverable, in order."""
+        if index == self.position + 1 and not self.waiting:
+            self.position = index  # the common case: the next one, nothing waiting
+            return [item]
         if index <= self.position or index in self.waiting:
             return []
         self.waiting[index] = item

@@ -166,17 +166,18 @@ def decode(text: str) -> list[Message]:
 
 def messages_of(value: Any) -> list[Message]:
     """The Bayeux messages of a decoded frame; ProtocolViolation says what is wrong."""
+    messages: list[Message] = value if isinstance(value, list) else []
     if isinstance(value, dict):
-        value = [value]
-    if not isinstance(value, list) or not value:
+        messages = [value]
+    if not messages:
         raise ProtocolViolation("frame is not a non-empty list of Bayeux messages")
-    for item in value:
+    for item in messages:
         if not isinstance(item, dict):
             raise ProtocolViolation("a Bayeux message is not an object")
         channel = item.get("channel")
-        if not isinstance(channel, str) or not channel.startswith("/"):
+        if not isinstance(channel, str) or channel[:1] != "/":
             raise ProtocolViolation("a Bayeux message has no valid 'channel'")
-    return value
+    return messages
 
 
 def _slow_decode(text: str) -> Any:
