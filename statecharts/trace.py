@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ from mypy_extensions import mypyc_attr
 from statecharts.catalog import describe
 from statecharts.errors import BadInput
 from statecharts.events import APP_KINDS, AppEvent, event_from_fields
-from statecharts.values import is_compiled
+from statecharts.values import quick_init_all
 
 if TYPE_CHECKING:  # the judge reads traces: imported for the type only
     from statecharts.judge.i8_replay import Replay
@@ -55,6 +55,22 @@ class TraceRecord:
     kind: str
     data: dict[str, Any] = field(default_factory=dict)
     line: int = 0
+
+    def __init__(
+        self,
+        t: float,
+        src: str,
+        kind: str,
+        data: dict[str, Any] | None = None,
+        line: int = 0,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "t", t)
+        object.__setattr__(self, "src", src)
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "data", {} if data is None else data)
+        object.__setattr__(self, "line", line)
 
     def event(self) -> AppEvent:
         return event_from_fields(self.kind, self.data)
@@ -85,36 +101,6 @@ class RunHeader:
         }
         body.update(self.extra)
         return json.dumps(body, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-
-
-RecordMaker = Callable[[float, str, str, dict[str, Any], int], TraceRecord]
-
-
-def _record_maker() -> RecordMaker:
-    """`TraceRecord` itself in a compiled build (its native __init__ is fast already);
-    in pure Python, a maker that fills the slots directly: a frozen dataclass's
-    __init__ sets each field through object.__setattr__ (and checks the data's default
-    factory), over twice the cost, and the writer makes one record per trace line."""
-    if is_compiled(TraceRecord):
-        return TraceRecord
-    new_object = object.__new__
-    set_t, set_src, set_kind, set_data, set_line = (
-        vars(TraceRecord)[name].__set__ for name in ("t", "src", "kind", "data", "line")
-    )
-
-    def make(t: float, src: str, kind: str, data: dict[str, Any], line: int) -> TraceRecord:
-        rec: TraceRecord = new_object(TraceRecord)
-        set_t(rec, t)
-        set_src(rec, src)
-        set_kind(rec, kind)
-        set_data(rec, data)
-        set_line(rec, line)
-        return rec
-
-    return make
-
-
-_new_record = _record_maker()
 
 
 def record(t: float, src: str, event: AppEvent) -> TraceRecord:
@@ -149,9 +135,9 @@ class TraceWriter:
         replay = self._replay
         if replay is None:
             records = self.records
-            records.append(_new_record(self._time_out, src, kind, data, len(records) + 2))
+            records.append(TraceRecord(self._time_out, src, kind, data, len(records) + 2))
         else:
-            replay.see(_new_record(self._time_out, src, kind, data, replay.seen + 2))
+            replay.see(TraceRecord(self._time_out, src, kind, data, replay.seen + 2))
 
     def add(self, rec: TraceRecord) -> None:
         self.append(rec.t, rec.src, rec.kind, rec.data)
@@ -408,3 +394,7 @@ def is_finite_number(value: object) -> bool:
         return math.isfinite(float(value))
     except OverflowError:
         return False
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(TraceRecord)

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from statecharts.values import quick_init_all
 from transport import wire
 from transport.checks import AdviceUpdate
 from transport.wire import ConnectionType, Message, Operation
@@ -36,7 +37,7 @@ class Purpose(StrEnum):
     PUBLISH = "publish"
 
 
-@dataclass(slots=True)  # one per request: no instance dict (a value, never changed)
+@dataclass(frozen=True, slots=True)  # one per request: no instance dict
 class Pending:
     """One request waiting for its reply."""
 
@@ -46,6 +47,24 @@ class Pending:
     operation: Operation | None = None
     command_id: str | None = None
     purpose: Purpose = Purpose.NONE
+
+    def __init__(  # noqa: PLR0917 (the dataclass's own signature)
+        self,
+        kind: RequestKind,
+        deadline: float,
+        message: Message,
+        operation: Operation | None = None,
+        command_id: str | None = None,
+        purpose: Purpose = Purpose.NONE,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "deadline", deadline)
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "operation", operation)
+        object.__setattr__(self, "command_id", command_id)
+        object.__setattr__(self, "purpose", purpose)
 
 
 @dataclass
@@ -252,3 +271,7 @@ class BayeuxLayer:
     def took_batch(self, ack: int | None) -> None:
         if ack is not None and ack > self.ack:
             self.ack = ack
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(Pending)

@@ -41,7 +41,7 @@ _CHAT_PREFIX = wire.CHAT_PREFIX
 _INDEXED_TYPES = wire.INDEXED_TYPES
 
 
-@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
+@dataclass(frozen=True, slots=True)  # one per message: no instance dict
 class MetaReply:
     """A reply on a /meta/ channel."""
 
@@ -54,6 +54,30 @@ class MetaReply:
     connection_types: tuple[str, ...] | None = None  # handshake; None: not listed
     ack: int | None = None  # connect: ext.ack (the batch delivered with it)
     subscription: str | None = None
+
+    def __init__(  # noqa: PLR0917 (the dataclass's own signature)
+        self,
+        channel: str,
+        id: str | None,
+        successful: bool,
+        error: str | None,
+        advice: AdviceUpdate | None,
+        client_id: str | None = None,
+        connection_types: tuple[str, ...] | None = None,
+        ack: int | None = None,
+        subscription: str | None = None,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "successful", successful)
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "advice", advice)
+        object.__setattr__(self, "client_id", client_id)
+        object.__setattr__(self, "connection_types", connection_types)
+        object.__setattr__(self, "ack", ack)
+        object.__setattr__(self, "subscription", subscription)
 
     @property
     def error_code(self) -> int | None:
@@ -82,7 +106,7 @@ class ReplayResult:
     replayed: int
 
 
-@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
+@dataclass(frozen=True, slots=True)  # one per message: no instance dict
 class ServiceReply:
     """A reply on /service/chat: a result, a command error or a Bayeux failure."""
 
@@ -96,12 +120,36 @@ class ServiceReply:
     replay: ReplayResult | None = None  # requestNotifications' result
     ack_only: bool = False  # a publish ack without data: the result follows
 
+    def __init__(  # noqa: PLR0917 (the dataclass's own signature)
+        self,
+        id: str | None,
+        successful: bool,
+        error: str | None,
+        result: dict[str, Any] | None = None,
+        command_error: CommandError | None = None,
+        login: LoginResult | None = None,
+        index: int | None = None,
+        replay: ReplayResult | None = None,
+        ack_only: bool = False,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "successful", successful)
+        object.__setattr__(self, "error", error)
+        object.__setattr__(self, "result", result)
+        object.__setattr__(self, "command_error", command_error)
+        object.__setattr__(self, "login", login)
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "replay", replay)
+        object.__setattr__(self, "ack_only", ack_only)
+
     @property
     def error_code(self) -> int | None:
         return bayeux_error_code(self.error)
 
 
-@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
+@dataclass(frozen=True, slots=True)  # one per message: no instance dict
 class TranscriptItem:
     """One chat event delivered on /chat/<chatId>; index None: not indexed (typing)."""
 
@@ -111,14 +159,50 @@ class TranscriptItem:
     text: str | None
     client_message_id: str | None
 
+    def __init__(
+        self,
+        index: int | None,
+        type: str,
+        party: str | None,
+        text: str | None,
+        client_message_id: str | None,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "client_message_id", client_message_id)
 
-@dataclass(slots=True)  # one per message: no instance dict (a value, never changed)
+
+@dataclass(frozen=True, slots=True)  # one per message: no instance dict
 class Delivery(TranscriptItem):
     """A chat event on /chat/<chatId>: its transcript item, where and as it came
     (one value, not an item inside a delivery: one object less per delivery)."""
 
     channel: str
     data: dict[str, Any]  # as delivered (PolyAI's session end is read from it)
+
+    def __init__(  # noqa: PLR0917 (the dataclass's own signature)
+        self,
+        index: int | None,
+        type: str,
+        party: str | None,
+        text: str | None,
+        client_message_id: str | None,
+        channel: str,
+        data: dict[str, Any],
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "client_message_id", client_message_id)
+        object.__setattr__(self, "channel", channel)
+        object.__setattr__(self, "data", data)
 
     @property
     def item(self) -> TranscriptItem:
@@ -339,4 +423,13 @@ def _delivery(msg: wire.Message, channel: str) -> Delivery | Invalid:
 
 # Pure Python only (a compiled build's classes are built natively already; the slotted
 # ones need no faster __init__).
-quick_init_all(CommandError, LoginResult, ReplayResult, OtherMessage)
+quick_init_all(
+    MetaReply,
+    ServiceReply,
+    TranscriptItem,
+    Delivery,
+    CommandError,
+    LoginResult,
+    ReplayResult,
+    OtherMessage,
+)

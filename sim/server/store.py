@@ -11,8 +11,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from statecharts.values import quick_init_all
 
-@dataclass(slots=True)
+
+@dataclass(frozen=True, slots=True)
 class TranscriptEvent:
     """One indexed transcript entry (delivered as `data` on /chat/<chatId>).
 
@@ -24,6 +26,22 @@ class TranscriptEvent:
     party: str
     text: str | None = None
     client_message_id: str | None = None
+
+    def __init__(
+        self,
+        index: int,
+        type: str,
+        party: str,
+        text: str | None = None,
+        client_message_id: str | None = None,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "type", type)
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "text", text)
+        object.__setattr__(self, "client_message_id", client_message_id)
 
     def as_data(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "type": self.type, "party": self.party}
@@ -102,3 +120,7 @@ class MemoryStore:
 
     def __len__(self) -> int:
         return len(self._sessions)
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(TranscriptEvent)

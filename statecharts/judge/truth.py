@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from statecharts.values import quick_init_all
+
 
 @dataclass(frozen=True, slots=True)
 class Accepted:
@@ -19,6 +21,20 @@ class Accepted:
     id: str | None = None  # the clientMessageId of a client message
     party: str | None = None
     t: float | None = None  # when, on a wall clock (None: not known / virtual run settled)
+
+    def __init__(
+        self,
+        index: int,
+        id: str | None = None,
+        party: str | None = None,
+        t: float | None = None,
+    ) -> None:
+        # Written out so that the compiled build makes it natively (quick_init
+        # stands in for it in pure Python).
+        object.__setattr__(self, "index", index)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "party", party)
+        object.__setattr__(self, "t", t)
 
 
 @dataclass(frozen=True)
@@ -33,3 +49,7 @@ class Truth:
     foreign: Mapping[str, Sequence[float]] | None = None
     # the run drained until every session settled (False: some did not; None: unknown)
     settled: bool | None = None
+
+
+# Pure Python only (a compiled build's classes are built natively already).
+quick_init_all(Accepted)

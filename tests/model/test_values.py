@@ -40,11 +40,27 @@ def test_a_quick_value_is_built_compared_hashed_and_replaced_like_a_dataclass() 
         Quick()  # type: ignore[call-arg]
 
 
-def test_classes_it_cannot_speed_up_are_left_as_they_are() -> None:
-    @dataclass(frozen=True)
-    class Factory:
-        items: list[int] = field(default_factory=list)
+@quick_init
+@dataclass(frozen=True, slots=True)
+class Slotted:
+    a: int
+    items: list[int] = field(default_factory=list)
+    b: str = "b"
 
+
+def test_a_slotted_value_with_a_factory_is_built_like_a_dataclass() -> None:
+    value = Slotted(1)
+    assert value == Slotted(1, [], "b") and value.items is not Slotted(1).items
+    assert Slotted(2, [3], b="c") == Slotted(a=2, items=[3], b="c")
+    assert not hasattr(value, "__dict__")
+    assert dataclasses.replace(value, b="q") == Slotted(1, [], "q")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        value.a = 2  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Slotted()  # type: ignore[call-arg]
+
+
+def test_classes_it_cannot_speed_up_are_left_as_they_are() -> None:
     @dataclass(frozen=True)
     class Checked:
         n: int
@@ -52,6 +68,11 @@ def test_classes_it_cannot_speed_up_are_left_as_they_are() -> None:
         def __post_init__(self) -> None:
             assert self.n >= 0
 
-    for cls in (Factory, Checked):
-        init = cls.__init__
-        assert quick_init(cls).__init__ is init
+    @dataclass(frozen=True)
+    class Keywords:
+        n: int = field(kw_only=True)
+
+    classes: tuple[type, ...] = (Checked, Keywords)
+    for cls in classes:
+        init = vars(cls)["__init__"]
+        assert vars(quick_init(cls))["__init__"] is init
