@@ -54,6 +54,7 @@ COMPILED: tuple[str, ...] = (
     "transport.reactions",
     "transport.recovery",
     "transport.replies",
+    "transport.reply_values",
     "transport.service",
     "transport.session",
     "transport.state",
