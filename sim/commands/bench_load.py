@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim.commands.run import execute
-from sim.hypo.campaign import default_workers
 from sim.runner import run_scenario
 from sim.scenario import load_scenario
 from statecharts import native
@@ -161,7 +160,7 @@ def fuzz_report(quick: bool) -> list[str]:
     rate = examples / max(wall, 1e-9)
     status = "ok" if rate >= FUZZ_TARGET else "BELOW"
     return [
-        f"chatsim fuzz --examples {examples} ({default_workers()} workers): {wall:.1f} s wall,"
+        f"chatsim fuzz --examples {examples} ({_workers()} workers): {wall:.1f} s wall,"
         f" {cpu:.1f} s CPU, peak {peak:.0f} MiB",
         f"  {rate:,.0f} examples per wall second (target >= {FUZZ_TARGET:g}): {status};"
         f" {examples / max(cpu, 1e-9):,.0f} per CPU second",
@@ -187,6 +186,13 @@ def scaling_report() -> list[str]:
         f" {per_message[1000]:.1f} us of CPU per chat message;"
         f" ratio {ratio:.2f} (target <= {SCALING_LIMIT:g}): {status}",
     ]
+
+
+def _workers() -> int:
+    # Imported here: the measured child (this module) must not pay for Hypothesis.
+    from sim.hypo.campaign import default_workers  # noqa: PLC0415
+
+    return default_workers()
 
 
 def _child(path: str, single: bool) -> None:
