@@ -170,11 +170,7 @@ class Delivery(TranscriptItem):
     ) -> None:
         # Written out so that the compiled build makes it natively (quick_init
         # stands in for it in pure Python).
-        object.__setattr__(self, "index", index)
-        object.__setattr__(self, "type", type)
-        object.__setattr__(self, "party", party)
-        object.__setattr__(self, "text", text)
-        object.__setattr__(self, "client_message_id", client_message_id)
+        TranscriptItem.__init__(self, index, type, party, text, client_message_id)
         object.__setattr__(self, "channel", channel)
         object.__setattr__(self, "data", data)
 

@@ -66,16 +66,20 @@ def test_the_hot_values_write_their_init() -> None:
     assert {"TraceRecord", "MetaReply", "Delivery", "Pending"} <= names
 
 
-def _sets(init: ast.FunctionDef) -> list[str]:
-    """The fields `object.__setattr__(self, "name", ...)` sets, in order."""
+def _sets(cls: type, init: ast.FunctionDef) -> list[str]:
+    """The fields the written init sets, in order: `object.__setattr__(self, "name", ...)`
+    each, and a base's fields where it calls `Base.__init__(self, ...)`."""
+    bases = {base.__name__: base for base in cls.__mro__[1:]}
     names = []
     for node in ast.walk(init):
-        if (
-            isinstance(node, ast.Call)
-            and ast.unparse(node.func) == "object.__setattr__"
-            and isinstance(node.args[1], ast.Constant)
-        ):
+        if not isinstance(node, ast.Call):
+            continue
+        callee = ast.unparse(node.func)
+        if callee == "object.__setattr__" and isinstance(node.args[1], ast.Constant):
             names.append(str(node.args[1].value))
+        elif callee.endswith(".__init__") and callee.split(".")[0] in bases:
+            base = bases[callee.split(".")[0]]
+            names += [f.name for f in dataclasses.fields(base) if f.init]
     return names
 
 
@@ -97,4 +101,4 @@ def test_a_written_init_takes_and_sets_exactly_the_fields(cls: type) -> None:
             assert value == field.default, field.name
         elif field.default_factory is dataclasses.MISSING:
             assert written is None, field.name
-    assert _sets(init) == [f.name for f in fields]
+    assert _sets(cls, init) == [f.name for f in fields]
