@@ -134,13 +134,43 @@ def _traces(out: Path, env: dict[str, str]) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(out.iterdir())}
 
 
-@pytest.mark.slow
-def test_the_compiled_build_writes_the_same_trace_bytes(tmp_path: Path) -> None:
-    """Every example, run compiled and pure, in processes of their own: equal bytes."""
+def _require_build() -> None:
     if not _build_is_current():
         if os.environ.get("CI"):
             pytest.fail("CI builds the compiled hot path (./dev): `chatsim compile --check` fails")
         pytest.skip("no current compiled build (chatsim compile)")
+
+
+def _compiled_chatsim(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
+    chatsim = str(Path(sys.executable).parent / "chatsim")
+    command = [chatsim, *args]
+    return subprocess.run(
+        command, env=_compiled_env(), cwd=cwd, capture_output=True, text=True, check=False
+    )
+
+
+def test_the_compiled_server_answers_hostile_frames() -> None:
+    """Untrusted input meets the compiled code's types: every frame still gets its answer
+    (a compiled function checks the declared type of what it is given)."""
+    _require_build()
+    done = _compiled_chatsim("bench", "--hostile", "300")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "unanswered / 500 / 1006    0" in done.stdout
+
+
+def test_a_compiled_fuzz_campaign_holds(tmp_path: Path) -> None:
+    """Fault schedules with corruption and hostile replies, through the compiled cores."""
+    _require_build()
+    done = _compiled_chatsim(
+        "fuzz", "--examples", "300", "--seed", "7", "--workers", "1", "--out", str(tmp_path)
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.slow
+def test_the_compiled_build_writes_the_same_trace_bytes(tmp_path: Path) -> None:
+    """Every example, run compiled and pure, in processes of their own: equal bytes."""
+    _require_build()
     pure = _traces(tmp_path / "pure", {**os.environ, native.PURE_ENV: "1"})
     compiled = _traces(tmp_path / "compiled", _compiled_env())
     assert len(pure) == len(EXAMPLES)
