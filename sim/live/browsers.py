@@ -6,11 +6,12 @@ tabs may hold a `/meta/connect`; the others are answered at once with the
 advice `multiple-clients: true` and an `interval`, and poll at that pace, as
 CometD servers do.
 
-A Bayeux clientId belongs to the browser and the WebSocket it was used from:
-a request presenting another browser's cookie, or another WebSocket while the
-owning one is open, is answered `402::Unknown client` for every message, and
-the core never sees it. A client that presents no cookie at all (curl, Python)
-is judged by connection only.
+A Bayeux clientId belongs to the browser whose cookie its handshake presented
+and to the WebSocket it was used from: a request presenting another browser's
+cookie, or another WebSocket while the owning one is open, is answered
+`402::Unknown client` for every message, and the core never sees it. A client
+whose handshake presented no cookie (curl, Python, a browser's very first
+tabs) is judged by connection only.
 """
 
 from __future__ import annotations
@@ -37,7 +38,8 @@ encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 @dataclass
 class Owner:
-    """Where a clientId may be used from (None: not bound yet)."""
+    """Where a clientId may be used from (browser None: its handshake had no cookie;
+    websocket None: not used on one yet)."""
 
     browser: str | None
     websocket: str | None
@@ -141,11 +143,14 @@ class Browsers:
         return False
 
     def _may_use(self, owner: Owner, browser: BrowserId | None, websocket: str | None) -> bool:
-        if browser is not None and browser.presented:
-            if owner.browser is None:
-                owner.browser = browser.value  # the first cookie it is seen with binds it
-            elif owner.browser != browser.value:
-                return False
+        # Bound to the cookie its handshake presented, never to one seen later: a
+        # browser's first tabs race for the cookie (each handshake without one is
+        # issued its own, the last stored wins), so a later binding would refuse a
+        # tab its own clientId. A clientId made without a cookie is judged by its
+        # connection only, as a client that sends no cookie is.
+        presented = browser.value if browser is not None and browser.presented else None
+        if owner.browser is not None and presented not in (None, owner.browser):
+            return False
         if owner.websocket != websocket and owner.websocket in self._open_websockets:
             return False
         if websocket is not None:
