@@ -129,19 +129,29 @@ def _libraries(build: Path) -> dict[str, Path]:
     return found
 
 
-def _check(build: Path) -> tuple[Status, dict[str, Path]]:
-    if os.environ.get(PURE_ENV, "") not in ("", "0"):
-        return Status(False, f"pure Python ({PURE_ENV} is set)"), {}
+def build_state(build: Path) -> str:
+    """ "current" when `build` was made from exactly these sources and has every
+    library; otherwise "absent" (no readable manifest) or "stale"."""
     try:
         manifest = json.loads((build / MANIFEST).read_text())
     except (OSError, ValueError):
+        return "absent"
+    if manifest.get("sources") != sources_hash():
+        return "stale"
+    return "current" if all(p.is_file() for p in _libraries(build).values()) else "stale"
+
+
+def _check(build: Path) -> tuple[Status, dict[str, Path]]:
+    if os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return Status(False, f"pure Python ({PURE_ENV} is set)"), {}
+    state = build_state(build)
+    if state == "absent":
         return Status(False, "pure Python (no compiled build: run `chatsim compile`)"), {}
-    libraries = _libraries(build)
-    if manifest.get("sources") != sources_hash() or not all(
-        path.is_file() for path in libraries.values()
-    ):
+    if state == "stale":
         return Status(False, "pure Python (the compiled build is stale: `chatsim compile`)"), {}
-    return Status(True, f"compiled with mypyc ({len(COMPILED)} modules, {build})"), libraries
+    return Status(True, f"compiled with mypyc ({len(COMPILED)} modules, {build})"), _libraries(
+        build
+    )
 
 
 class _Finder(importlib.abc.MetaPathFinder):

@@ -55,7 +55,7 @@ def main(args: argparse.Namespace) -> int:
         print(status.reason)
         return 0 if status.active else 1
     build = native.native_dir()
-    if args.if_stale and _current(build):
+    if args.if_stale and native.build_state(build) == "current":
         print(f"chatsim compile: the build in {build} is current")
         return 0
     _require_tools()
@@ -72,14 +72,6 @@ def main(args: argparse.Namespace) -> int:
         f"a run uses them ({native.PURE_ENV}=1 turns them off)"
     )
     return 0
-
-
-def _current(build: Path) -> bool:
-    try:
-        manifest = json.loads((build / native.MANIFEST).read_text())
-    except (OSError, ValueError):
-        return False
-    return bool(manifest.get("sources") == native.sources_hash())
 
 
 def _require_tools() -> None:
